@@ -1,0 +1,102 @@
+//! The one place errors become HTTP responses: `{"error": {"code", "message", "field"?}}`.
+//! 4xx are the client's business and not logged; 5xx are logged once here.
+
+use axum::Json;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::jobs::JobError;
+
+/// Seconds a client should wait before retrying a 503.
+const RETRY_AFTER_S: &str = "5";
+
+/// An error answered by the API.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Job(#[from] JobError),
+    #[error("request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("cannot read the request body: {0}")]
+    BadBody(String),
+    #[error("no route for {0}")]
+    NoRoute(String),
+}
+
+/// The JSON error envelope.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// What went wrong.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code, e.g. `out_of_range`.
+    pub code: String,
+    /// Human-readable explanation.
+    pub message: String,
+    /// The request field at fault, e.g. `output.width`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl ApiError {
+    /// Maps a body-reading rejection (size limit or broken stream).
+    pub fn from_body(rejection: BytesRejection, limit: usize) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Self::PayloadTooLarge(limit)
+        } else {
+            Self::BadBody(rejection.body_text())
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::Job(e) => match e {
+                JobError::Invalid { .. } => StatusCode::BAD_REQUEST,
+                JobError::NotFound(_) => StatusCode::NOT_FOUND,
+                JobError::Conflict(_) => StatusCode::CONFLICT,
+                JobError::AtCapacity { .. } | JobError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+                JobError::Store(_) | JobError::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            },
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::BadBody(_) => StatusCode::BAD_REQUEST,
+            Self::NoRoute(_) => StatusCode::NOT_FOUND,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Job(e) => e.code(),
+            Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::BadBody(_) => "bad_body",
+            Self::NoRoute(_) => "not_found",
+        }
+    }
+
+    fn field(&self) -> Option<String> {
+        match self {
+            Self::Job(JobError::Invalid { field, .. }) if !field.is_empty() => Some(field.clone()),
+            _ => None,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
+            tracing::error!(code = self.code(), "{self}");
+        }
+        let body = ErrorBody { error: ErrorDetail { code: self.code().into(), message: self.to_string(), field: self.field() } };
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_S));
+        }
+        response
+    }
+}

@@ -1,0 +1,41 @@
+//! The REST API (HTTP only: parsing, status codes, headers). The router is built from small
+//! pieces; all error mapping lives in [`error`].
+
+pub mod error;
+pub mod openapi;
+pub mod recordings;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request};
+use axum::http::Uri;
+use tower_http::trace::TraceLayer;
+
+use crate::jobs::JobManager;
+pub use error::ApiError;
+
+/// Largest accepted request body.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Shared state of the handlers.
+#[derive(Clone)]
+pub struct AppState {
+    pub jobs: JobManager,
+}
+
+/// The whole API.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(recordings::router())
+        .merge(health_router())
+        .merge(openapi::router())
+        .fallback(|uri: Uri| async move { ApiError::NoRoute(uri.path().to_owned()) })
+        .with_state(state)
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let path = req.extensions().get::<MatchedPath>().map(MatchedPath::as_str).unwrap_or("?");
+            tracing::debug_span!("http", method = %req.method(), path)
+        }))
+}
+
+fn health_router() -> Router<AppState> {
+    Router::new().route("/healthz", axum::routing::get(recordings::healthz))
+}

@@ -1,0 +1,18 @@
+//! `GET /v1/openapi.json`: the API description, generated from the handler and type annotations.
+
+use axum::{Json, Router, routing::get};
+use utoipa::OpenApi;
+
+use super::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Wallflower", description = "Records video calls and web pages as a silent participant."),
+    paths(super::recordings::create, super::recordings::list, super::recordings::show,
+          super::recordings::stop, super::recordings::healthz)
+)]
+pub struct ApiDoc;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/v1/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
+}

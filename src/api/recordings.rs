@@ -1,0 +1,82 @@
+//! `/v1/recordings` handlers and `/healthz`.
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::error::{ApiError, ErrorBody};
+use super::{AppState, MAX_BODY_BYTES};
+use crate::jobs::{Recording, RecordingRequest};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/recordings", post(create).get(list))
+        .route("/v1/recordings/{id}", get(show))
+        .route("/v1/recordings/{id}/stop", post(stop))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+}
+
+/// `GET /v1/recordings` answer.
+#[derive(Serialize, ToSchema)]
+pub struct RecordingList {
+    /// Newest first.
+    pub recordings: Vec<Recording>,
+}
+
+/// `GET /healthz` answer.
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    pub status: &'static str,
+    pub recordings_running: usize,
+}
+
+/// Start a recording.
+#[utoipa::path(post, path = "/v1/recordings", request_body = RecordingRequest, responses(
+    (status = 201, description = "Admitted; `Location` names the new resource", body = Recording),
+    (status = 400, description = "Invalid request", body = ErrorBody),
+    (status = 413, description = "Body too large", body = ErrorBody),
+    (status = 503, description = "At capacity or shutting down (see Retry-After)", body = ErrorBody)))]
+pub async fn create(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let body = body.map_err(|r| ApiError::from_body(r, MAX_BODY_BYTES))?;
+    let request = RecordingRequest::parse(&body)?;
+    let recording = state.jobs.create(request)?;
+    let location = format!("/v1/recordings/{}", recording.id);
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(recording)))
+}
+
+/// List recordings, newest first.
+#[utoipa::path(get, path = "/v1/recordings", responses((status = 200, body = RecordingList)))]
+pub async fn list(State(state): State<AppState>) -> Result<Json<RecordingList>, ApiError> {
+    Ok(Json(RecordingList { recordings: state.jobs.list()? }))
+}
+
+/// One recording.
+#[utoipa::path(get, path = "/v1/recordings/{id}", params(("id" = String, Path)), responses(
+    (status = 200, body = Recording), (status = 404, body = ErrorBody)))]
+pub async fn show(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Recording>, ApiError> {
+    Ok(Json(state.jobs.get(&id)?))
+}
+
+/// Stop a recording (idempotent: a finished one is returned as it is).
+#[utoipa::path(post, path = "/v1/recordings/{id}/stop", params(("id" = String, Path)), responses(
+    (status = 202, description = "Stopping (or already finished)", body = Recording),
+    (status = 404, body = ErrorBody)))]
+pub async fn stop(State(state): State<AppState>, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+    Ok((StatusCode::ACCEPTED, Json(state.jobs.stop(&id)?)))
+}
+
+/// Liveness.
+#[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health)))]
+pub async fn healthz(State(state): State<AppState>) -> Json<Health> {
+    Json(Health { status: "ok", recordings_running: state.jobs.running() })
+}

@@ -1,0 +1,77 @@
+//! Wiring of the `serve` command: settings → asset server, recorder, store, job manager, router,
+//! listener. Tests build an [`Application`] on port 0 and drive it over real HTTP.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::api::{self, AppState};
+use crate::config::Settings;
+use crate::jobs::{JobManager, SqliteStore};
+use crate::layouts::AssetServer;
+use crate::recorder::Recorder;
+
+/// A built, not yet serving, service.
+pub struct Application {
+    listener: TcpListener,
+    jobs: JobManager,
+    recorder: Arc<Recorder>,
+    cancel: CancellationToken,
+    instance: String,
+}
+
+impl Application {
+    /// Checks the environment, starts the shared parts and binds the listener.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let instance = uuid::Uuid::new_v4().simple().to_string();
+        let cancel = CancellationToken::new();
+        std::fs::create_dir_all(&settings.data_dir)
+            .with_context(|| format!("cannot create data dir {}", settings.data_dir.display()))?;
+        let assets = AssetServer::start(&settings.layouts_dir, cancel.child_token()).await?;
+        let recorder = Arc::new(Recorder::start(settings.recorder_config(assets.url), &instance).await?);
+        let store = Arc::new(SqliteStore::open(&settings.data_dir.join("wallflower.db"))?);
+        let jobs = JobManager::new(
+            store,
+            recorder.clone(),
+            settings.data_dir.join("recordings"),
+            settings.max_concurrent,
+            cancel.child_token(),
+        )?;
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", settings.listen))?;
+        Ok(Self { listener, jobs, recorder, cancel, instance })
+    }
+
+    /// The address the API listens on (the real port when configured with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// Value of `WALLFLOWER_INSTANCE` on every process this service starts.
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    /// Serves until `shutdown` resolves, then stops and finalises every recording, and stops
+    /// everything the service started.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let jobs = self.jobs.clone();
+        let router = api::router(AppState { jobs: self.jobs.clone() });
+        tracing::info!(addr = %self.local_addr(), "serving");
+        let drain = async move {
+            shutdown.await;
+            tracing::info!(running = jobs.running(), "shutting down: stopping recordings");
+            jobs.shutdown().await;
+        };
+        let served = axum::serve(self.listener, router).with_graceful_shutdown(drain).await;
+        self.jobs.shutdown().await;
+        self.recorder.shutdown().await;
+        self.cancel.cancel();
+        served.context("HTTP server failed")
+    }
+}

@@ -1,0 +1,63 @@
+//! The `wallflower` binary's commands: `serve` (the REST service) and `record` (one recording,
+//! no server).
+
+mod record;
+
+use clap::{Parser, Subcommand};
+
+use crate::app::Application;
+use crate::config::{ServeArgs, Settings};
+
+#[derive(Parser)]
+#[command(name = "wallflower", version, about = "Records video calls and web pages as a silent participant")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the REST service.
+    Serve(ServeArgs),
+    /// Make one recording without the service and write it to a file.
+    Record(record::RecordArgs),
+}
+
+/// Entry point of the binary; returns the process exit code.
+pub async fn main() -> std::process::ExitCode {
+    init_tracing();
+    let result = match Cli::parse().command {
+        Command::Serve(args) => serve(args).await,
+        Command::Record(args) => record::run(args).await,
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("WALLFLOWER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let settings = Settings::resolve(&args)?;
+    let app = Application::build(settings).await?;
+    println!("wallflower listening on http://{}", app.local_addr());
+    app.run(shutdown_signal()).await
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

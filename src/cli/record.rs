@@ -1,0 +1,122 @@
+//! `wallflower record`: the same pipeline as the service, for one recording, with progress on the
+//! terminal. Ctrl-C stops and finalises the file.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{CommonArgs, ServeArgs, Settings};
+use crate::jobs::RecordingRequest;
+use crate::jobs::model::Limits;
+use crate::layouts::AssetServer;
+use crate::recorder::{OutputSpec, Recorder, RecorderEvent, RecordingJob, Source, StopSignal};
+use crate::storage::DestinationSpec;
+
+#[derive(Debug, clap::Args)]
+pub struct RecordArgs {
+    /// `test` for the built-in test pattern, or an http(s) URL.
+    #[arg(long)]
+    source: String,
+    /// How long to record, e.g. `10s` or `1h` (default: until Ctrl-C, at most 3 h).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    duration: Option<Duration>,
+    /// Output MP4 file.
+    #[arg(long)]
+    out: PathBuf,
+    /// Frame size, e.g. `1280x720`.
+    #[arg(long, default_value = "1280x720")]
+    size: String,
+    #[arg(long, default_value_t = 30)]
+    fps: u32,
+    #[arg(long, default_value_t = 2500)]
+    video_bitrate_kbps: u32,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+pub async fn run(args: RecordArgs) -> anyhow::Result<()> {
+    let request = request(&args)?;
+    let settings = Settings::resolve(&ServeArgs { common: args.common.clone(), ..ServeArgs::default() })?;
+    let cancel = CancellationToken::new();
+    let assets = AssetServer::start(&settings.layouts_dir, cancel.clone()).await?;
+    let instance = uuid::Uuid::new_v4().simple().to_string();
+    let recorder = Recorder::start(settings.recorder_config(assets.url), &instance).await?;
+    let file = std::path::absolute(&args.out).context("output path")?;
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let job = RecordingJob {
+        id: format!("cli_{}", &instance[..8]),
+        source: request.source,
+        output: request.output,
+        max_duration: Duration::from_secs(request.limits.max_duration_s),
+        file,
+    };
+    let stop = StopSignal::default();
+    let (tx, rx) = mpsc::channel(64);
+    let printer = tokio::spawn(print_progress(rx));
+    let ctrl_c = stop.stop.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("\nstopping…");
+            ctrl_c.cancel();
+        }
+    });
+    let result = recorder.record(&job, tx, stop).await;
+    let _ = printer.await;
+    recorder.shutdown().await;
+    cancel.cancel();
+    match result {
+        Ok(outcome) => {
+            let m = &outcome.media;
+            println!("{} ({:.1} s, {}x{}, {} bytes)", outcome.file.display(), m.duration_s, m.width, m.height, m.bytes);
+            Ok(())
+        }
+        Err(failure) => {
+            if let Some((file, media)) = failure.partial {
+                eprintln!("partial recording kept: {} ({:.1} s)", file.display(), media.duration_s);
+            }
+            bail!("recording failed ({}): {}", failure.error.code(), failure.error)
+        }
+    }
+}
+
+/// Builds and validates the same request the API would get.
+fn request(args: &RecordArgs) -> anyhow::Result<RecordingRequest> {
+    let (w, h) = args.size.split_once('x').context("--size must look like 1280x720")?;
+    let source = match args.source.as_str() {
+        "test" => Source::Test { tone_hz: 440 },
+        url => Source::Web { url: url.to_owned() },
+    };
+    let max = args.duration.map(|d| d.as_secs().max(1)).unwrap_or(Limits::default().max_duration_s);
+    let request = RecordingRequest {
+        source,
+        output: OutputSpec {
+            width: w.parse().context("--size width")?,
+            height: h.parse().context("--size height")?,
+            fps: args.fps,
+            video_bitrate_kbps: args.video_bitrate_kbps,
+        },
+        limits: Limits { max_duration_s: max },
+        destination: DestinationSpec::Local,
+    };
+    request.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(request)
+}
+
+async fn print_progress(mut events: mpsc::Receiver<RecorderEvent>) {
+    while let Some(event) = events.recv().await {
+        match event {
+            RecorderEvent::Started { .. } => eprintln!("recording (Ctrl-C to stop)"),
+            RecorderEvent::Progress { duration_s, bytes, fps } => {
+                eprint!("\r  {duration_s:7.1} s  {fps:5.1} fps  {:8.2} MB ", bytes as f64 / 1e6);
+                let _ = std::io::stderr().flush();
+            }
+            RecorderEvent::Stopping { reason } => eprintln!("\nfinishing ({reason:?})…"),
+        }
+    }
+}

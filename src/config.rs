@@ -1,0 +1,157 @@
+//! Service configuration, layered: built-in defaults, then a TOML file (`--config`), then
+//! environment variables (`WALLFLOWER_*`), then command-line flags.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::recorder::RecorderConfig;
+
+/// Flags (and their environment variables) shared by `serve` and `record`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct CommonArgs {
+    /// TOML configuration file (keys as in `FileConfig`, e.g. `data_dir = "/var/lib/wallflower"`).
+    #[arg(long, env = "WALLFLOWER_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Where recordings, the database and temp files live.
+    #[arg(long, env = "WALLFLOWER_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// The layouts directory (built-in pages and page SDK).
+    #[arg(long, env = "WALLFLOWER_LAYOUTS_DIR")]
+    pub layouts_dir: Option<PathBuf>,
+    /// Chromium binary.
+    #[arg(long, env = "WALLFLOWER_CHROMIUM")]
+    pub chromium: Option<PathBuf>,
+    /// Run Chromium without its sandbox (default: only when running as root).
+    #[arg(long, env = "WALLFLOWER_CHROMIUM_NO_SANDBOX")]
+    pub chromium_no_sandbox: Option<bool>,
+    /// How long a page may take to load and signal ready, e.g. `15s`.
+    #[arg(long, env = "WALLFLOWER_START_TIMEOUT", value_parser = humantime::parse_duration)]
+    pub start_timeout: Option<Duration>,
+    /// x264 preset of the recording encoder.
+    #[arg(long, env = "WALLFLOWER_X264_PRESET")]
+    pub x264_preset: Option<String>,
+}
+
+/// Flags of `serve` only.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ServeArgs {
+    /// Address of the REST API.
+    #[arg(long, env = "WALLFLOWER_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Most recordings running at once (default: one per CPU core).
+    #[arg(long, env = "WALLFLOWER_MAX_CONCURRENT")]
+    pub max_concurrent: Option<usize>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// The configuration file's keys; every one optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub layouts_dir: Option<PathBuf>,
+    pub chromium: Option<PathBuf>,
+    pub chromium_no_sandbox: Option<bool>,
+    pub start_timeout_s: Option<u64>,
+    pub stop_timeout_s: Option<u64>,
+    pub max_concurrent: Option<usize>,
+    pub x264_preset: Option<String>,
+}
+
+/// Resolved settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub layouts_dir: PathBuf,
+    pub chromium: PathBuf,
+    pub chromium_no_sandbox: bool,
+    pub start_timeout: Duration,
+    pub stop_timeout: Duration,
+    pub max_concurrent: usize,
+    pub x264_preset: String,
+}
+
+impl Settings {
+    /// Merges flags/env over the config file over defaults.
+    pub fn resolve(args: &ServeArgs) -> anyhow::Result<Self> {
+        let file = match &args.common.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let c = &args.common;
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        Ok(Self {
+            listen: args.listen.or(file.listen).unwrap_or(([127, 0, 0, 1], 8080).into()),
+            data_dir: c.data_dir.clone().or(file.data_dir).unwrap_or_else(|| "data".into()),
+            layouts_dir: c.layouts_dir.clone().or(file.layouts_dir).unwrap_or_else(crate::layouts::default_dir),
+            chromium: c.chromium.clone().or(file.chromium).unwrap_or_else(|| "/usr/lib/chromium/chromium".into()),
+            chromium_no_sandbox: c.chromium_no_sandbox.or(file.chromium_no_sandbox).unwrap_or_else(is_root),
+            start_timeout: c.start_timeout.or(file.start_timeout_s.map(Duration::from_secs))
+                .unwrap_or(Duration::from_secs(15)),
+            stop_timeout: Duration::from_secs(file.stop_timeout_s.unwrap_or(10)),
+            max_concurrent: args.max_concurrent.or(file.max_concurrent).unwrap_or(cores).max(1),
+            x264_preset: c.x264_preset.clone().or(file.x264_preset).unwrap_or_else(|| "veryfast".into()),
+        })
+    }
+
+    /// The recorder's part of the settings; `layouts_url` comes from the running asset server.
+    pub fn recorder_config(&self, layouts_url: url::Url) -> RecorderConfig {
+        if self.chromium_no_sandbox {
+            tracing::warn!("Chromium runs without its sandbox (running as root or configured so)");
+        }
+        RecorderConfig {
+            chromium: self.chromium.clone(),
+            chromium_no_sandbox: self.chromium_no_sandbox,
+            work_dir: self.data_dir.join("tmp"),
+            layouts_url,
+            start_timeout: self.start_timeout,
+            stop_timeout: self.stop_timeout,
+            x264_preset: self.x264_preset.clone(),
+        }
+    }
+}
+
+fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read config file {}: {e}", path.display()))?;
+    toml::from_str(&text).map_err(|e| anyhow::anyhow!("config file {}: {e}", path.display()))
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_file_which_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("w.toml");
+        std::fs::write(&file, "data_dir = \"/from/file\"\nmax_concurrent = 7\nlisten = \"127.0.0.1:9999\"\n").unwrap();
+        let mut args = ServeArgs { max_concurrent: Some(3), ..ServeArgs::default() };
+        args.common.config = Some(file);
+        let s = Settings::resolve(&args).unwrap();
+        assert_eq!(s.data_dir, PathBuf::from("/from/file"));
+        assert_eq!(s.max_concurrent, 3);
+        assert_eq!(s.listen.port(), 9999);
+        assert_eq!(s.start_timeout, Duration::from_secs(15));
+    }
+
+    #[test]
+    fn unknown_config_keys_are_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("w.toml");
+        std::fs::write(&file, "dta_dir = \"x\"\n").unwrap();
+        let err = read_file(&file).unwrap_err().to_string();
+        assert!(err.contains("dta_dir"), "{err}");
+    }
+}

@@ -1,0 +1,253 @@
+//! The job manager: admits recordings (capacity, shutdown), runs each in its own task with its own
+//! cancellation token and tracing span, applies the recorder's events to the resource, and
+//! persists every state change.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::Instrument;
+
+use super::model::{ErrorInfo, Progress, Recording, RecordingState};
+use super::request::RecordingRequest;
+use super::store::RecordingStore;
+use super::JobError;
+use crate::recorder::pipeline::{Runner, StopSignal};
+use crate::recorder::{EndReason, Failure, Outcome, RecorderEvent, RecordingJob};
+use crate::storage::FileInfo;
+
+/// Admits, runs and reports recordings. Cheap to clone.
+#[derive(Clone)]
+pub struct JobManager {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn RecordingStore>,
+    /// Recordings not yet final, with the token that stops each. A std Mutex: held briefly, never
+    /// across an await.
+    live: Mutex<HashMap<String, Live>>,
+    recorder: Arc<dyn Runner>,
+    tracker: TaskTracker,
+    shutdown: CancellationToken,
+    max_concurrent: usize,
+    recordings_dir: PathBuf,
+}
+
+struct Live {
+    resource: Recording,
+    stop: CancellationToken,
+}
+
+impl JobManager {
+    /// A manager over `store`. Recordings a previous run left unfinished are marked failed.
+    pub fn new(
+        store: Arc<dyn RecordingStore>,
+        recorder: Arc<dyn Runner>,
+        recordings_dir: PathBuf,
+        max_concurrent: usize,
+        shutdown: CancellationToken,
+    ) -> Result<Self, JobError> {
+        std::fs::create_dir_all(&recordings_dir)?;
+        for mut stale in store.list()?.into_iter().filter(|r| !r.state.is_final()) {
+            stale.state = RecordingState::Failed;
+            stale.ended_at = Some(Utc::now());
+            stale.end_reason = Some(EndReason::Error);
+            stale.error = Some(ErrorInfo {
+                code: "interrupted".into(),
+                message: "the service stopped while this recording was running".into(),
+            });
+            store.put(&stale)?;
+        }
+        let live = Mutex::new(HashMap::new());
+        let tracker = TaskTracker::new();
+        let inner = Inner { store, live, recorder, tracker, shutdown, max_concurrent, recordings_dir };
+        Ok(Self { inner: Arc::new(inner) })
+    }
+
+    /// Admits and starts a recording.
+    pub fn create(&self, request: RecordingRequest) -> Result<Recording, JobError> {
+        let inner = &self.inner;
+        if inner.shutdown.is_cancelled() {
+            return Err(JobError::ShuttingDown);
+        }
+        let id = format!("rec_{}", uuid::Uuid::now_v7().simple());
+        let dir = inner.recordings_dir.join(&id);
+        let resource = new_resource(&id, &request);
+        let stop = inner.shutdown.child_token();
+        {
+            let mut live = inner.lock_live();
+            if live.len() >= inner.max_concurrent {
+                return Err(JobError::AtCapacity { running: live.len(), max: inner.max_concurrent });
+            }
+            inner.store.put(&resource)?;
+            live.insert(id.clone(), Live { resource: resource.clone(), stop: stop.clone() });
+        }
+        std::fs::create_dir_all(&dir)?;
+        let job = RecordingJob {
+            id: id.clone(),
+            source: request.source,
+            output: request.output,
+            max_duration: Duration::from_secs(request.limits.max_duration_s),
+            file: dir.join("recording.mp4"),
+        };
+        let span = tracing::info_span!("recording", id = %id);
+        let task = Arc::clone(inner).run(job, stop);
+        inner.tracker.spawn(task.instrument(span));
+        Ok(resource)
+    }
+
+    /// The recording with `id`.
+    pub fn get(&self, id: &str) -> Result<Recording, JobError> {
+        if let Some(live) = self.inner.lock_live().get(id) {
+            return Ok(live.resource.clone());
+        }
+        self.inner.store.get(id)?.ok_or_else(|| JobError::NotFound(id.to_owned()))
+    }
+
+    /// Every recording, newest first (running ones with live progress).
+    pub fn list(&self) -> Result<Vec<Recording>, JobError> {
+        let mut all = self.inner.store.list()?;
+        let live = self.inner.lock_live();
+        for rec in &mut all {
+            if let Some(l) = live.get(&rec.id) {
+                *rec = l.resource.clone();
+            }
+        }
+        Ok(all)
+    }
+
+    /// Asks a recording to stop; a finished one is returned as it is (stop is idempotent).
+    pub fn stop(&self, id: &str) -> Result<Recording, JobError> {
+        if let Some(live) = self.inner.lock_live().get(id) {
+            tracing::info!(id, "stop requested");
+            live.stop.cancel();
+            return Ok(live.resource.clone());
+        }
+        self.get(id)
+    }
+
+    /// Recordings running now.
+    pub fn running(&self) -> usize {
+        self.inner.lock_live().len()
+    }
+
+    /// Stops every recording and waits until each is finalised.
+    pub async fn shutdown(&self) {
+        self.inner.shutdown.cancel();
+        self.inner.tracker.close();
+        self.inner.tracker.wait().await;
+    }
+}
+
+fn new_resource(id: &str, request: &RecordingRequest) -> Recording {
+    Recording {
+        id: id.to_owned(),
+        state: RecordingState::Starting,
+        source: request.source.clone(),
+        output: request.output.clone(),
+        limits: request.limits.clone(),
+        destination: request.destination.clone(),
+        created_at: Utc::now(),
+        started_at: None,
+        ended_at: None,
+        duration_s: None,
+        end_reason: None,
+        progress: Progress::default(),
+        error: None,
+        files: Vec::new(),
+    }
+}
+
+impl Inner {
+    fn lock_live(&self) -> std::sync::MutexGuard<'_, HashMap<String, Live>> {
+        self.live.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    async fn run(self: Arc<Self>, job: RecordingJob, stop: CancellationToken) {
+        tracing::info!(source = job.source.kind(), "recording starting");
+        let (tx, mut rx) = mpsc::channel(64);
+        let signal = StopSignal { stop, shutdown: self.shutdown.clone() };
+        let recording = self.recorder.run(&job, tx, signal);
+        let events = async {
+            while let Some(event) = rx.recv().await {
+                self.apply(&job.id, event);
+            }
+        };
+        let (result, ()) = tokio::join!(recording, events);
+        self.finish(&job.id, result);
+    }
+
+    /// Applies a recorder event to the live resource; state changes are persisted.
+    fn apply(&self, id: &str, event: RecorderEvent) {
+        let mut live = self.lock_live();
+        let Some(rec) = live.get_mut(id).map(|l| &mut l.resource) else { return };
+        let persist = match event {
+            RecorderEvent::Started { at } => {
+                tracing::info!(first_frame_ms = (at - rec.created_at).num_milliseconds(), "recording");
+                rec.state = RecordingState::Recording;
+                rec.started_at = Some(at);
+                true
+            }
+            RecorderEvent::Progress { duration_s, bytes, fps } => {
+                rec.progress = Progress { duration_s, bytes, fps };
+                rec.duration_s = Some(duration_s);
+                false
+            }
+            RecorderEvent::Stopping { reason } => {
+                rec.state = RecordingState::Stopping;
+                rec.end_reason = Some(reason);
+                true
+            }
+        };
+        if persist {
+            self.persist(rec);
+        }
+    }
+
+    /// Records the outcome, delivers the file, and forgets the live entry.
+    fn finish(&self, id: &str, result: Result<Outcome, Failure>) {
+        let Some(Live { resource: mut rec, .. }) = self.lock_live().remove(id) else { return };
+        rec.ended_at = Some(Utc::now());
+        match result {
+            Ok(outcome) => {
+                match rec.destination.destination().deliver(&outcome.file, &outcome.media) {
+                    Ok(files) => {
+                        rec.state = RecordingState::Completed;
+                        rec.end_reason = Some(outcome.end_reason);
+                        rec.duration_s = Some(outcome.media.duration_s);
+                        rec.files = files;
+                    }
+                    Err(e) => fail(&mut rec, e.code(), e.to_string()),
+                }
+            }
+            Err(failure) => {
+                tracing::error!(code = failure.error.code(), "recording failed: {}", failure.error);
+                fail(&mut rec, failure.error.code(), failure.error.to_string());
+                if let Some((file, media)) = failure.partial {
+                    rec.duration_s = Some(media.duration_s);
+                    rec.files = vec![FileInfo::video(&file, &media)];
+                }
+            }
+        }
+        tracing::info!(state = ?rec.state, duration_s = rec.duration_s, "recording finished");
+        self.persist(&rec);
+    }
+
+    fn persist(&self, rec: &Recording) {
+        if let Err(e) = self.store.put(rec) {
+            tracing::error!("cannot persist recording {}: {e}", rec.id);
+        }
+    }
+}
+
+fn fail(rec: &mut Recording, code: &str, message: String) {
+    rec.state = RecordingState::Failed;
+    rec.end_reason = Some(EndReason::Error);
+    rec.error = Some(ErrorInfo { code: code.to_owned(), message });
+}

@@ -1,0 +1,63 @@
+//! Recordings as jobs: the request and its validation ([`request`]), the resource clients see
+//! ([`model`]), persistence behind a small trait ([`store`]), and the [`manager`] that admits,
+//! runs, stops and reports them.
+
+pub mod manager;
+pub mod model;
+pub mod request;
+pub mod store;
+
+pub use manager::JobManager;
+pub use model::{Recording, RecordingState};
+pub use request::RecordingRequest;
+pub use store::{RecordingStore, SqliteStore};
+
+/// Errors of the jobs module.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error("{message}")]
+    Invalid { code: &'static str, field: String, message: String },
+    #[error("recording `{0}` not found")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("at capacity: {running} recordings running (maximum {max}); retry later")]
+    AtCapacity { running: usize, max: usize },
+    #[error("the service is shutting down")]
+    ShuttingDown,
+    #[error("recording store: {0}")]
+    Store(String),
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl JobError {
+    /// A validation error on `field`.
+    pub fn invalid(code: &'static str, field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Invalid { code, field: field.into(), message: message.into() }
+    }
+
+    /// Stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Invalid { code, .. } => code,
+            Self::NotFound(_) => "not_found",
+            Self::Conflict(_) => "conflict",
+            Self::AtCapacity { .. } => "at_capacity",
+            Self::ShuttingDown => "shutting_down",
+            Self::Store(_) => "store_error",
+            Self::Io(_) => "io_error",
+        }
+    }
+
+    /// True when the request was at fault (a 4xx).
+    pub fn is_client_error(&self) -> bool {
+        matches!(self, Self::Invalid { .. } | Self::NotFound(_) | Self::Conflict(_))
+    }
+}
+
+impl From<rusqlite::Error> for JobError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Store(e.to_string())
+    }
+}

@@ -1,0 +1,81 @@
+//! The recording resource: what `GET /v1/recordings/{id}` returns and what the store persists.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::recorder::{EndReason, OutputSpec, Source};
+use crate::storage::{DestinationSpec, FileInfo};
+
+/// Lifecycle: `starting` → `recording` → `stopping` → `completed` | `failed`
+/// (`starting` may go straight to `failed`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordingState {
+    Starting,
+    Recording,
+    Stopping,
+    Completed,
+    Failed,
+}
+
+impl RecordingState {
+    /// True once the recording can no longer change.
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Completed | Self::Failed)
+    }
+}
+
+/// Live figures from the encoder.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Progress {
+    /// Media time written so far.
+    pub duration_s: f64,
+    /// Bytes written so far.
+    pub bytes: u64,
+    /// Frames per second the encoder currently achieves.
+    pub fps: f64,
+}
+
+/// Why a recording failed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ErrorInfo {
+    /// Stable machine-readable code, e.g. `page_load_failed`.
+    pub code: String,
+    pub message: String,
+}
+
+/// Limits of one recording.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// The recording stops (and is delivered) after this long; 1–86400.
+    pub max_duration_s: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { max_duration_s: 10_800 }
+    }
+}
+
+/// A recording as clients see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Recording {
+    pub id: String,
+    pub state: RecordingState,
+    pub source: Source,
+    pub output: OutputSpec,
+    pub limits: Limits,
+    pub destination: DestinationSpec,
+    pub created_at: DateTime<Utc>,
+    /// Wall-clock time of the first frame in the file.
+    pub started_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    /// Duration of the delivered file (or of what has been recorded so far).
+    pub duration_s: Option<f64>,
+    pub end_reason: Option<EndReason>,
+    pub progress: Progress,
+    pub error: Option<ErrorInfo>,
+    pub files: Vec<FileInfo>,
+}

@@ -1,0 +1,22 @@
+//! # Wallflower
+//!
+//! Records web pages and video calls as a *silent participant*: a Chromium on a private virtual
+//! display plays the call (or any page) and an ffmpeg sidecar captures picture and sound.
+//!
+//! # Layout
+//! - [`api`]: the REST API (HTTP only), with the one error → HTTP mapping.
+//! - [`jobs`]: recording requests, validation, the resource, persistence (SQLite), admission and
+//!   the per-recording task lifecycle.
+//! - [`recorder`]: one recording's pipeline (Xvfb, PulseAudio sink, Chromium over CDP, ffmpeg).
+//! - [`layouts`]: serves `layouts/` (built-in pages, page SDK) to the recorder browsers.
+//! - [`storage`]: delivery of finished files.
+//! - [`config`]: layered settings; [`app`]: wiring for `serve`; [`cli`]: the binary's commands.
+
+pub mod api;
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod jobs;
+pub mod layouts;
+pub mod recorder;
+pub mod storage;

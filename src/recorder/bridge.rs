@@ -1,0 +1,82 @@
+//! The page ↔ service bridge: a CDP binding (`window.__wallflower`) that pages call with a JSON
+//! message. The layouts SDK (`layouts/sdk/wallflower.js`) wraps it; see `layouts/README.md`.
+
+use chromiumoxide::Page;
+use chromiumoxide::cdp::js_protocol::runtime::{AddBindingParams, EventBindingCalled};
+use futures::StreamExt;
+use serde::Deserialize;
+use tokio::sync::mpsc;
+
+use super::RecorderError;
+
+/// Name of the binding installed on every page of the recorder browser.
+pub const BINDING: &str = "__wallflower";
+
+/// A message from the page.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum PageMessage {
+    /// Content is rendered; capture may begin.
+    Ready,
+    /// The page says the session is over.
+    End {
+        #[serde(default)]
+        reason: Option<String>,
+    },
+    /// A log line from the page, forwarded into the recording's span.
+    Log {
+        #[serde(default)]
+        level: Option<String>,
+        #[serde(default)]
+        message: String,
+    },
+    /// Anything else (later: chat, reactions, slides); kept for the timeline.
+    #[serde(untagged)]
+    Other(serde_json::Value),
+}
+
+/// Installs the binding on `page` and returns a stream of its messages. Must run before the page
+/// navigates to its content so early `ready` calls are not lost.
+pub async fn install(page: &Page) -> Result<mpsc::Receiver<PageMessage>, RecorderError> {
+    let control = |e: chromiumoxide::error::CdpError| RecorderError::BrowserControl(e.to_string());
+    let mut calls = page.event_listener::<EventBindingCalled>().await.map_err(control)?;
+    page.execute(AddBindingParams::new(BINDING)).await.map_err(control)?;
+    let (tx, rx) = mpsc::channel(64);
+    let span = tracing::Span::current();
+    tokio::spawn(async move {
+        while let Some(call) = calls.next().await {
+            if call.name != BINDING {
+                continue;
+            }
+            let message = parse(&call.payload);
+            if let PageMessage::Log { level, message } = &message {
+                let _enter = span.enter();
+                tracing::info!(page_level = level.as_deref().unwrap_or("info"), "page: {message}");
+                continue;
+            }
+            if tx.send(message).await.is_err() {
+                break;
+            }
+        }
+    });
+    Ok(rx)
+}
+
+/// Parses one payload; something that is not a JSON object still reaches the timeline as text.
+fn parse(payload: &str) -> PageMessage {
+    serde_json::from_str(payload).unwrap_or_else(|_| PageMessage::Other(serde_json::Value::String(payload.into())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_sdk_messages() {
+        assert_eq!(parse(r#"{"type":"ready"}"#), PageMessage::Ready);
+        assert_eq!(parse(r#"{"type":"end","reason":"done"}"#), PageMessage::End { reason: Some("done".into()) });
+        assert_eq!(parse(r#"{"type":"end"}"#), PageMessage::End { reason: None });
+        assert!(matches!(parse(r#"{"type":"chat","text":"hi"}"#), PageMessage::Other(_)));
+        assert!(matches!(parse("not json"), PageMessage::Other(serde_json::Value::String(_))));
+    }
+}

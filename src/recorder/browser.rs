@@ -1,0 +1,145 @@
+//! Chromium for one recording: launched headful in kiosk mode on the recording's display, playing
+//! into its sink, with a fresh profile, and controlled over CDP (chromiumoxide) on a port it picks.
+
+use std::ffi::OsStr;
+use std::path::Path;
+use std::time::Duration;
+
+use chromiumoxide::{Browser as CdpBrowser, Page};
+use futures::StreamExt;
+use tokio::task::JoinHandle;
+
+use super::RecorderError;
+use super::process::{Supervised, kill_strays};
+
+/// Where and how Chromium should run.
+pub struct LaunchOptions<'a> {
+    pub program: &'a Path,
+    pub display: &'a str,
+    pub pulse_server: &'a OsStr,
+    pub sink: &'a str,
+    pub profile_dir: &'a Path,
+    pub width: u32,
+    pub height: u32,
+    pub no_sandbox: bool,
+    pub instance: &'a str,
+}
+
+/// A running Chromium with a CDP connection and the kiosk page.
+pub struct Browser {
+    process: Supervised,
+    /// Profile dir and instance, to find helpers that left the process group.
+    profile: String,
+    instance: String,
+    cdp: CdpBrowser,
+    handler: JoinHandle<()>,
+    pub page: Page,
+}
+
+impl Browser {
+    /// Launches Chromium on `about:blank` (the page is navigated once the bridge is installed).
+    pub async fn launch(opts: LaunchOptions<'_>) -> Result<Self, RecorderError> {
+        let args = chromium_args(&opts);
+        let envs = [
+            ("DISPLAY", OsStr::new(opts.display)),
+            ("PULSE_SERVER", opts.pulse_server),
+            ("PULSE_SINK", OsStr::new(opts.sink)),
+            ("HOME", opts.profile_dir.as_os_str()),
+        ];
+        let mut process = Supervised::spawn("chromium", opts.program, &args, &envs, opts.instance)
+            .map_err(|e| RecorderError::BrowserLaunch(format!("{}: {e}", opts.program.display())))?;
+        let ws = devtools_url(&mut process, opts.profile_dir).await?;
+        let (cdp, mut events) = CdpBrowser::connect(ws)
+            .await
+            .map_err(|e| RecorderError::BrowserLaunch(format!("CDP connect: {e}")))?;
+        // The handler stream drives the connection; it ends (Err or None) when Chromium goes away.
+        let handler = tokio::spawn(async move { while let Some(Ok(())) = events.next().await {} });
+        let page = match first_page(&cdp).await {
+            Ok(page) => page,
+            Err(e) => {
+                handler.abort();
+                return Err(e);
+            }
+        };
+        let (profile, instance) = (opts.profile_dir.display().to_string(), opts.instance.to_owned());
+        Ok(Self { process, profile, instance, cdp, handler, page })
+    }
+
+    /// Resolves when Chromium exits on its own; gives the exit status.
+    pub async fn exited(&mut self) -> String {
+        self.process.exited().await.to_string()
+    }
+
+    /// The last lines Chromium printed.
+    pub fn tail(&self) -> String {
+        self.process.tail()
+    }
+
+    /// Closes the browser politely, then makes sure its whole process group is gone.
+    pub async fn close(mut self) {
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.cdp.close()).await;
+        self.handler.abort();
+        self.process.terminate(Duration::from_secs(3)).await;
+        kill_strays(&self.instance, &self.profile);
+    }
+}
+
+fn chromium_args(opts: &LaunchOptions<'_>) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "--kiosk", "--app=about:blank", "--window-position=0,0",
+        "--autoplay-policy=no-user-gesture-required", "--disable-gpu", "--no-first-run",
+        "--no-default-browser-check", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--disable-quic", "--disable-extensions", "--disable-default-apps",
+        "--disable-features=Translate,WebRtcHideLocalIpsWithMdns,MediaRouter,DialMediaRouteProvider",
+        "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
+        "--disable-backgrounding-occluded-windows", "--hide-scrollbars", "--password-store=basic",
+        "--use-fake-ui-for-media-stream", "--remote-debugging-address=127.0.0.1",
+        "--remote-debugging-port=0",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    args.push(format!("--window-size={},{}", opts.width, opts.height));
+    args.push(format!("--user-data-dir={}", opts.profile_dir.display()));
+    if opts.no_sandbox {
+        args.push("--no-sandbox".into());
+    }
+    args
+}
+
+/// Reads the CDP endpoint Chromium writes to `DevToolsActivePort` (port line, then path line).
+async fn devtools_url(process: &mut Supervised, profile: &Path) -> Result<String, RecorderError> {
+    let file = profile.join("DevToolsActivePort");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(status) = process.try_exited() {
+            let tail = process.tail();
+            return Err(RecorderError::BrowserLaunch(format!("exited ({status}) before CDP was up: {tail}")));
+        }
+        if let Ok(text) = tokio::fs::read_to_string(&file).await {
+            let mut lines = text.lines();
+            if let (Some(port), Some(path)) = (lines.next(), lines.next()) {
+                return Ok(format!("ws://127.0.0.1:{}{}", port.trim(), path.trim()));
+            }
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err(RecorderError::BrowserLaunch("no DevTools endpoint within 15 s".into()));
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// The kiosk window's page; the handler attaches to it shortly after connecting.
+async fn first_page(cdp: &CdpBrowser) -> Result<Page, RecorderError> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let pages = cdp.pages().await.map_err(|e| RecorderError::BrowserControl(e.to_string()))?;
+        if let Some(page) = pages.into_iter().next() {
+            return Ok(page);
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err(RecorderError::BrowserControl("the kiosk page never appeared".into()));
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}

@@ -1,0 +1,229 @@
+//! The ffmpeg sidecar: grabs the recording's X display and the monitor of its audio sink into a
+//! fragmented MP4 (playable up to the last fragment even if ffmpeg is killed), reports progress,
+//! and stops by `q` with a deadline before a kill.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitStatus;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use ffmpeg_sidecar::child::FfmpegChild;
+use ffmpeg_sidecar::command::FfmpegCommand;
+use ffmpeg_sidecar::event::{FfmpegEvent, LogLevel};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, oneshot};
+
+use super::RecorderError;
+use super::process::{OutputTail, prepare, signal_group};
+
+/// Video output settings of a recording.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutputSpec {
+    /// Even, 160–3840.
+    pub width: u32,
+    /// Even, 120–2160.
+    pub height: u32,
+    /// 1–60.
+    pub fps: u32,
+    /// H.264 bitrate, 100–50000.
+    pub video_bitrate_kbps: u32,
+}
+
+impl Default for OutputSpec {
+    fn default() -> Self {
+        Self { width: 1280, height: 720, fps: 30, video_bitrate_kbps: 2500 }
+    }
+}
+
+/// What the capture reports while running.
+#[derive(Debug)]
+pub enum CaptureEvent {
+    /// Encoder progress: media time written so far and current fps.
+    Progress { time_s: f64, fps: f64 },
+    /// ffmpeg exited (on its own or after `stop`).
+    Exited { status: Option<ExitStatus>, tail: String },
+}
+
+/// Inputs of one capture.
+pub struct CaptureInput<'a> {
+    pub ffmpeg: &'a Path,
+    pub display: &'a str,
+    pub pulse_server: &'a std::ffi::OsStr,
+    pub monitor: &'a str,
+    pub output: &'a OutputSpec,
+    pub preset: &'a str,
+    pub file: &'a Path,
+    pub instance: &'a str,
+}
+
+/// A running ffmpeg.
+pub struct Capture {
+    pid: i32,
+    stdin: Option<std::process::ChildStdin>,
+    pub events: mpsc::Receiver<CaptureEvent>,
+    pub file: PathBuf,
+    exited: Option<oneshot::Receiver<()>>,
+}
+
+impl Capture {
+    /// Starts ffmpeg. Its events are read on a dedicated thread (the sidecar's iterator blocks).
+    pub fn start(input: CaptureInput<'_>) -> Result<Self, RecorderError> {
+        let mut cmd = command(&input);
+        prepare(cmd.as_inner_mut(), input.instance);
+        cmd.as_inner_mut().env("PULSE_SERVER", input.pulse_server);
+        let mut child = cmd.spawn().map_err(|e| RecorderError::CaptureStart(e.to_string()))?;
+        let pid = child.as_inner().id() as i32;
+        let stdin = child.take_stdin();
+        let (tx, events) = mpsc::channel(256);
+        let (done_tx, done_rx) = oneshot::channel();
+        let span = tracing::Span::current();
+        std::thread::Builder::new()
+            .name(format!("ffmpeg-{pid}"))
+            .spawn(move || {
+                let _enter = span.enter();
+                pump(child, tx);
+                let _ = done_tx.send(());
+            })
+            .map_err(|e| RecorderError::CaptureStart(e.to_string()))?;
+        Ok(Self { pid, stdin, events, file: input.file.to_path_buf(), exited: Some(done_rx) })
+    }
+
+    /// Asks ffmpeg to finish the file (`q`), waits up to `deadline`, then kills it.
+    /// Returns the exit event if it was seen.
+    pub async fn stop(&mut self, deadline: Duration) -> Option<CaptureEvent> {
+        if let Some(mut stdin) = self.stdin.take() {
+            use std::io::Write;
+            let _ = stdin.write_all(b"q").and_then(|_| stdin.flush());
+        }
+        let waited = tokio::time::timeout(deadline, self.wait_exit()).await;
+        if waited.is_err() {
+            tracing::warn!(pid = self.pid, "ffmpeg did not finish within {deadline:?}; killing it");
+            signal_group(self.pid, libc::SIGKILL);
+            return self.wait_exit().await;
+        }
+        waited.ok().flatten()
+    }
+
+    /// Drains events until the exit event (progress seen on the way is dropped).
+    async fn wait_exit(&mut self) -> Option<CaptureEvent> {
+        while let Some(event) = self.events.recv().await {
+            if matches!(event, CaptureEvent::Exited { .. }) {
+                if let Some(done) = self.exited.take() {
+                    let _ = done.await;
+                }
+                return Some(event);
+            }
+        }
+        None
+    }
+
+    /// Kills ffmpeg immediately (failure paths; the fragments written so far stay playable).
+    pub fn kill(&self) {
+        signal_group(self.pid, libc::SIGKILL);
+    }
+
+    /// ffmpeg's process id.
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        // The reader thread reaps the process once it is dead.
+        if self.exited.is_some() {
+            signal_group(self.pid, libc::SIGKILL);
+        }
+    }
+}
+
+fn command(input: &CaptureInput<'_>) -> FfmpegCommand {
+    let out = input.output;
+    let size = format!("{}x{}", out.width, out.height);
+    let (fps, gop) = (out.fps.to_string(), (out.fps * 2).to_string());
+    let (rate, buf) = (format!("{}k", out.video_bitrate_kbps), format!("{}k", out.video_bitrate_kbps * 2));
+    let mut cmd = FfmpegCommand::new_with_path(input.ffmpeg);
+    cmd.args(["-hide_banner", "-nostats", "-stats_period", "0.5", "-stats", "-y"])
+        // A small x11grab queue: under CPU pressure a big one grows ffmpeg to gigabytes (PLATFORM.md).
+        .args(["-thread_queue_size", "64", "-f", "x11grab", "-draw_mouse", "0", "-framerate", &fps])
+        .args(["-video_size", &size, "-i", &format!("{}.0+0,0", input.display)])
+        .args(["-thread_queue_size", "1024", "-f", "pulse", "-sample_rate", "48000", "-channels", "2"])
+        .args(["-fragment_size", "1920", "-i", input.monitor])
+        .args(["-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-preset", input.preset])
+        .args(["-pix_fmt", "yuv420p", "-g", &gop, "-b:v", &rate, "-maxrate", &rate, "-bufsize", &buf])
+        .args(["-c:a", "aac", "-b:a", "128k", "-ar", "48000"])
+        .args(["-movflags", "+frag_keyframe+empty_moov+default_base_moof", "-frag_duration", "1000000"])
+        .args(["-f", "mp4"])
+        .output(input.file.as_os_str());
+    cmd
+}
+
+/// Reads ffmpeg's events until it exits, forwarding progress and logging warnings and errors.
+fn pump(mut child: FfmpegChild, tx: mpsc::Sender<CaptureEvent>) {
+    let tail = OutputTail::default();
+    if let Ok(iter) = child.iter() {
+        for event in iter {
+            match event {
+                FfmpegEvent::Progress(p) => {
+                    let time_s = parse_time(&p.time).unwrap_or(0.0);
+                    // try_send: a slow consumer loses progress ticks, never blocks ffmpeg's stderr.
+                    let _ = tx.try_send(CaptureEvent::Progress { time_s, fps: f64::from(p.fps) });
+                }
+                FfmpegEvent::Log(LogLevel::Warning, line) => {
+                    tracing::debug!(program = "ffmpeg", "{line}");
+                    tail.push(line);
+                }
+                FfmpegEvent::Log(LogLevel::Error | LogLevel::Fatal, line) | FfmpegEvent::Error(line) => {
+                    tracing::warn!(program = "ffmpeg", "{line}");
+                    tail.push(line);
+                }
+                _ => {}
+            }
+        }
+    }
+    let status = child.wait().ok();
+    let _ = tx.blocking_send(CaptureEvent::Exited { status, tail: tail.text() });
+}
+
+/// Parses ffmpeg's `HH:MM:SS.cc` progress time (negative at the very start: `-00:00:00.03`).
+pub fn parse_time(text: &str) -> Option<f64> {
+    let (sign, text) = text.strip_prefix('-').map(|t| (-1.0, t)).unwrap_or((1.0, text));
+    let mut parts = text.split(':');
+    let (h, m, s) = (parts.next()?, parts.next()?, parts.next()?);
+    let secs = h.parse::<f64>().ok()? * 3600.0 + m.parse::<f64>().ok()? * 60.0 + s.parse::<f64>().ok()?;
+    Some(sign * secs)
+}
+
+/// The wall-clock time of the file's first frame, given a progress report seen `now`.
+pub fn first_frame_at(now: DateTime<Utc>, time_s: f64) -> DateTime<Utc> {
+    now - TimeDelta::milliseconds((time_s.max(0.0) * 1000.0) as i64)
+}
+
+/// Rewrites the fragmented spool file as a regular MP4 with the index up front (`faststart`), so
+/// browsers seek it well. Copies streams; takes about a second per GiB.
+pub async fn finalize(ffmpeg: &Path, spool: &Path, dest: &Path, instance: &str) -> Result<(), RecorderError> {
+    let mut cmd = std::process::Command::new(ffmpeg);
+    cmd.args(["-hide_banner", "-loglevel", "error", "-y", "-i"]).arg(spool)
+        .args(["-map", "0", "-c", "copy", "-movflags", "+faststart", "-f", "mp4"]).arg(dest);
+    prepare(&mut cmd, instance);
+    let out = tokio::process::Command::from(cmd).kill_on_drop(true).output().await?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+        return Err(RecorderError::Finalize(format!("remux failed ({}): {err}", out.status)));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_progress_times() {
+        assert_eq!(parse_time("00:00:05.50"), Some(5.5));
+        assert_eq!(parse_time("01:02:03.00"), Some(3723.0));
+        assert_eq!(parse_time("-00:00:00.03"), Some(-0.03));
+        assert_eq!(parse_time("N/A"), None);
+    }
+}

@@ -1,0 +1,137 @@
+//! One recording's capture pipeline: a virtual display ([`display`]), an audio sink ([`audio`]),
+//! a Chromium on that display driven over CDP ([`browser`], [`bridge`]), and an ffmpeg sidecar that
+//! grabs both into a fragmented MP4 ([`capture`]). [`pipeline`] runs them in order and tears them
+//! down in reverse on every exit path. [`Recorder`] holds what recordings share: program paths,
+//! the PulseAudio daemon and the layouts URL.
+
+pub mod audio;
+pub mod bridge;
+pub mod browser;
+pub mod capture;
+pub mod display;
+pub mod page;
+pub mod pipeline;
+pub mod probe;
+pub mod process;
+pub mod source;
+pub mod tools;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+pub use capture::OutputSpec;
+pub use pipeline::{Failure, Outcome, RecordingJob, Runner, StopSignal};
+pub use probe::MediaInfo;
+pub use source::Source;
+
+/// Why a recording ended (also in the recording resource).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EndReason {
+    /// Stopped through the API or the CLI.
+    Stopped,
+    /// The page signalled `end`.
+    PageEnded,
+    /// `limits.max_duration_s` was reached.
+    MaxDuration,
+    /// The service shut down.
+    Shutdown,
+    /// The pipeline failed; see `error`.
+    Error,
+}
+
+/// What a running recording reports to whoever supervises it.
+#[derive(Debug, Clone)]
+pub enum RecorderEvent {
+    /// The first frame is being captured; `at` is the wall-clock time of the file's first frame.
+    Started { at: DateTime<Utc> },
+    /// Periodic progress from the encoder.
+    Progress { duration_s: f64, bytes: u64, fps: f64 },
+    /// Capture is finishing for `reason`.
+    Stopping { reason: EndReason },
+}
+
+/// Settings shared by all recordings of one service.
+#[derive(Debug, Clone)]
+pub struct RecorderConfig {
+    /// Chromium binary (Debian: `/usr/lib/chromium/chromium`; the `/usr/bin` wrapper adds flags).
+    pub chromium: PathBuf,
+    /// Run Chromium without its sandbox (required as root, or in containers without user namespaces).
+    pub chromium_no_sandbox: bool,
+    /// Parent of every per-recording temp dir (and the PulseAudio daemon's runtime dir).
+    pub work_dir: PathBuf,
+    /// Base URL of the layouts asset server (the built-in pages and SDK).
+    pub layouts_url: Url,
+    /// How long a page may take to load and say `ready`.
+    pub start_timeout: Duration,
+    /// How long ffmpeg may take to finish the file after being asked to stop.
+    pub stop_timeout: Duration,
+    /// x264 preset for the recording encoder.
+    pub x264_preset: String,
+}
+
+/// Everything that can go wrong while recording.
+#[derive(Debug, thiserror::Error)]
+pub enum RecorderError {
+    #[error("required program `{program}` was not found (Debian package `{package}`); run scripts/setup")]
+    MissingProgram { program: String, package: &'static str },
+    #[error("virtual display failed: {0}")]
+    Display(String),
+    #[error("audio sink failed: {0}")]
+    Audio(String),
+    #[error("Chromium failed to start: {0}")]
+    BrowserLaunch(String),
+    #[error("controlling Chromium failed: {0}")]
+    BrowserControl(String),
+    #[error("the page failed to load: {0}")]
+    PageLoadFailed(String),
+    #[error("the page did not signal `ready` within {0:?}")]
+    PageNotReady(Duration),
+    #[error("Chromium exited unexpectedly ({status})")]
+    ChromiumExited { status: String },
+    #[error("Xvfb exited unexpectedly ({status})")]
+    DisplayExited { status: String },
+    #[error("ffmpeg exited unexpectedly ({status}): {tail}")]
+    FfmpegExited { status: String, tail: String },
+    #[error("ffmpeg failed to start: {0}")]
+    CaptureStart(String),
+    #[error("finalising the recording failed: {0}")]
+    Finalize(String),
+    #[error("stopped before capture began")]
+    Aborted,
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl RecorderError {
+    /// Stable machine-readable code for API clients.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::MissingProgram { .. } => "missing_program",
+            Self::Display(_) => "display_failed",
+            Self::Audio(_) => "audio_failed",
+            Self::BrowserLaunch(_) => "browser_launch_failed",
+            Self::BrowserControl(_) => "browser_control_failed",
+            Self::PageLoadFailed(_) => "page_load_failed",
+            Self::PageNotReady(_) => "page_not_ready",
+            Self::ChromiumExited { .. } => "chromium_exited",
+            Self::DisplayExited { .. } => "xvfb_exited",
+            Self::FfmpegExited { .. } => "ffmpeg_exited",
+            Self::CaptureStart(_) => "capture_start_failed",
+            Self::Finalize(_) => "finalize_failed",
+            Self::Aborted => "aborted",
+            Self::Io(_) => "io_error",
+        }
+    }
+
+    /// True when the cause lies in what the user asked for (their page), not in the service.
+    pub fn is_client_error(&self) -> bool {
+        matches!(self, Self::PageLoadFailed(_) | Self::PageNotReady(_) | Self::Aborted)
+    }
+}
+
+pub use pipeline::Recorder;

@@ -1,0 +1,56 @@
+//! Loading the source's page in the recorder browser and waiting until capture may begin.
+
+use std::time::Duration;
+
+use chromiumoxide::Page;
+use tokio::sync::mpsc;
+use url::Url;
+
+use super::RecorderError;
+use super::bridge::PageMessage;
+
+/// Navigates to `url` and checks the main document loaded (an HTTP error status counts as a
+/// failure: recording a 404 page is never what the user wanted).
+pub async fn load(page: &Page, url: &Url, timeout: Duration) -> Result<(), RecorderError> {
+    let nav = tokio::time::timeout(timeout, page.goto(url.as_str())).await;
+    match nav {
+        Err(_) => return Err(RecorderError::PageLoadFailed(format!("{url} did not load within {timeout:?}"))),
+        Ok(Err(e)) => return Err(RecorderError::PageLoadFailed(format!("{url}: {e}"))),
+        Ok(Ok(_)) => {}
+    }
+    let status = page
+        .evaluate("performance.getEntriesByType('navigation')[0]?.responseStatus ?? 0")
+        .await
+        .map_err(|e| RecorderError::BrowserControl(e.to_string()))?
+        .into_value::<u16>()
+        .unwrap_or(0);
+    if status >= 400 {
+        return Err(RecorderError::PageLoadFailed(format!("{url} answered HTTP {status}")));
+    }
+    Ok(())
+}
+
+/// Waits for the page's `ready` message. Other messages before it are logged and dropped.
+pub async fn wait_ready(messages: &mut mpsc::Receiver<PageMessage>, timeout: Duration) -> Result<(), RecorderError> {
+    let waiting = async {
+        while let Some(message) = messages.recv().await {
+            match message {
+                PageMessage::Ready => return Ok(()),
+                other => tracing::debug!(?other, "page message before ready"),
+            }
+        }
+        Err(RecorderError::BrowserControl("the page bridge closed before `ready`".into()))
+    };
+    tokio::time::timeout(timeout, waiting).await.map_err(|_| RecorderError::PageNotReady(timeout))?
+}
+
+/// For pages without the SDK: wait until fonts are loaded and two frames have been painted.
+pub async fn settle(page: &Page) -> Result<(), RecorderError> {
+    let script = "(async () => { await document.fonts.ready; \
+        for (let i = 0; i < 2; i++) await new Promise(r => requestAnimationFrame(r)); return true; })()";
+    let settled = tokio::time::timeout(Duration::from_secs(5), page.evaluate(script)).await;
+    if let Ok(Err(e)) = settled {
+        return Err(RecorderError::BrowserControl(e.to_string()));
+    }
+    Ok(())
+}

@@ -1,0 +1,197 @@
+//! Supervised child processes: every program a recording starts (Xvfb, Chromium, PulseAudio helpers)
+//! goes through [`Supervised`], so that each one runs in its own process group, dies with the service,
+//! has its stderr in the recording's tracing span, and is killed and reaped on every exit path.
+
+use std::collections::VecDeque;
+use std::ffi::OsStr;
+use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::{Child, Command};
+
+/// Environment variable set on every process Wallflower starts; its value names the service instance,
+/// so tests (and operators) can find leftovers of one instance with `/proc/*/environ`.
+pub const INSTANCE_ENV: &str = "WALLFLOWER_INSTANCE";
+
+/// How many stderr lines a process keeps for error messages.
+const TAIL_LINES: usize = 20;
+
+/// Last lines a child wrote to stdout/stderr, shared with the reader tasks.
+#[derive(Clone, Default)]
+pub struct OutputTail(Arc<Mutex<VecDeque<String>>>);
+
+impl OutputTail {
+    pub fn push(&self, line: String) {
+        // A std Mutex: held for a push, never across an await.
+        let mut lines = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if lines.len() == TAIL_LINES {
+            lines.pop_front();
+        }
+        lines.push_back(line);
+    }
+
+    /// The kept lines joined with newlines (empty when the program printed nothing).
+    pub fn text(&self) -> String {
+        let lines = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        lines.iter().cloned().collect::<Vec<_>>().join("\n")
+    }
+}
+
+/// A child process in its own process group, killed (group and all) when dropped.
+pub struct Supervised {
+    name: &'static str,
+    child: Child,
+    pid: i32,
+    tail: OutputTail,
+    status: Option<ExitStatus>,
+}
+
+/// Prepares `cmd` the way every supervised program runs: new process group, killed when the
+/// service dies, stdin closed, output piped, marked with the instance id.
+pub fn prepare(cmd: &mut std::process::Command, instance: &str) {
+    use std::os::unix::process::CommandExt;
+    cmd.env(INSTANCE_ENV, instance).process_group(0);
+    // SAFETY: prctl is async-signal-safe; the closure allocates nothing.
+    unsafe {
+        cmd.pre_exec(|| {
+            // If the service dies (even by SIGKILL), its children must not outlive it.
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+}
+
+impl Supervised {
+    /// Starts `program` with `args` and `envs`; `name` labels its log lines and errors.
+    pub fn spawn<I, S>(
+        name: &'static str,
+        program: &std::path::Path,
+        args: I,
+        envs: &[(&str, &OsStr)],
+        instance: &str,
+    ) -> std::io::Result<Self>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut std_cmd = std::process::Command::new(program);
+        std_cmd.args(args);
+        for (k, v) in envs {
+            std_cmd.env(k, v);
+        }
+        prepare(&mut std_cmd, instance);
+        let mut cmd = Command::from(std_cmd);
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = cmd.spawn()?;
+        let pid = child.id().map(|p| p as i32).unwrap_or(-1);
+        let tail = OutputTail::default();
+        if let Some(out) = child.stdout.take() {
+            forward_lines(name, out, tail.clone());
+        }
+        if let Some(err) = child.stderr.take() {
+            forward_lines(name, err, tail.clone());
+        }
+        tracing::debug!(program = name, pid, "started");
+        Ok(Self { name, child, pid, tail, status: None })
+    }
+
+    /// The process id (also its process group id).
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// The last lines the program printed.
+    pub fn tail(&self) -> String {
+        self.tail.text()
+    }
+
+    /// Returns the exit status if the process has already exited (and reaps it).
+    pub fn try_exited(&mut self) -> Option<ExitStatus> {
+        if self.status.is_none() {
+            self.status = self.child.try_wait().ok().flatten();
+        }
+        self.status
+    }
+
+    /// Waits until the process exits on its own. Cancellation-safe.
+    pub async fn exited(&mut self) -> ExitStatus {
+        if let Some(status) = self.status {
+            return status;
+        }
+        let status = match self.child.wait().await {
+            Ok(status) => status,
+            // Only fails if the child was already reaped; treat it as gone.
+            Err(_) => std::os::unix::process::ExitStatusExt::from_raw(0),
+        };
+        self.status = Some(status);
+        status
+    }
+
+    /// Asks the whole process group to stop (SIGTERM), waits up to `grace`, then kills it.
+    pub async fn terminate(mut self, grace: Duration) {
+        if self.try_exited().is_none() {
+            signal_group(self.pid, libc::SIGTERM);
+            if tokio::time::timeout(grace, self.exited()).await.is_err() {
+                tracing::warn!(program = self.name, pid = self.pid, "did not stop in time; killing");
+            }
+        }
+        // The leader may be gone while its children (Chromium's renderers) linger: kill the group.
+        signal_group(self.pid, libc::SIGKILL);
+        self.exited().await;
+        tracing::debug!(program = self.name, pid = self.pid, "stopped");
+    }
+}
+
+impl Drop for Supervised {
+    fn drop(&mut self) {
+        // Exit paths that never called `terminate` (errors, panics, aborted tasks) land here.
+        signal_group(self.pid, libc::SIGKILL);
+        if self.try_exited().is_none() {
+            let _ = self.child.start_kill();
+        }
+    }
+}
+
+/// Sends `signal` to the process group led by `pid` (groups are only ever ones we created).
+pub fn signal_group(pid: i32, signal: i32) {
+    if pid > 0 {
+        // SAFETY: plain syscall; an already-gone group yields ESRCH, which is fine.
+        unsafe {
+            libc::kill(-pid, signal);
+        }
+    }
+}
+
+fn forward_lines<R: AsyncRead + Unpin + Send + 'static>(name: &'static str, out: R, tail: OutputTail) {
+    let span = tracing::Span::current();
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(out).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            let _enter = span.enter();
+            tracing::debug!(program = name, "{line}");
+            tail.push(line);
+        }
+    });
+}
+
+/// Kills processes of this instance whose command line mentions `needle` (a recording's temp dir):
+/// helpers that left their process group, such as Chromium's crashpad handler, which daemonizes.
+pub fn kill_strays(instance: &str, needle: &str) {
+    let marker = format!("{INSTANCE_ENV}={instance}");
+    let Ok(entries) = std::fs::read_dir("/proc") else { return };
+    for pid in entries.flatten().filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok()) {
+        let read = |what: &str| std::fs::read(format!("/proc/{pid}/{what}")).unwrap_or_default();
+        let has = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
+        if has(&read("cmdline"), needle.as_bytes()) && has(&read("environ"), marker.as_bytes()) {
+            // SAFETY: plain syscall on a process we started (it carries our marker).
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
+        }
+    }
+}
