@@ -76,13 +76,20 @@
     scheduleBeeps();
   }
 
+  // Every fifth marker is left out (flash and beep alike), so a measurement can pair each flash
+  // with its own beep even when they are more than half a second apart.
+  function isGap(k) {
+    return k % 5 === 4;
+  }
+
   function scheduleBeeps() {
     if (!ctx || t0 < 0) return;
     var horizon = ctx.currentTime + LOOKAHEAD;
     while (t0 + nextBeep <= horizon) {
       var t = t0 + nextBeep;
-      nextBeep++;
+      var k = nextBeep++;
       if (t < ctx.currentTime) continue;   // fell behind (tab stalled): skip
+      if (isGap(k)) continue;
       var osc = ctx.createOscillator();
       var g = ctx.createGain();
       osc.type = 'sine';
@@ -121,7 +128,7 @@
     var heard = heardTime();
     if (isFinite(heard) && t0 >= 0) {
       var d = heard - t0;
-      if (d < 0) return false;
+      if (d < 0 || isGap(Math.floor(d))) return false;
       return d - Math.floor(d) < FLASH_LEN;
     }
     // No running audio: keep a visual once-a-second flash on the page clock.

@@ -39,6 +39,9 @@ impl Default for OutputSpec {
 /// What the capture reports while running.
 #[derive(Debug)]
 pub enum CaptureEvent {
+    /// An input opened; `wall_s` is the Unix time of its first sample (x11grab and pulse stamp
+    /// with the wall clock), which is where the file's timeline starts for that input.
+    InputStart { index: u32, wall_s: f64 },
     /// Encoder progress: media time written so far and current fps.
     Progress { time_s: f64, fps: f64 },
     /// ffmpeg exited (on its own or after `stop`).
@@ -59,6 +62,8 @@ pub struct CaptureInput<'a> {
 
 /// A running ffmpeg.
 pub struct Capture {
+    /// Wall-clock Unix time of each input's first sample (video, audio), once ffmpeg reported it.
+    pub starts: [Option<f64>; 2],
     pid: i32,
     stdin: Option<std::process::ChildStdin>,
     pub events: mpsc::Receiver<CaptureEvent>,
@@ -86,7 +91,7 @@ impl Capture {
                 let _ = done_tx.send(());
             })
             .map_err(|e| RecorderError::CaptureStart(e.to_string()))?;
-        Ok(Self { pid, stdin, events, file: input.file.to_path_buf(), exited: Some(done_rx) })
+        Ok(Self { starts: [None; 2], pid, stdin, events, file: input.file.to_path_buf(), exited: Some(done_rx) })
     }
 
     /// Asks ffmpeg to finish the file (`q`), waits up to `deadline`, then kills it.
@@ -146,15 +151,19 @@ fn command(input: &CaptureInput<'_>) -> FfmpegCommand {
     let mut cmd = FfmpegCommand::new_with_path(input.ffmpeg);
     cmd.args(["-hide_banner", "-nostats", "-stats_period", "0.5", "-stats", "-y"])
         // A small x11grab queue: under CPU pressure a big one grows ffmpeg to gigabytes (PLATFORM.md).
+        // Probe as little as possible: ffmpeg opens the inputs one after the other.
+        .args(["-probesize", "32", "-analyzeduration", "0"])
         .args(["-thread_queue_size", "64", "-f", "x11grab", "-draw_mouse", "0", "-framerate", &fps])
         .args(["-video_size", &size, "-i", &format!("{}.0+0,0", input.display)])
+        .args(["-probesize", "32", "-analyzeduration", "0"])
         .args(["-thread_queue_size", "1024", "-f", "pulse", "-sample_rate", "48000", "-channels", "2"])
         .args(["-fragment_size", "1920", "-i", input.monitor])
         .args(["-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-preset", input.preset])
         .args(["-pix_fmt", "yuv420p", "-g", &gop, "-b:v", &rate, "-maxrate", &rate, "-bufsize", &buf])
         .args(["-c:a", "aac", "-b:a", "128k", "-ar", "48000"])
         .args(["-movflags", "+frag_keyframe+empty_moov+default_base_moof", "-frag_duration", "1000000"])
-        .args(["-f", "mp4"])
+        // Hand each finished fragment to the file at once, so a crash loses at most ~1 s.
+        .args(["-flush_packets", "1", "-f", "mp4"])
         .output(input.file.as_os_str());
     cmd
 }
@@ -162,9 +171,13 @@ fn command(input: &CaptureInput<'_>) -> FfmpegCommand {
 /// Reads ffmpeg's events until it exits, forwarding progress and logging warnings and errors.
 fn pump(mut child: FfmpegChild, tx: mpsc::Sender<CaptureEvent>) {
     let tail = OutputTail::default();
+    let mut input = 0;
     if let Ok(iter) = child.iter() {
         for event in iter {
             match event {
+                FfmpegEvent::ParsedInput(i) => input = i.index,
+                FfmpegEvent::ParsedDuration(d) => send_start(&tx, input, &d.raw_log_message),
+                FfmpegEvent::Log(LogLevel::Info, line) if line.contains("Duration:") => send_start(&tx, input, &line),
                 FfmpegEvent::Progress(p) => {
                     let time_s = parse_time(&p.time).unwrap_or(0.0);
                     // try_send: a slow consumer loses progress ticks, never blocks ffmpeg's stderr.
@@ -186,6 +199,18 @@ fn pump(mut child: FfmpegChild, tx: mpsc::Sender<CaptureEvent>) {
     let _ = tx.blocking_send(CaptureEvent::Exited { status, tail: tail.text() });
 }
 
+fn send_start(tx: &mpsc::Sender<CaptureEvent>, index: u32, line: &str) {
+    if let Some(wall_s) = parse_start(line) {
+        let _ = tx.blocking_send(CaptureEvent::InputStart { index, wall_s });
+    }
+}
+
+/// The `start:` of an input's `Duration: N/A, start: 1795600201.781425, bitrate: …` line.
+fn parse_start(line: &str) -> Option<f64> {
+    let rest = line.split("start:").nth(1)?;
+    rest.split(',').next()?.trim().parse().ok()
+}
+
 /// Parses ffmpeg's `HH:MM:SS.cc` progress time (negative at the very start: `-00:00:00.03`).
 pub fn parse_time(text: &str) -> Option<f64> {
     let (sign, text) = text.strip_prefix('-').map(|t| (-1.0, t)).unwrap_or((1.0, text));
@@ -195,17 +220,39 @@ pub fn parse_time(text: &str) -> Option<f64> {
     Some(sign * secs)
 }
 
-/// The wall-clock time of the file's first frame, given a progress report seen `now`.
-pub fn first_frame_at(now: DateTime<Utc>, time_s: f64) -> DateTime<Utc> {
-    now - TimeDelta::milliseconds((time_s.max(0.0) * 1000.0) as i64)
+/// The wall-clock time of the file's first frame: the video input's start stamp when ffmpeg
+/// reported it, else estimated from a progress report (`time_s` written, seen `now`).
+pub fn first_frame_at(video_start_s: Option<f64>, now: DateTime<Utc>, time_s: f64) -> DateTime<Utc> {
+    video_start_s
+        .and_then(|s| DateTime::from_timestamp_micros((s * 1e6) as i64))
+        .unwrap_or_else(|| now - TimeDelta::milliseconds((time_s.max(0.0) * 1000.0) as i64))
+}
+
+/// How much later sound started than picture (seconds; negative: earlier), from ffmpeg's own
+/// wall-clock stamps. ffmpeg rebases each input to zero, so the spool file is off by this much.
+pub fn audio_delay(starts: [Option<f64>; 2]) -> f64 {
+    match starts {
+        [Some(video), Some(audio)] if (audio - video).abs() < 10.0 => audio - video,
+        _ => 0.0,
+    }
 }
 
 /// Rewrites the fragmented spool file as a regular MP4 with the index up front (`faststart`), so
-/// browsers seek it well. Copies streams; takes about a second per GiB.
-pub async fn finalize(ffmpeg: &Path, spool: &Path, dest: &Path, instance: &str) -> Result<(), RecorderError> {
+/// browsers seek it well, and puts sound back where it belongs on the picture's timeline
+/// (`audio_delay_s`). Copies streams; takes about a second per GiB.
+pub async fn finalize(
+    ffmpeg: &Path,
+    spool: &Path,
+    dest: &Path,
+    audio_delay_s: f64,
+    instance: &str,
+) -> Result<(), RecorderError> {
+    let (video_offset, audio_offset) = (format!("{:.6}", (-audio_delay_s).max(0.0)), format!("{:.6}", audio_delay_s.max(0.0)));
     let mut cmd = std::process::Command::new(ffmpeg);
-    cmd.args(["-hide_banner", "-loglevel", "error", "-y", "-i"]).arg(spool)
-        .args(["-map", "0", "-c", "copy", "-movflags", "+faststart", "-f", "mp4"]).arg(dest);
+    cmd.args(["-hide_banner", "-loglevel", "error", "-y"])
+        .args(["-itsoffset", &video_offset, "-i"]).arg(spool)
+        .args(["-itsoffset", &audio_offset, "-i"]).arg(spool)
+        .args(["-map", "0:v", "-map", "1:a", "-c", "copy", "-movflags", "+faststart", "-f", "mp4"]).arg(dest);
     prepare(&mut cmd, instance);
     let out = tokio::process::Command::from(cmd).kill_on_drop(true).output().await?;
     if !out.status.success() {
@@ -225,5 +272,12 @@ mod tests {
         assert_eq!(parse_time("01:02:03.00"), Some(3723.0));
         assert_eq!(parse_time("-00:00:00.03"), Some(-0.03));
         assert_eq!(parse_time("N/A"), None);
+    }
+
+    #[test]
+    fn parses_input_start_stamps() {
+        let line = "[info]   Duration: N/A, start: 1795600201.781425, bitrate: 73728 kb/s";
+        assert_eq!(parse_start(line), Some(1795600201.781425));
+        assert_eq!(parse_start("Duration: N/A, bitrate: N/A"), None);
     }
 }

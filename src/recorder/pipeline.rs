@@ -171,7 +171,9 @@ impl Recorder {
         if let Some(CaptureEvent::Exited { status, .. }) = capture.stop(self.config.stop_timeout).await {
             tracing::debug!(?status, "ffmpeg finished");
         }
-        let finished = self.finish_file(&spool, &job.file).await;
+        let audio_delay = capture::audio_delay(capture.starts);
+        tracing::debug!(audio_delay_ms = (audio_delay * 1000.0) as i64, "input start gap");
+        let finished = self.finish_file(&spool, &job.file, audio_delay).await;
         match (ended, finished) {
             (Ok(end_reason), Ok(media)) => Ok(Outcome { end_reason, file: job.file.clone(), media }),
             (Ok(_), Err(error)) => Err(Failure { error, partial: None }),
@@ -237,11 +239,11 @@ impl Recorder {
 
     /// Turns the spool into the final faststart MP4. If the remux fails, the fragmented spool
     /// itself (playable up to its last fragment) becomes the file, so nothing recorded is lost.
-    async fn finish_file(&self, spool: &Path, file: &Path) -> Result<MediaInfo, RecorderError> {
+    async fn finish_file(&self, spool: &Path, file: &Path, audio_delay: f64) -> Result<MediaInfo, RecorderError> {
         if !spool.exists() {
             return Err(RecorderError::Finalize("ffmpeg wrote no file".into()));
         }
-        match capture::finalize(&self.tools.ffmpeg, spool, file, &self.instance).await {
+        match capture::finalize(&self.tools.ffmpeg, spool, file, audio_delay, &self.instance).await {
             Ok(()) => tokio::fs::remove_file(spool).await?,
             Err(e) => {
                 tracing::warn!("{e}; keeping the fragmented file as it is");
@@ -264,7 +266,8 @@ async fn supervise(
     let (Some(browser), Some(display)) = (parts.browser.as_mut(), parts.display.as_mut()) else {
         return Err(RecorderError::CaptureStart("pipeline parts missing".into()));
     };
-    let deadline = tokio::time::Instant::now() + job.max_duration;
+    // Until the first frame is known, allow for a slow ffmpeg start; then count from that frame.
+    let mut deadline = tokio::time::Instant::now() + job.max_duration + Duration::from_secs(10);
     let mut started = false;
     loop {
         tokio::select! {
@@ -278,10 +281,16 @@ async fn supervise(
                 other => tracing::debug!(?other, "page message"),
             },
             event = capture.events.recv() => match event {
+                Some(CaptureEvent::InputStart { index, wall_s }) => {
+                    if let Some(slot) = capture.starts.get_mut(index as usize) {
+                        *slot = Some(wall_s);
+                    }
+                }
                 Some(CaptureEvent::Progress { time_s, fps }) => {
-                    let now = Utc::now();
                     if !std::mem::replace(&mut started, true) {
-                        let at = capture::first_frame_at(now, time_s);
+                        let at = capture::first_frame_at(capture.starts[0], Utc::now(), time_s);
+                        let since = (Utc::now() - at).to_std().unwrap_or_default();
+                        deadline = tokio::time::Instant::now() + job.max_duration.saturating_sub(since);
                         let _ = events.send(RecorderEvent::Started { at }).await;
                     }
                     let bytes = std::fs::metadata(&capture.file).map(|m| m.len()).unwrap_or(0);

@@ -1,0 +1,178 @@
+//! API contract tests: validation errors with codes and fields, 404, idempotent stop, list order,
+//! unknown fields, body limits, OpenAPI. No browser: the job manager runs a stand-in recorder that
+//! starts at once and ends when stopped.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use futures::future::BoxFuture;
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
+use wallflower::api::{AppState, router};
+use wallflower::jobs::{JobManager, SqliteStore};
+use wallflower::recorder::{Failure, Outcome, RecorderError, RecorderEvent, RecordingJob, Runner, StopSignal};
+
+/// Starts immediately, then waits to be stopped; the "recording" ends as aborted.
+struct StandIn;
+
+impl Runner for StandIn {
+    fn run<'a>(&'a self, _: &'a RecordingJob, events: mpsc::Sender<RecorderEvent>, stop: StopSignal) -> BoxFuture<'a, Result<Outcome, Failure>> {
+        Box::pin(async move {
+            let _ = events.send(RecorderEvent::Started { at: chrono::Utc::now() }).await;
+            stop.stop.cancelled().await;
+            Err(RecorderError::Aborted.into())
+        })
+    }
+}
+
+struct Api {
+    app: axum::Router,
+    _data: tempfile::TempDir,
+}
+
+fn api(max_concurrent: usize) -> Api {
+    let data = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&data.path().join("db")).unwrap());
+    let jobs = JobManager::new(store, Arc::new(StandIn), data.path().join("recordings"), max_concurrent, CancellationToken::new()).unwrap();
+    Api { app: router(AppState { jobs }), _data: data }
+}
+
+impl Api {
+    async fn call(&self, method: &str, path: &str, body: Option<&str>) -> (StatusCode, Value, axum::http::HeaderMap) {
+        let req = Request::builder().method(method).uri(path).header(header::CONTENT_TYPE, "application/json");
+        let req = req.body(body.map(|b| Body::from(b.to_owned())).unwrap_or_else(Body::empty)).unwrap();
+        let resp = self.app.clone().oneshot(req).await.unwrap();
+        let (status, headers) = (resp.status(), resp.headers().clone());
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null), headers)
+    }
+
+    async fn create(&self, body: Value) -> (StatusCode, Value, axum::http::HeaderMap) {
+        self.call("POST", "/v1/recordings", Some(&body.to_string())).await
+    }
+}
+
+fn assert_error(resp: &(StatusCode, Value, axum::http::HeaderMap), status: u16, code: &str, field: Option<&str>) {
+    assert_eq!(resp.0.as_u16(), status, "{}", resp.1);
+    assert_eq!(resp.1["error"]["code"], code, "{}", resp.1);
+    assert!(resp.1["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+    assert_eq!(resp.1["error"]["field"].as_str(), field, "{}", resp.1);
+}
+
+#[tokio::test]
+async fn create_returns_201_with_location_and_defaults() {
+    let api = api(4);
+    let (status, rec, headers) = api.create(json!({"source": {"type": "test"}})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let id = rec["id"].as_str().unwrap();
+    assert_eq!(headers[header::LOCATION], format!("/v1/recordings/{id}").as_str());
+    assert_eq!(rec["state"], "starting");
+    assert_eq!(rec["output"], json!({"width": 1280, "height": 720, "fps": 30, "video_bitrate_kbps": 2500}));
+    assert_eq!(rec["limits"]["max_duration_s"], 10800);
+    assert_eq!(rec["destination"]["type"], "local");
+    assert!(rec["created_at"].as_str().unwrap().parse::<chrono::DateTime<chrono::Utc>>().is_ok());
+    assert_eq!(rec["error"], Value::Null);
+    assert_eq!(rec["files"], json!([]));
+}
+
+#[tokio::test]
+async fn validation_errors_name_code_and_field() {
+    let api = api(4);
+    let test = json!({"type": "test"});
+    let cases = [
+        (json!({"source": test, "output": {"width": 641}}), "not_even", "output.width"),
+        (json!({"source": test, "output": {"width": 100}}), "out_of_range", "output.width"),
+        (json!({"source": test, "output": {"height": 2162}}), "out_of_range", "output.height"),
+        (json!({"source": test, "output": {"fps": 61}}), "out_of_range", "output.fps"),
+        (json!({"source": test, "limits": {"max_duration_s": 0}}), "out_of_range", "limits.max_duration_s"),
+        (json!({"source": {"type": "hologram"}}), "unknown_source_type", "source.type"),
+        (json!({"source": {"type": "web", "url": "ftp://x/y"}}), "invalid_url", "source.url"),
+        (json!({"source": {"type": "web", "url": "javascript:alert(1)"}}), "invalid_url", "source.url"),
+        (json!({"source": test, "colour": "red"}), "unknown_field", "colour"),
+        (json!({"source": test, "output": {"fsp": 30}}), "unknown_field", "output.fsp"),
+        (json!({}), "missing_field", "source"),
+        (json!({"source": test, "output": {"width": "wide"}}), "invalid_type", "output.width"),
+    ];
+    for (body, code, field) in cases {
+        assert_error(&api.create(body).await, 400, code, Some(field));
+    }
+    assert_error(&api.call("POST", "/v1/recordings", Some("{\"source\":")).await, 400, "malformed_json", None);
+}
+
+#[tokio::test]
+async fn oversized_bodies_get_413() {
+    let api = api(4);
+    let body = format!("{{\"source\":{{\"type\":\"web\",\"url\":\"https://example.com/{}\"}}}}", "a".repeat(100_000));
+    assert_error(&api.call("POST", "/v1/recordings", Some(&body)).await, 413, "payload_too_large", None);
+}
+
+#[tokio::test]
+async fn unknown_recordings_and_routes_are_404() {
+    let api = api(4);
+    assert_error(&api.call("GET", "/v1/recordings/rec_nope", None).await, 404, "not_found", None);
+    assert_error(&api.call("POST", "/v1/recordings/rec_nope/stop", None).await, 404, "not_found", None);
+    assert_error(&api.call("GET", "/v2/whatever", None).await, 404, "not_found", None);
+}
+
+#[tokio::test]
+async fn stop_is_idempotent() {
+    let api = api(4);
+    let id = api.create(json!({"source": {"type": "test"}})).await.1["id"].as_str().unwrap().to_owned();
+    let stop = format!("/v1/recordings/{id}/stop");
+    assert_eq!(api.call("POST", &stop, None).await.0, StatusCode::ACCEPTED);
+    assert_eq!(api.call("POST", &stop, None).await.0, StatusCode::ACCEPTED);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let (_, rec, _) = api.call("GET", &format!("/v1/recordings/{id}"), None).await;
+        if rec["state"] == "failed" {
+            assert_eq!(rec["error"]["code"], "aborted");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{rec}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (status, rec, _) = api.call("POST", &stop, None).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(rec["state"], "failed");
+}
+
+#[tokio::test]
+async fn list_is_newest_first() {
+    let api = api(8);
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        ids.push(api.create(json!({"source": {"type": "test"}})).await.1["id"].as_str().unwrap().to_owned());
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let (status, list, _) = api.call("GET", "/v1/recordings", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let listed: Vec<&str> = list["recordings"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    ids.reverse();
+    assert_eq!(listed, ids);
+}
+
+#[tokio::test]
+async fn beyond_capacity_is_503_with_retry_after() {
+    let api = api(1);
+    assert_eq!(api.create(json!({"source": {"type": "test"}})).await.0, StatusCode::CREATED);
+    let resp = api.create(json!({"source": {"type": "test"}})).await;
+    assert_error(&resp, 503, "at_capacity", None);
+    assert!(resp.2.contains_key(header::RETRY_AFTER));
+}
+
+#[tokio::test]
+async fn health_and_openapi_are_served() {
+    let api = api(4);
+    let (status, health, _) = api.call("GET", "/healthz", None).await;
+    assert_eq!((status, health["status"].as_str()), (StatusCode::OK, Some("ok")));
+    let (status, doc, _) = api.call("GET", "/v1/openapi.json", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    assert!(doc["paths"]["/v1/recordings"]["post"].is_object());
+    assert!(doc["components"]["schemas"]["Recording"].is_object(), "{}", doc["components"]);
+}

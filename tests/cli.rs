@@ -1,0 +1,66 @@
+//! The one-shot CLI: `wallflower record` with the real pipeline, and its refusal to start
+//! when a program is missing.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{ffprobe, stream};
+
+fn wallflower() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wallflower"));
+    cmd.env("WALLFLOWER_LAYOUTS_DIR", concat!(env!("CARGO_MANIFEST_DIR"), "/layouts"));
+    cmd.env("WALLFLOWER_LOG", "warn");
+    cmd
+}
+
+#[test]
+fn a_missing_program_is_named_with_the_setup_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = wallflower()
+        .args(["record", "--source", "test", "--duration", "2s", "--chromium", "/nonexistent/chromium"])
+        .arg("--out").arg(dir.path().join("x.mp4"))
+        .arg("--data-dir").arg(dir.path())
+        .output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/nonexistent/chromium") && err.contains("scripts/setup"), "{err}");
+}
+
+#[test]
+fn bad_sizes_are_refused_before_anything_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = wallflower()
+        .args(["record", "--source", "test", "--size", "641x360"])
+        .arg("--out").arg(dir.path().join("x.mp4"))
+        .output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("output.width"), "{err}");
+}
+
+#[test]
+fn record_writes_the_file_and_ctrl_c_finalises_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("out.mp4");
+    let child = wallflower()
+        .args(["record", "--source", "test", "--size", "320x240", "--fps", "25"])
+        .arg("--out").arg(&file)
+        .arg("--data-dir").arg(dir.path().join("data"))
+        .stdout(Stdio::piped()).stderr(Stdio::piped())
+        .spawn().unwrap();
+    std::thread::sleep(Duration::from_secs(8));
+    // SAFETY: SIGINT to the child this test started, as Ctrl-C would.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains(file.to_str().unwrap()));
+    assert!(stderr.contains("fps"), "no progress shown: {stderr}");
+    let probe = ffprobe(&file);
+    assert_eq!(stream(&probe, "video")["width"], 320);
+    let duration: f64 = probe["format"]["duration"].as_str().unwrap().parse().unwrap();
+    assert!(duration > 2.0, "{duration}");
+    assert!(!dir.path().join("out.mp4.part").exists());
+}

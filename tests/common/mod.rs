@@ -1,0 +1,178 @@
+//! Test helpers: a real service on port 0 with its own data dir, an HTTP client, media checks
+//! with ffprobe/ffmpeg, and the leftover-process check every end-to-end test ends with.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::oneshot;
+use wallflower::app::Application;
+use wallflower::config::{ServeArgs, Settings};
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub instance: String,
+    pub data: tempfile::TempDir,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+/// Starts the service on 127.0.0.1:0 with a fresh data dir.
+pub async fn spawn_app() -> TestApp {
+    let data = tempfile::tempdir().expect("temp dir");
+    let mut args = ServeArgs { listen: Some("127.0.0.1:0".parse().unwrap()), ..ServeArgs::default() };
+    args.max_concurrent = Some(4);
+    args.common.data_dir = Some(data.path().to_path_buf());
+    args.common.layouts_dir = Some(PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/layouts")));
+    args.common.x264_preset = Some("ultrafast".into());
+    let settings = Settings::resolve(&args).expect("settings");
+    let app = Application::build(settings).await.expect("service starts (run scripts/setup?)");
+    let base = format!("http://{}", app.local_addr());
+    let instance = app.instance().to_owned();
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(app.run(async move {
+        let _ = rx.await;
+    }));
+    TestApp { base, client: reqwest::Client::new(), instance, data, shutdown: Some(tx), task: Some(task) }
+}
+
+impl TestApp {
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let resp = self.client.post(format!("{}{path}", self.base)).json(&body).send().await.unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let resp = self.client.get(format!("{}{path}", self.base)).send().await.unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Starts a recording and returns its id.
+    pub async fn start(&self, body: Value) -> String {
+        let (status, rec) = self.post("/v1/recordings", body).await;
+        assert_eq!(status, 201, "{rec}");
+        rec["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Polls until the recording's state is one of `states`; panics after `timeout`.
+    pub async fn wait_for(&self, id: &str, states: &[&str], timeout: Duration) -> Value {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let (_, rec) = self.get(&format!("/v1/recordings/{id}")).await;
+            if states.contains(&rec["state"].as_str().unwrap_or("")) {
+                return rec;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "still {} after {timeout:?}: {rec}", rec["state"]);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Shuts the service down and checks nothing it started is left: no process carrying its
+    /// instance marker, no per-recording temp dir.
+    pub async fn stop(mut self) -> tempfile::TempDir {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("service task").expect("service ran");
+        }
+        assert_no_leftovers(&self.instance).await;
+        let tmp = self.data.path().join("tmp");
+        let left: Vec<_> = std::fs::read_dir(&tmp).map(|d| d.flatten().map(|e| e.file_name()).collect()).unwrap_or_default();
+        let recs: Vec<_> = left.iter().filter(|n| n.to_string_lossy().starts_with("rec-")).collect();
+        assert!(recs.is_empty(), "temp dirs left in {}: {recs:?}", tmp.display());
+        self.data
+    }
+}
+
+/// Processes whose environment carries `WALLFLOWER_INSTANCE=instance`, as `(pid, name)`.
+pub fn processes_of(instance: &str) -> Vec<(i32, String)> {
+    let marker = format!("WALLFLOWER_INSTANCE={instance}");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else { continue };
+        let env = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // Zombies awaiting their (non-test) parent are not running processes.
+        let zombie = state.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z'));
+        if !zombie && env.windows(marker.len()).any(|w| w == marker.as_bytes()) {
+            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            found.push((pid, comm.trim().to_owned()));
+        }
+    }
+    found
+}
+
+/// Waits (up to 5 s) until no process of `instance` is left.
+pub async fn assert_no_leftovers(instance: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let left = processes_of(instance);
+        if left.is_empty() {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "processes left running: {left:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// ffprobe's view of a file.
+pub fn ffprobe(file: &Path) -> Value {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-print_format", "json", "-show_format", "-show_streams", "-count_frames"])
+        .arg(file)
+        .output()
+        .expect("ffprobe runs");
+    assert!(out.status.success(), "ffprobe {}: {}", file.display(), String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The stream of `kind` (`video`/`audio`) in a probe.
+pub fn stream<'a>(probe: &'a Value, kind: &str) -> &'a Value {
+    probe["streams"].as_array().unwrap().iter().find(|s| s["codec_type"] == kind).unwrap_or_else(|| panic!("no {kind} stream"))
+}
+
+/// Mean volume (dB) of the file's audio after `filter` (e.g. a bandpass), via volumedetect.
+pub fn mean_volume_db(file: &Path, filter: Option<&str>) -> f64 {
+    let af = match filter {
+        Some(f) => format!("{f},volumedetect"),
+        None => "volumedetect".into(),
+    };
+    let out = Command::new("ffmpeg").args(["-hide_banner", "-nostats", "-i"]).arg(file)
+        .args(["-vn", "-af", &af, "-f", "null", "-"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stderr);
+    let line = text.lines().find(|l| l.contains("mean_volume:")).unwrap_or_else(|| panic!("no volumedetect output: {text}"));
+    line.split("mean_volume:").nth(1).unwrap().trim().trim_end_matches(" dB").parse().unwrap()
+}
+
+/// Mean volume of one tone: a narrow bandpass around `hz`.
+pub fn tone_level_db(file: &Path, hz: u32) -> f64 {
+    mean_volume_db(file, Some(&format!("bandpass=f={hz}:width_type=h:w=30,bandpass=f={hz}:width_type=h:w=30")))
+}
+
+/// Average RGB of the frame at `at_s` seconds, scaled to 8 bits.
+pub fn frame_rgb(file: &Path, at_s: f64) -> [f64; 3] {
+    let out = Command::new("ffmpeg").args(["-hide_banner", "-v", "error", "-ss", &at_s.to_string(), "-i"]).arg(file)
+        .args(["-frames:v", "1", "-vf", "scale=64:36", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .output().unwrap();
+    assert!(!out.stdout.is_empty(), "no frame at {at_s}s: {}", String::from_utf8_lossy(&out.stderr));
+    let px = out.stdout.len() as f64 / 3.0;
+    let mut sum = [0.0; 3];
+    for chunk in out.stdout.chunks_exact(3) {
+        for c in 0..3 {
+            sum[c] += f64::from(chunk[c]);
+        }
+    }
+    sum.map(|s| s / px)
+}
+
+/// The path of the recording's first file.
+pub fn file_of(rec: &Value) -> PathBuf {
+    PathBuf::from(rec["files"][0]["path"].as_str().unwrap_or_else(|| panic!("no file in {rec}")))
+}

@@ -1,0 +1,169 @@
+//! End to end with the real pipeline: Xvfb, PulseAudio, Chromium, ffmpeg. Run one at a time
+//! (nextest group `e2e`). Every test ends with `TestApp::stop`, which checks for leftovers.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use common::*;
+use serde_json::json;
+
+const START: Duration = Duration::from_secs(30);
+const FINISH: Duration = Duration::from_secs(30);
+
+fn ts(rec: &serde_json::Value, field: &str) -> DateTime<Utc> {
+    rec[field].as_str().unwrap_or_else(|| panic!("no {field} in {rec}")).parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_source_records_h264_aac_with_picture_and_sound() {
+    let app = spawn_app().await;
+    let posted = Instant::now();
+    let id = app.start(json!({"source": {"type": "test"}, "output": {"width": 640, "height": 360, "fps": 30}})).await;
+    let rec = app.wait_for(&id, &["recording"], START).await;
+    eprintln!("POST → recording: {:?}", posted.elapsed());
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let (status, _) = app.post(&format!("/v1/recordings/{id}/stop"), json!({})).await;
+    let stopped_at = Utc::now();
+    assert_eq!(status, 202);
+    let done = app.wait_for(&id, &["completed", "failed"], FINISH).await;
+    assert_eq!(done["state"], "completed", "{done}");
+    assert_eq!(done["end_reason"], "stopped");
+    let first_frame = ts(&rec, "started_at");
+    eprintln!("POST → first frame: {} ms", (first_frame - ts(&done, "created_at")).num_milliseconds());
+
+    let file = file_of(&done);
+    let probe = ffprobe(&file);
+    let (video, audio) = (stream(&probe, "video"), stream(&probe, "audio"));
+    assert_eq!(video["codec_name"], "h264");
+    assert_eq!(audio["codec_name"], "aac");
+    assert_eq!((video["width"].as_u64(), video["height"].as_u64()), (Some(640), Some(360)));
+    let duration: f64 = probe["format"]["duration"].as_str().unwrap().parse().unwrap();
+    let expected = (stopped_at - first_frame).num_milliseconds() as f64 / 1000.0;
+    assert!((duration - expected).abs() <= 0.5, "file {duration:.2}s, wall {expected:.2}s");
+    let frames: f64 = video["nb_read_frames"].as_str().unwrap().parse().unwrap();
+    let fps = frames / duration;
+    assert!((27.0..=31.0).contains(&fps), "{fps:.1} fps");
+    assert!(mean_volume_db(&file, None) > -40.0, "audio is silent");
+    let first = frame_rgb(&file, 0.0);
+    assert!(first.iter().sum::<f64>() / 3.0 > 30.0, "first frame is black: {first:?}");
+    assert_eq!(done["files"][0]["bytes"].as_u64(), Some(std::fs::metadata(&file).unwrap().len()));
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_recordings_do_not_hear_each_other() {
+    let app = spawn_app().await;
+    let body = |hz: u32| json!({"source": {"type": "test", "tone_hz": hz}, "output": {"width": 320, "height": 180, "fps": 15}});
+    let low = app.start(body(440)).await;
+    let high = app.start(body(1200)).await;
+    app.wait_for(&low, &["recording"], START).await;
+    app.wait_for(&high, &["recording"], START).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for id in [&low, &high] {
+        app.post(&format!("/v1/recordings/{id}/stop"), json!({})).await;
+    }
+    let low_file = file_of(&app.wait_for(&low, &["completed"], FINISH).await);
+    let high_file = file_of(&app.wait_for(&high, &["completed"], FINISH).await);
+    let (l440, l1200) = (tone_level_db(&low_file, 440), tone_level_db(&low_file, 1200));
+    let (h440, h1200) = (tone_level_db(&high_file, 440), tone_level_db(&high_file, 1200));
+    eprintln!("440 Hz recording: 440={l440:.1} 1200={l1200:.1} dB; 1200 Hz recording: 440={h440:.1} 1200={h1200:.1} dB");
+    assert!(l440 > -40.0 && h1200 > -40.0, "own tones too quiet");
+    assert!(l440 - l1200 > 25.0, "440 Hz recording hears 1200 Hz");
+    assert!(h1200 - h440 > 25.0, "1200 Hz recording hears 440 Hz");
+    app.stop().await;
+}
+
+/// Serves one page (or status) on a loopback port for the `web` source.
+async fn serve_page(status: u16, html: &'static str) -> (String, tokio::task::JoinHandle<()>) {
+    use axum::http::StatusCode;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let code = StatusCode::from_u16(status).unwrap();
+    let app = axum::Router::new().fallback(move || async move { (code, axum::response::Html(html)) });
+    let task = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}/page"), task)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn web_source_records_a_local_page() {
+    let (url, server) = serve_page(200, "<html><body style='margin:0;background:#e01010'><h1>hello</h1></body></html>").await;
+    let app = spawn_app().await;
+    let id = app.start(json!({"source": {"type": "web", "url": url}, "output": {"width": 320, "height": 240}})).await;
+    app.wait_for(&id, &["recording"], START).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    app.post(&format!("/v1/recordings/{id}/stop"), json!({})).await;
+    let done = app.wait_for(&id, &["completed", "failed"], FINISH).await;
+    assert_eq!(done["state"], "completed", "{done}");
+    let [r, g, b] = frame_rgb(&file_of(&done), 1.0);
+    assert!(r > 150.0 && g < 80.0 && b < 80.0, "page not red in the recording: {r:.0},{g:.0},{b:.0}");
+    app.stop().await;
+    server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_or_missing_pages_fail_with_page_load_failed() {
+    let (missing, server) = serve_page(404, "<h1>not here</h1>").await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let app = spawn_app().await;
+    for (url, why) in [(format!("http://{closed}/nothing"), "ERR_CONNECTION_REFUSED"), (missing, "404")] {
+        let id = app.start(json!({"source": {"type": "web", "url": url}, "output": {"width": 320, "height": 240}})).await;
+        let done = app.wait_for(&id, &["failed", "completed"], START).await;
+        assert_eq!(done["state"], "failed", "{done}");
+        assert_eq!(done["error"]["code"], "page_load_failed", "{done}");
+        let message = done["error"]["message"].as_str().unwrap();
+        assert!(message.contains(why), "{message}");
+        assert_eq!(done["files"], json!([]));
+    }
+    app.stop().await;
+    server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_ffmpeg_leaves_a_playable_partial_file() {
+    let app = spawn_app().await;
+    let id = app.start(json!({"source": {"type": "test"}, "output": {"width": 320, "height": 240}})).await;
+    app.wait_for(&id, &["recording"], START).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let ffmpeg = processes_of(&app.instance).into_iter().find(|(_, name)| name == "ffmpeg").expect("ffmpeg runs");
+    // SAFETY: SIGKILL to the ffmpeg this test's service started.
+    unsafe { libc::kill(ffmpeg.0, libc::SIGKILL) };
+    let done = app.wait_for(&id, &["failed", "completed"], FINISH).await;
+    assert_eq!(done["state"], "failed", "{done}");
+    assert_eq!(done["error"]["code"], "ffmpeg_exited");
+    let file = file_of(&done);
+    let probe = ffprobe(&file);
+    let duration: f64 = probe["format"]["duration"].as_str().unwrap().parse().unwrap();
+    assert!(duration >= 1.5, "partial file holds only {duration:.2}s");
+    assert_eq!(stream(&probe, "video")["codec_name"], "h264");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_duration_stops_and_delivers() {
+    let app = spawn_app().await;
+    let id = app.start(json!({"source": {"type": "test"}, "output": {"width": 320, "height": 240}, "limits": {"max_duration_s": 2}})).await;
+    let done = app.wait_for(&id, &["completed", "failed"], START + FINISH).await;
+    assert_eq!(done["state"], "completed", "{done}");
+    assert_eq!(done["end_reason"], "max_duration");
+    let duration = done["duration_s"].as_f64().unwrap();
+    assert!((1.5..=2.7).contains(&duration), "{duration}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_finalises_running_recordings() {
+    use wallflower::jobs::{RecordingStore, SqliteStore};
+    let app = spawn_app().await;
+    let id = app.start(json!({"source": {"type": "test"}, "output": {"width": 320, "height": 240}})).await;
+    app.wait_for(&id, &["recording"], START).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let data = app.stop().await;
+    let store = SqliteStore::open(&data.path().join("wallflower.db")).unwrap();
+    let rec = store.get(&id).unwrap().expect("recording persisted");
+    assert_eq!(rec.state, wallflower::jobs::RecordingState::Completed, "{rec:?}");
+    assert_eq!(rec.end_reason, Some(wallflower::recorder::EndReason::Shutdown));
+    assert!(rec.duration_s.unwrap() >= 1.5, "{rec:?}");
+    assert!(rec.files[0].path.exists());
+}
