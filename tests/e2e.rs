@@ -167,3 +167,29 @@ async fn shutdown_finalises_running_recordings() {
     assert!(rec.duration_s.unwrap() >= 1.5, "{rec:?}");
     assert!(rec.files[0].path.exists());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_chromium_fails_the_recording_and_keeps_what_was_recorded() {
+    let app = spawn_app().await;
+    let id = app.start(json!({"source": {"type": "test"}, "output": {"width": 320, "height": 240}})).await;
+    app.wait_for(&id, &["recording"], START).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let me = std::process::id() as i32;
+    let browser = processes_of(&app.instance)
+        .into_iter()
+        .find(|(pid, name)| name == "chromium" && parent_of(*pid) == Some(me))
+        .expect("the recorder's Chromium runs");
+    // SAFETY: SIGKILL to the Chromium this test's service started.
+    unsafe { libc::kill(browser.0, libc::SIGKILL) };
+    let done = app.wait_for(&id, &["failed", "completed"], FINISH).await;
+    assert_eq!(done["state"], "failed", "{done}");
+    assert_eq!(done["error"]["code"], "chromium_exited");
+    let duration: f64 = ffprobe(&file_of(&done))["format"]["duration"].as_str().unwrap().parse().unwrap();
+    assert!(duration >= 2.0, "partial file holds only {duration:.2}s");
+    app.stop().await;
+}
+
+fn parent_of(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit(')').next()?.split_whitespace().nth(1)?.parse().ok()
+}

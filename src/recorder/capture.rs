@@ -172,6 +172,7 @@ fn command(input: &CaptureInput<'_>) -> FfmpegCommand {
 fn pump(mut child: FfmpegChild, tx: mpsc::Sender<CaptureEvent>) {
     let tail = OutputTail::default();
     let mut input = 0;
+    let mut rate = FrameRate::default();
     if let Ok(iter) = child.iter() {
         for event in iter {
             match event {
@@ -181,7 +182,8 @@ fn pump(mut child: FfmpegChild, tx: mpsc::Sender<CaptureEvent>) {
                 FfmpegEvent::Progress(p) => {
                     let time_s = parse_time(&p.time).unwrap_or(0.0);
                     // try_send: a slow consumer loses progress ticks, never blocks ffmpeg's stderr.
-                    let _ = tx.try_send(CaptureEvent::Progress { time_s, fps: f64::from(p.fps) });
+                    let fps = rate.update(p.frame);
+                    let _ = tx.try_send(CaptureEvent::Progress { time_s, fps });
                 }
                 FfmpegEvent::Log(LogLevel::Warning, line) => {
                     tracing::debug!(program = "ffmpeg", "{line}");
@@ -197,6 +199,28 @@ fn pump(mut child: FfmpegChild, tx: mpsc::Sender<CaptureEvent>) {
     }
     let status = child.wait().ok();
     let _ = tx.blocking_send(CaptureEvent::Exited { status, tail: tail.text() });
+}
+
+/// Frames per second over the last few seconds. ffmpeg's own `fps=` is the average since launch,
+/// which the burst of duplicated frames at start-up skews for a long time.
+#[derive(Default)]
+struct FrameRate {
+    window: std::collections::VecDeque<(std::time::Instant, u32)>,
+}
+
+impl FrameRate {
+    const SPAN: Duration = Duration::from_secs(3);
+
+    fn update(&mut self, frame: u32) -> f64 {
+        let now = std::time::Instant::now();
+        self.window.push_back((now, frame));
+        while self.window.len() > 2 && now - self.window[0].0 > Self::SPAN {
+            self.window.pop_front();
+        }
+        let (t0, f0) = self.window[0];
+        let dt = (now - t0).as_secs_f64();
+        if dt > 0.0 { f64::from(frame.saturating_sub(f0)) / dt } else { 0.0 }
+    }
 }
 
 fn send_start(tx: &mpsc::Sender<CaptureEvent>, index: u32, line: &str) {

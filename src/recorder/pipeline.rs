@@ -266,13 +266,15 @@ async fn supervise(
     let (Some(browser), Some(display)) = (parts.browser.as_mut(), parts.display.as_mut()) else {
         return Err(RecorderError::CaptureStart("pipeline parts missing".into()));
     };
-    // Until the first frame is known, allow for a slow ffmpeg start; then count from that frame.
-    let mut deadline = tokio::time::Instant::now() + job.max_duration + Duration::from_secs(10);
-    let mut started = false;
+    let mut clock = Clock {
+        started: false,
+        // Until the first frame is known, allow for a slow ffmpeg start.
+        deadline: tokio::time::Instant::now() + job.max_duration + Duration::from_secs(10),
+    };
     loop {
         tokio::select! {
             _ = stop.stop.cancelled() => return Ok(stop.reason()),
-            _ = tokio::time::sleep_until(deadline) => return Ok(EndReason::MaxDuration),
+            _ = tokio::time::sleep_until(clock.deadline) => return Ok(EndReason::MaxDuration),
             Some(message) = messages.recv() => match message {
                 PageMessage::End { reason } => {
                     tracing::info!(reason = reason.as_deref().unwrap_or(""), "page ended the session");
@@ -280,29 +282,11 @@ async fn supervise(
                 }
                 other => tracing::debug!(?other, "page message"),
             },
-            event = capture.events.recv() => match event {
-                Some(CaptureEvent::InputStart { index, wall_s }) => {
-                    if let Some(slot) = capture.starts.get_mut(index as usize) {
-                        *slot = Some(wall_s);
-                    }
+            event = capture.events.recv() => {
+                if let Some(error) = on_capture_event(event, capture, job, &mut clock, events).await {
+                    return Err(error);
                 }
-                Some(CaptureEvent::Progress { time_s, fps }) => {
-                    if !std::mem::replace(&mut started, true) {
-                        let at = capture::first_frame_at(capture.starts[0], Utc::now(), time_s);
-                        let since = (Utc::now() - at).to_std().unwrap_or_default();
-                        deadline = tokio::time::Instant::now() + job.max_duration.saturating_sub(since);
-                        let _ = events.send(RecorderEvent::Started { at }).await;
-                    }
-                    let bytes = std::fs::metadata(&capture.file).map(|m| m.len()).unwrap_or(0);
-                    let _ = events.try_send(RecorderEvent::Progress { duration_s: time_s.max(0.0), bytes, fps });
-                }
-                Some(CaptureEvent::Exited { status, tail }) => {
-                    let status = status.map(|s| s.to_string()).unwrap_or_else(|| "unknown status".into());
-                    tracing::error!(%status, "ffmpeg exited unexpectedly:\n{tail}");
-                    return Err(RecorderError::FfmpegExited { status, tail });
-                }
-                None => return Err(RecorderError::FfmpegExited { status: "gone".into(), tail: String::new() }),
-            },
+            }
             status = browser.exited() => {
                 tracing::error!(%status, "Chromium exited unexpectedly; its last output:\n{}", browser.tail());
                 return Err(RecorderError::ChromiumExited { status });
@@ -310,6 +294,47 @@ async fn supervise(
             status = display.exited() => return Err(RecorderError::DisplayExited { status }),
         }
     }
+}
+
+/// When the recording started and when `max_duration` ends it.
+struct Clock {
+    started: bool,
+    deadline: tokio::time::Instant,
+}
+
+/// Handles one event from ffmpeg; returns the error that ends the recording, if any.
+async fn on_capture_event(
+    event: Option<CaptureEvent>,
+    capture: &mut Capture,
+    job: &RecordingJob,
+    clock: &mut Clock,
+    events: &mpsc::Sender<RecorderEvent>,
+) -> Option<RecorderError> {
+    match event {
+        Some(CaptureEvent::InputStart { index, wall_s }) => {
+            if let Some(slot) = capture.starts.get_mut(index as usize) {
+                *slot = Some(wall_s);
+            }
+        }
+        Some(CaptureEvent::Progress { time_s, fps }) => {
+            if !std::mem::replace(&mut clock.started, true) {
+                // From here `max_duration` counts from the file's first frame.
+                let at = capture::first_frame_at(capture.starts[0], Utc::now(), time_s);
+                let since = (Utc::now() - at).to_std().unwrap_or_default();
+                clock.deadline = tokio::time::Instant::now() + job.max_duration.saturating_sub(since);
+                let _ = events.send(RecorderEvent::Started { at }).await;
+            }
+            let bytes = std::fs::metadata(&capture.file).map(|m| m.len()).unwrap_or(0);
+            let _ = events.try_send(RecorderEvent::Progress { duration_s: time_s.max(0.0), bytes, fps });
+        }
+        Some(CaptureEvent::Exited { status, tail }) => {
+            let status = status.map(|s| s.to_string()).unwrap_or_else(|| "unknown status".into());
+            tracing::error!(%status, "ffmpeg exited unexpectedly:\n{tail}");
+            return Some(RecorderError::FfmpegExited { status, tail });
+        }
+        None => return Some(RecorderError::FfmpegExited { status: "gone".into(), tail: String::new() }),
+    }
+    None
 }
 
 /// The fragmented file ffmpeg writes while recording, beside the final file.
