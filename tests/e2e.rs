@@ -175,12 +175,12 @@ async fn killed_chromium_fails_the_recording_and_keeps_what_was_recorded() {
     app.wait_for(&id, &["recording"], START).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let me = std::process::id() as i32;
-    let browser = processes_of(&app.instance)
+    let browser = wallflower::recorder::process::instance_processes(&app.instance)
         .into_iter()
-        .find(|(pid, name)| name == "chromium" && parent_of(*pid) == Some(me))
+        .find(|p| p.name == "chromium" && p.ppid == me)
         .expect("the recorder's Chromium runs");
     // SAFETY: SIGKILL to the Chromium this test's service started.
-    unsafe { libc::kill(browser.0, libc::SIGKILL) };
+    unsafe { libc::kill(browser.pid, libc::SIGKILL) };
     let done = app.wait_for(&id, &["failed", "completed"], FINISH).await;
     assert_eq!(done["state"], "failed", "{done}");
     assert_eq!(done["error"]["code"], "chromium_exited");
@@ -189,7 +189,3 @@ async fn killed_chromium_fails_the_recording_and_keeps_what_was_recorded() {
     app.stop().await;
 }
 
-fn parent_of(pid: i32) -> Option<i32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat.rsplit(')').next()?.split_whitespace().nth(1)?.parse().ok()
-}

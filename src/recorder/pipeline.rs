@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -302,6 +302,18 @@ struct Clock {
     deadline: tokio::time::Instant,
 }
 
+impl Clock {
+    /// Records the first frame's time `at`; from then `max_duration` counts from that frame.
+    async fn start(&mut self, at: DateTime<Utc>, job: &RecordingJob, events: &mpsc::Sender<RecorderEvent>) {
+        if std::mem::replace(&mut self.started, true) {
+            return;
+        }
+        let since = (Utc::now() - at).to_std().unwrap_or_default();
+        self.deadline = tokio::time::Instant::now() + job.max_duration.saturating_sub(since);
+        let _ = events.send(RecorderEvent::Started { at }).await;
+    }
+}
+
 /// Handles one event from ffmpeg; returns the error that ends the recording, if any.
 async fn on_capture_event(
     event: Option<CaptureEvent>,
@@ -315,14 +327,14 @@ async fn on_capture_event(
             if let Some(slot) = capture.starts.get_mut(index as usize) {
                 *slot = Some(wall_s);
             }
+            // The display input opened: its first frame is the file's first frame.
+            if index == 0 {
+                clock.start(capture::first_frame_at(Some(wall_s), Utc::now(), 0.0), job, events).await;
+            }
         }
         Some(CaptureEvent::Progress { time_s, fps }) => {
-            if !std::mem::replace(&mut clock.started, true) {
-                // From here `max_duration` counts from the file's first frame.
-                let at = capture::first_frame_at(capture.starts[0], Utc::now(), time_s);
-                let since = (Utc::now() - at).to_std().unwrap_or_default();
-                clock.deadline = tokio::time::Instant::now() + job.max_duration.saturating_sub(since);
-                let _ = events.send(RecorderEvent::Started { at }).await;
+            if !clock.started {
+                clock.start(capture::first_frame_at(None, Utc::now(), time_s), job, events).await;
             }
             let bytes = std::fs::metadata(&capture.file).map(|m| m.len()).unwrap_or(0);
             let _ = events.try_send(RecorderEvent::Progress { duration_s: time_s.max(0.0), bytes, fps });

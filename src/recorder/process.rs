@@ -195,3 +195,48 @@ pub fn kill_strays(instance: &str, needle: &str) {
         }
     }
 }
+
+/// A process found in `/proc`.
+#[derive(Debug, Clone)]
+pub struct ProcInfo {
+    pub pid: i32,
+    pub ppid: i32,
+    /// The command name (`comm`), e.g. `chromium`, `ffmpeg`.
+    pub name: String,
+    /// User plus system CPU time, in clock ticks.
+    pub cpu_ticks: u64,
+}
+
+/// Every live (non-zombie) process of one service instance: those carrying its marker, and the
+/// members of their process groups (Chromium's zygote and renderers get a scrubbed environment
+/// but stay in the browser's group).
+pub fn instance_processes(instance: &str) -> Vec<ProcInfo> {
+    let marker = format!("{INSTANCE_ENV}={instance}");
+    let all: Vec<(ProcInfo, i32, bool)> = std::fs::read_dir("/proc")
+        .map(|dir| dir.flatten().filter_map(|e| e.file_name().to_str()?.parse().ok()).collect::<Vec<i32>>())
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|pid| read_stat(pid, &marker))
+        .collect();
+    let groups: std::collections::HashSet<i32> = all.iter().filter(|(_, _, marked)| *marked).map(|(p, _, _)| p.pid).collect();
+    all.into_iter()
+        .filter(|(_, pgid, marked)| *marked || groups.contains(pgid))
+        .map(|(p, _, _)| p)
+        .collect()
+}
+
+/// Parses `/proc/PID/stat` (and checks the marker); `None` for zombies and vanished processes.
+fn read_stat(pid: i32, marker: &str) -> Option<(ProcInfo, i32, bool)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (head, rest) = stat.rsplit_once(')')?;
+    let name = head.split_once('(')?.1.to_owned();
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    if fields.first() == Some(&"Z") {
+        return None;
+    }
+    let num = |i: usize| fields.get(i).and_then(|f| f.parse::<i64>().ok()).unwrap_or(0);
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+    let marked = environ.windows(marker.len()).any(|w| w == marker.as_bytes());
+    let info = ProcInfo { pid, ppid: num(1) as i32, name, cpu_ticks: (num(11) + num(12)) as u64 };
+    Some((info, num(2) as i32, marked))
+}

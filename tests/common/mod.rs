@@ -91,22 +91,9 @@ impl TestApp {
     }
 }
 
-/// Processes whose environment carries `WALLFLOWER_INSTANCE=instance`, as `(pid, name)`.
+/// Live processes of the service `instance`, as `(pid, name)`.
 pub fn processes_of(instance: &str) -> Vec<(i32, String)> {
-    let marker = format!("WALLFLOWER_INSTANCE={instance}");
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else { continue };
-        let env = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
-        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        // Zombies awaiting their (non-test) parent are not running processes.
-        let zombie = state.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z'));
-        if !zombie && env.windows(marker.len()).any(|w| w == marker.as_bytes()) {
-            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-            found.push((pid, comm.trim().to_owned()));
-        }
-    }
-    found
+    wallflower::recorder::process::instance_processes(instance).into_iter().map(|p| (p.pid, p.name)).collect()
 }
 
 /// Waits (up to 5 s) until no process of `instance` is left.

@@ -1,0 +1,161 @@
+//! `wallflower-bench`: starts the service in-process, makes recordings of the test pattern one
+//! after the other through the REST API, and prints per run: POST → `recording`, POST → first
+//! frame in the file, CPU cores of the recording's processes (by program) over a steady window,
+//! and stop → delivered. Results also go to a JSON file.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use serde::Serialize;
+use serde_json::{Value, json};
+use wallflower::app::Application;
+use wallflower::config::{ServeArgs, Settings};
+use wallflower::recorder::process::instance_processes;
+
+#[derive(Parser)]
+#[command(about = "Measures start time and CPU cost of Wallflower recordings")]
+struct Args {
+    /// Recordings to make, one after the other.
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Frame size.
+    #[arg(long, default_value = "1280x720")]
+    size: String,
+    #[arg(long, default_value_t = 30)]
+    fps: u32,
+    /// Seconds of steady recording over which CPU is measured.
+    #[arg(long, default_value_t = 20)]
+    seconds: u64,
+    /// x264 preset of the recorder.
+    #[arg(long, default_value = "veryfast")]
+    preset: String,
+    /// Where to write the JSON results.
+    #[arg(long, default_value = "bench-results.json")]
+    json: std::path::PathBuf,
+}
+
+#[derive(Serialize)]
+struct Run {
+    post_to_recording_ms: u128,
+    post_to_first_frame_ms: i64,
+    stop_to_delivered_ms: u128,
+    cores: HashMap<String, f64>,
+    cores_total: f64,
+    file_duration_s: f64,
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let (w, h) = args.size.split_once('x').context("--size like 1280x720")?;
+    let (w, h): (u32, u32) = (w.parse()?, h.parse()?);
+    let mut runs = Vec::new();
+    for i in 0..args.runs {
+        let run = one_run(&args, w, h).await?;
+        println!(
+            "run {}: POST→recording {} ms, POST→first frame {} ms, stop→delivered {} ms, cores {:.2} {:?}",
+            i + 1, run.post_to_recording_ms, run.post_to_first_frame_ms, run.stop_to_delivered_ms,
+            run.cores_total, run.cores
+        );
+        runs.push(run);
+    }
+    let med = |f: &dyn Fn(&Run) -> f64| median(runs.iter().map(f).collect());
+    println!(
+        "median of {} runs at {}x{}@{} ({}): POST→recording {:.0} ms, POST→first frame {:.0} ms, stop→delivered {:.0} ms, {:.2} cores",
+        runs.len(), w, h, args.fps, args.preset,
+        med(&|r| r.post_to_recording_ms as f64), med(&|r| r.post_to_first_frame_ms as f64),
+        med(&|r| r.stop_to_delivered_ms as f64), med(&|r| r.cores_total)
+    );
+    let out = json!({"size": args.size, "fps": args.fps, "preset": args.preset, "seconds": args.seconds, "runs": runs});
+    std::fs::write(&args.json, serde_json::to_string_pretty(&out)?)?;
+    println!("results: {}", args.json.display());
+    Ok(())
+}
+
+async fn one_run(args: &Args, width: u32, height: u32) -> anyhow::Result<Run> {
+    let data = tempfile::tempdir()?;
+    let mut serve = ServeArgs { listen: Some("127.0.0.1:0".parse()?), ..ServeArgs::default() };
+    serve.common.data_dir = Some(data.path().to_path_buf());
+    serve.common.x264_preset = Some(args.preset.clone());
+    let app = Application::build(Settings::resolve(&serve)?).await?;
+    let base = format!("http://{}", app.local_addr());
+    let instance = app.instance().to_owned();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let service = tokio::spawn(app.run(async move {
+        let _ = rx.await;
+    }));
+    let client = reqwest::Client::new();
+    let body = json!({"source": {"type": "test"}, "output": {"width": width, "height": height, "fps": args.fps}});
+    let posted = Instant::now();
+    let rec: Value = client.post(format!("{base}/v1/recordings")).json(&body).send().await?.json().await?;
+    let id = rec["id"].as_str().context("no id")?.to_owned();
+    let url = format!("{base}/v1/recordings/{id}");
+    let recording = wait_state(&client, &url, &["recording"]).await?;
+    let post_to_recording_ms = posted.elapsed().as_millis();
+    let first = ts(&recording, "started_at")? - ts(&recording, "created_at")?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (cores, cores_total) = measure_cpu(&instance, Duration::from_secs(args.seconds)).await;
+    let stopped = Instant::now();
+    client.post(format!("{url}/stop")).send().await?;
+    let done = wait_state(&client, &url, &["completed", "failed"]).await?;
+    let stop_to_delivered_ms = stopped.elapsed().as_millis();
+    if done["state"] != "completed" {
+        bail!("recording failed: {}", done["error"]);
+    }
+    let _ = tx.send(());
+    service.await??;
+    let file_duration_s = done["duration_s"].as_f64().unwrap_or(0.0);
+    Ok(Run { post_to_recording_ms, post_to_first_frame_ms: first.num_milliseconds(), stop_to_delivered_ms, cores, cores_total, file_duration_s })
+}
+
+async fn wait_state(client: &reqwest::Client, url: &str, states: &[&str]) -> anyhow::Result<Value> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let rec: Value = client.get(url).send().await?.json().await?;
+        if states.iter().any(|s| rec["state"] == *s) {
+            return Ok(rec);
+        }
+        if Instant::now() > deadline {
+            bail!("stuck in {}", rec["state"]);
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+fn ts(rec: &Value, field: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
+    Ok(rec[field].as_str().with_context(|| format!("no {field}"))?.parse()?)
+}
+
+/// CPU ticks and program name of every process of the instance, by pid.
+fn cpu_ticks(instance: &str) -> HashMap<i32, (String, u64)> {
+    instance_processes(instance).into_iter().map(|p| (p.pid, (p.name, p.cpu_ticks))).collect()
+}
+
+/// Cores used over `window`, per program name and in total.
+async fn measure_cpu(instance: &str, window: Duration) -> (HashMap<String, f64>, f64) {
+    let before = cpu_ticks(instance);
+    let start = Instant::now();
+    let mut last = before.clone();
+    while start.elapsed() < window {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        last.extend(cpu_ticks(instance));
+    }
+    let wall = start.elapsed().as_secs_f64();
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    let mut by_name: HashMap<String, f64> = HashMap::new();
+    for (pid, (name, ticks)) in &last {
+        let was = before.get(pid).map(|(_, t)| *t).unwrap_or(0);
+        let name = if name.starts_with("chrom") { "chromium".to_owned() } else { name.clone() };
+        *by_name.entry(name).or_default() += (ticks - was) as f64 / hz / wall;
+    }
+    let total = by_name.values().sum();
+    (by_name, total)
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(0.0)
+}
