@@ -43,7 +43,9 @@ async fn test_source_records_h264_aac_with_picture_and_sound() {
     let expected = (stopped_at - first_frame).num_milliseconds() as f64 / 1000.0;
     assert!((duration - expected).abs() <= 0.5, "file {duration:.2}s, wall {expected:.2}s");
     let frames: f64 = video["nb_read_frames"].as_str().unwrap().parse().unwrap();
-    let fps = frames / duration;
+    let video_duration: f64 = video["duration"].as_str().unwrap().parse().unwrap();
+    let fps = frames / video_duration;
+    eprintln!("file {duration:.2}s (video {video_duration:.2}s, {frames} frames), wall {expected:.2}s");
     assert!((27.0..=31.0).contains(&fps), "{fps:.1} fps");
     assert!(mean_volume_db(&file, None) > -40.0, "audio is silent");
     let first = frame_rgb(&file, 0.0);

@@ -16,6 +16,11 @@ use tokio::sync::{mpsc, oneshot};
 use super::RecorderError;
 use super::process::{OutputTail, prepare, signal_group};
 
+/// ffmpeg input index of the picture (the display).
+pub const VIDEO: usize = 0;
+/// ffmpeg input index of the sound (the sink's monitor).
+pub const AUDIO: usize = 1;
+
 /// Video output settings of a recording.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
@@ -62,7 +67,8 @@ pub struct CaptureInput<'a> {
 
 /// A running ffmpeg.
 pub struct Capture {
-    /// Wall-clock Unix time of each input's first sample (video, audio), once ffmpeg reported it.
+    /// Wall-clock Unix time of each input's first sample (index [`AUDIO`], [`VIDEO`]), once
+    /// ffmpeg reported it.
     pub starts: [Option<f64>; 2],
     pid: i32,
     stdin: Option<std::process::ChildStdin>,
@@ -92,6 +98,28 @@ impl Capture {
             })
             .map_err(|e| RecorderError::CaptureStart(e.to_string()))?;
         Ok(Self { starts: [None; 2], pid, stdin, events, file: input.file.to_path_buf(), exited: Some(done_rx) })
+    }
+
+    /// Waits (at most `limit`) until ffmpeg has written media up to the wall-clock moment
+    /// `until_s`, so a stop never clips what was on screen before it: `q` drops what is still
+    /// queued inside ffmpeg.
+    pub async fn catch_up(&mut self, until_s: f64, limit: Duration) {
+        // ffmpeg rebases each input to zero and interleaves by timestamp, so the progress clock
+        // follows the input that opened last.
+        let Some(start) = self.starts.iter().flatten().copied().reduce(f64::max) else { return };
+        let target = until_s - start;
+        let wait = async {
+            while let Some(event) = self.events.recv().await {
+                match event {
+                    CaptureEvent::Progress { time_s, .. } if time_s >= target => return,
+                    CaptureEvent::Exited { .. } => return,
+                    _ => {}
+                }
+            }
+        };
+        if tokio::time::timeout(limit, wait).await.is_err() {
+            tracing::warn!(target, "ffmpeg did not catch up with the stop within {limit:?}");
+        }
     }
 
     /// Asks ffmpeg to finish the file (`q`), waits up to `deadline`, then kills it.
@@ -149,16 +177,20 @@ fn command(input: &CaptureInput<'_>) -> FfmpegCommand {
     let (fps, gop) = (out.fps.to_string(), (out.fps * 2).to_string());
     let (rate, buf) = (format!("{}k", out.video_bitrate_kbps), format!("{}k", out.video_bitrate_kbps * 2));
     let mut cmd = FfmpegCommand::new_with_path(input.ffmpeg);
-    cmd.args(["-hide_banner", "-nostats", "-stats_period", "0.5", "-stats", "-y"])
+    cmd.args(["-hide_banner", "-nostats", "-stats_period", "0.25", "-stats", "-y"])
         // A small x11grab queue: under CPU pressure a big one grows ffmpeg to gigabytes (PLATFORM.md).
-        // Probe as little as possible: ffmpeg opens the inputs one after the other.
+        // Probe as little as possible: ffmpeg opens the inputs one after the other, and the
+        // picture first, so capture starts fast; the finaliser aligns the later sound.
         .args(["-probesize", "32", "-analyzeduration", "0"])
+        // A small x11grab queue: under CPU pressure a big one grows ffmpeg to gigabytes (PLATFORM.md).
         .args(["-thread_queue_size", "64", "-f", "x11grab", "-draw_mouse", "0", "-framerate", &fps])
         .args(["-video_size", &size, "-i", &format!("{}.0+0,0", input.display)])
+        // No -fragment_size: with one, the monitor took 2 s to deliver its first packet (0.13 s without).
         .args(["-probesize", "32", "-analyzeduration", "0"])
         .args(["-thread_queue_size", "1024", "-f", "pulse", "-sample_rate", "48000", "-channels", "2"])
-        .args(["-fragment_size", "1920", "-i", input.monitor])
-        .args(["-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-preset", input.preset])
+        .args(["-i", input.monitor])
+        .args(["-map", &format!("{VIDEO}:v"), "-map", &format!("{AUDIO}:a")])
+        .args(["-c:v", "libx264", "-preset", input.preset])
         .args(["-pix_fmt", "yuv420p", "-g", &gop, "-b:v", &rate, "-maxrate", &rate, "-bufsize", &buf])
         .args(["-c:a", "aac", "-b:a", "128k", "-ar", "48000"])
         .args(["-movflags", "+frag_keyframe+empty_moov+default_base_moof", "-frag_duration", "1000000"])
@@ -250,40 +282,6 @@ pub fn first_frame_at(video_start_s: Option<f64>, now: DateTime<Utc>, time_s: f6
     video_start_s
         .and_then(|s| DateTime::from_timestamp_micros((s * 1e6) as i64))
         .unwrap_or_else(|| now - TimeDelta::milliseconds((time_s.max(0.0) * 1000.0) as i64))
-}
-
-/// How much later sound started than picture (seconds; negative: earlier), from ffmpeg's own
-/// wall-clock stamps. ffmpeg rebases each input to zero, so the spool file is off by this much.
-pub fn audio_delay(starts: [Option<f64>; 2]) -> f64 {
-    match starts {
-        [Some(video), Some(audio)] if (audio - video).abs() < 10.0 => audio - video,
-        _ => 0.0,
-    }
-}
-
-/// Rewrites the fragmented spool file as a regular MP4 with the index up front (`faststart`), so
-/// browsers seek it well, and puts sound back where it belongs on the picture's timeline
-/// (`audio_delay_s`). Copies streams; takes about a second per GiB.
-pub async fn finalize(
-    ffmpeg: &Path,
-    spool: &Path,
-    dest: &Path,
-    audio_delay_s: f64,
-    instance: &str,
-) -> Result<(), RecorderError> {
-    let (video_offset, audio_offset) = (format!("{:.6}", (-audio_delay_s).max(0.0)), format!("{:.6}", audio_delay_s.max(0.0)));
-    let mut cmd = std::process::Command::new(ffmpeg);
-    cmd.args(["-hide_banner", "-loglevel", "error", "-y"])
-        .args(["-itsoffset", &video_offset, "-i"]).arg(spool)
-        .args(["-itsoffset", &audio_offset, "-i"]).arg(spool)
-        .args(["-map", "0:v", "-map", "1:a", "-c", "copy", "-movflags", "+faststart", "-f", "mp4"]).arg(dest);
-    prepare(&mut cmd, instance);
-    let out = tokio::process::Command::from(cmd).kill_on_drop(true).output().await?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr).trim().to_owned();
-        return Err(RecorderError::Finalize(format!("remux failed ({}): {err}", out.status)));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ pub mod bridge;
 pub mod browser;
 pub mod capture;
 pub mod display;
+pub mod finalize;
 pub mod page;
 pub mod pipeline;
 pub mod probe;

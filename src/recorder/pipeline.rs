@@ -12,7 +12,8 @@ use tokio_util::sync::CancellationToken;
 use super::audio::{PulseServer, Sink};
 use super::bridge::{self, PageMessage};
 use super::browser::{Browser, LaunchOptions};
-use super::capture::{self, Capture, CaptureEvent, CaptureInput, OutputSpec};
+use super::capture::{self, Capture, CaptureEvent, CaptureInput, OutputSpec, VIDEO};
+use super::finalize::{self, Timing};
 use super::display::Display;
 use super::probe::{self, MediaInfo};
 use super::tools::Tools;
@@ -62,6 +63,12 @@ impl From<RecorderError> for Failure {
         Self { error, partial: None }
     }
 }
+
+/// How long a stopping recording waits for ffmpeg to write what was on screen at the stop.
+const CATCH_UP: Duration = Duration::from_secs(3);
+/// How far past the stop to let ffmpeg write: `q` drops frames still queued inside ffmpeg, and
+/// the excess is trimmed when the file is finalised.
+const CATCH_UP_MARGIN_S: f64 = 0.6;
 
 /// What recordings of one service share.
 pub struct Recorder {
@@ -168,12 +175,17 @@ impl Recorder {
         let ended = supervise(job, parts, &mut capture, &mut messages, events, stop).await;
         let reason = *ended.as_ref().unwrap_or(&EndReason::Error);
         let _ = events.send(RecorderEvent::Stopping { reason }).await;
+        // A stop keeps what was on screen up to this moment, no more, no less.
+        let stop_at = ended.is_ok().then(|| Utc::now().timestamp_micros() as f64 / 1e6);
+        if let Some(at) = stop_at {
+            capture.catch_up(at + CATCH_UP_MARGIN_S, CATCH_UP).await;
+        }
         if let Some(CaptureEvent::Exited { status, .. }) = capture.stop(self.config.stop_timeout).await {
             tracing::debug!(?status, "ffmpeg finished");
         }
-        let audio_delay = capture::audio_delay(capture.starts);
-        tracing::debug!(audio_delay_ms = (audio_delay * 1000.0) as i64, "input start gap");
-        let finished = self.finish_file(&spool, &job.file, audio_delay).await;
+        let timing = Timing::of(&capture, stop_at);
+        tracing::debug!(?timing, "finalising");
+        let finished = self.finish_file(&spool, &job.file, &timing).await;
         match (ended, finished) {
             (Ok(end_reason), Ok(media)) => Ok(Outcome { end_reason, file: job.file.clone(), media }),
             (Ok(_), Err(error)) => Err(Failure { error, partial: None }),
@@ -239,11 +251,11 @@ impl Recorder {
 
     /// Turns the spool into the final faststart MP4. If the remux fails, the fragmented spool
     /// itself (playable up to its last fragment) becomes the file, so nothing recorded is lost.
-    async fn finish_file(&self, spool: &Path, file: &Path, audio_delay: f64) -> Result<MediaInfo, RecorderError> {
+    async fn finish_file(&self, spool: &Path, file: &Path, timing: &Timing) -> Result<MediaInfo, RecorderError> {
         if !spool.exists() {
             return Err(RecorderError::Finalize("ffmpeg wrote no file".into()));
         }
-        match capture::finalize(&self.tools.ffmpeg, spool, file, audio_delay, &self.instance).await {
+        match finalize::finalize(&self.tools.ffmpeg, spool, file, timing, &self.instance).await {
             Ok(()) => tokio::fs::remove_file(spool).await?,
             Err(e) => {
                 tracing::warn!("{e}; keeping the fragmented file as it is");
@@ -328,7 +340,7 @@ async fn on_capture_event(
                 *slot = Some(wall_s);
             }
             // The display input opened: its first frame is the file's first frame.
-            if index == 0 {
+            if index as usize == VIDEO {
                 clock.start(capture::first_frame_at(Some(wall_s), Utc::now(), 0.0), job, events).await;
             }
         }
