@@ -88,18 +88,29 @@ async fn serve_page(status: u16, html: &'static str) -> (String, tokio::task::Jo
     (format!("http://{addr}/page"), task)
 }
 
+/// A red page with a green 16 px square in its bottom-right corner: shows whether the page's
+/// viewport is exactly the recorded frame.
+const CORNER_PAGE: &str = "<html><body style='margin:0;background:#e01010'><h1>hello</h1>\
+    <div style='position:fixed;right:0;bottom:0;width:16px;height:16px;background:#10e010'></div></body></html>";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn web_source_records_a_local_page() {
-    let (url, server) = serve_page(200, "<html><body style='margin:0;background:#e01010'><h1>hello</h1></body></html>").await;
+async fn web_source_records_a_local_page_edge_to_edge() {
+    let (url, server) = serve_page(200, CORNER_PAGE).await;
     let app = spawn_app().await;
-    let id = app.start(json!({"source": {"type": "web", "url": url}, "output": {"width": 320, "height": 240}})).await;
-    app.wait_for(&id, &["recording"], START).await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    app.post(&format!("/v1/recordings/{id}/stop"), json!({})).await;
-    let done = app.wait_for(&id, &["completed", "failed"], FINISH).await;
-    assert_eq!(done["state"], "completed", "{done}");
-    let [r, g, b] = frame_rgb(&file_of(&done), 1.0);
-    assert!(r > 150.0 && g < 80.0 && b < 80.0, "page not red in the recording: {r:.0},{g:.0},{b:.0}");
+    // 320 px is narrower than Chromium's smallest window; 640 is not.
+    for (w, h) in [(320, 240), (640, 360)] {
+        let id = app.start(json!({"source": {"type": "web", "url": url}, "output": {"width": w, "height": h}})).await;
+        app.wait_for(&id, &["recording"], START).await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        app.post(&format!("/v1/recordings/{id}/stop"), json!({})).await;
+        let done = app.wait_for(&id, &["completed", "failed"], FINISH).await;
+        assert_eq!(done["state"], "completed", "{done}");
+        let file = file_of(&done);
+        let [r, g, b] = frame_rgb(&file, 1.0);
+        assert!(r > 150.0 && g < 80.0 && b < 80.0, "{w}x{h}: page not red: {r:.0},{g:.0},{b:.0}");
+        let [r, g, b] = region_rgb(&file, 1.0, &format!("crop=8:8:{}:{}", w - 10, h - 10));
+        assert!(g > 150.0 && r < 100.0, "{w}x{h}: the page's corner is not in the frame's corner: {r:.0},{g:.0},{b:.0}");
+    }
     app.stop().await;
     server.abort();
 }

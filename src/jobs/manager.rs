@@ -85,10 +85,10 @@ impl JobManager {
             if live.len() >= inner.max_concurrent {
                 return Err(JobError::AtCapacity { running: live.len(), max: inner.max_concurrent });
             }
+            std::fs::create_dir_all(&dir)?;
             inner.store.put(&resource)?;
             live.insert(id.clone(), Live { resource: resource.clone(), stop: stop.clone() });
         }
-        std::fs::create_dir_all(&dir)?;
         let job = RecordingJob {
             id: id.clone(),
             source: request.source,
@@ -234,6 +234,10 @@ impl Inner {
                     rec.files = vec![FileInfo::video(&file, &media)];
                 }
             }
+        }
+        if rec.files.is_empty() {
+            // Nothing was recorded (e.g. the page never loaded): leave no empty folder behind.
+            let _ = std::fs::remove_dir(self.recordings_dir.join(id));
         }
         tracing::info!(state = ?rec.state, duration_s = rec.duration_s, "recording finished");
         self.persist(&rec);

@@ -5,6 +5,7 @@ use std::ffi::OsStr;
 use std::path::Path;
 use std::time::Duration;
 
+use chromiumoxide::cdp::browser_protocol::emulation::SetDeviceMetricsOverrideParams;
 use chromiumoxide::{Browser as CdpBrowser, Page};
 use futures::StreamExt;
 use tokio::task::JoinHandle;
@@ -54,7 +55,7 @@ impl Browser {
             .map_err(|e| RecorderError::BrowserLaunch(format!("CDP connect: {e}")))?;
         // The handler stream drives the connection; it ends (Err or None) when Chromium goes away.
         let handler = tokio::spawn(async move { while let Some(Ok(())) = events.next().await {} });
-        let page = match first_page(&cdp).await {
+        let page = match first_page(&cdp, opts.width, opts.height).await {
             Ok(page) => page,
             Err(e) => {
                 handler.abort();
@@ -129,12 +130,22 @@ async fn devtools_url(process: &mut Supervised, profile: &Path) -> Result<String
     }
 }
 
-/// The kiosk window's page; the handler attaches to it shortly after connecting.
-async fn first_page(cdp: &CdpBrowser) -> Result<Page, RecorderError> {
+/// Chromium will not make a window narrower than this (a 320 px kiosk window came out 500).
+const MIN_WINDOW_WIDTH: u32 = 500;
+
+/// The kiosk window's page; the handler attaches to it shortly after connecting. Pages narrower
+/// than Chromium's smallest window get their size emulated, drawn in the window's top-left corner,
+/// which is what the capture grabs.
+async fn first_page(cdp: &CdpBrowser, width: u32, height: u32) -> Result<Page, RecorderError> {
+    let control = |e: chromiumoxide::error::CdpError| RecorderError::BrowserControl(e.to_string());
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let pages = cdp.pages().await.map_err(|e| RecorderError::BrowserControl(e.to_string()))?;
+        let pages = cdp.pages().await.map_err(control)?;
         if let Some(page) = pages.into_iter().next() {
+            if width < MIN_WINDOW_WIDTH {
+                let size = SetDeviceMetricsOverrideParams::new(i64::from(width), i64::from(height), 0.0, false);
+                page.execute(size).await.map_err(control)?;
+            }
             return Ok(page);
         }
         if tokio::time::Instant::now() > deadline {

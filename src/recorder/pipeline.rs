@@ -202,7 +202,10 @@ impl Recorder {
     ) -> Result<mpsc::Receiver<PageMessage>, RecorderError> {
         let out = &job.output;
         let sink = parts.sink.insert(self.pulse.create_sink(&sink_name(&job.id)).await?);
-        let display = parts.display.insert(Display::start(&self.tools.xvfb, out.width, out.height, &self.instance).await?);
+        // Without a window manager the kiosk window comes out one pixel short of the screen, so
+        // the screen is one pixel larger than what is captured.
+        let (screen_w, screen_h) = (out.width + 1, out.height + 1);
+        let display = parts.display.insert(Display::start(&self.tools.xvfb, screen_w, screen_h, &self.instance).await?);
         let profile = temp.join("profile");
         let server = self.pulse.server_env();
         let launch = LaunchOptions {

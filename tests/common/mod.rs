@@ -143,10 +143,15 @@ pub fn tone_level_db(file: &Path, hz: u32) -> f64 {
     mean_volume_db(file, Some(&format!("bandpass=f={hz}:width_type=h:w=30,bandpass=f={hz}:width_type=h:w=30")))
 }
 
-/// Average RGB of the frame at `at_s` seconds, scaled to 8 bits.
+/// Average RGB of the frame at `at_s` seconds.
 pub fn frame_rgb(file: &Path, at_s: f64) -> [f64; 3] {
+    region_rgb(file, at_s, "scale=64:36")
+}
+
+/// Average RGB of a region of the frame at `at_s`, picked by an ffmpeg filter such as a `crop`.
+pub fn region_rgb(file: &Path, at_s: f64, filter: &str) -> [f64; 3] {
     let out = Command::new("ffmpeg").args(["-hide_banner", "-v", "error", "-ss", &at_s.to_string(), "-i"]).arg(file)
-        .args(["-frames:v", "1", "-vf", "scale=64:36", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .args(["-frames:v", "1", "-vf", filter, "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
         .output().unwrap();
     assert!(!out.stdout.is_empty(), "no frame at {at_s}s: {}", String::from_utf8_lossy(&out.stderr));
     let px = out.stdout.len() as f64 / 3.0;
