@@ -69,7 +69,13 @@ impl ApiError {
         }
     }
 
-    fn code(&self) -> &'static str {
+    /// True for 4xx answers.
+    pub fn is_client_error(&self) -> bool {
+        self.status().is_client_error()
+    }
+
+    /// Stable machine-readable code.
+    pub fn code(&self) -> &'static str {
         match self {
             Self::Job(e) => e.code(),
             Self::PayloadTooLarge(_) => "payload_too_large",
