@@ -10,12 +10,15 @@
 //! - [`recorder`]: one recording's pipeline (Xvfb, PulseAudio sink, Chromium over CDP, ffmpeg).
 //! - [`layouts`]: serves `layouts/` (built-in pages, page SDK) to the recorder browsers.
 //! - [`storage`]: delivery of finished files.
+//! - [`harness`]: a real Janus in a private network namespace and synthetic participants, for
+//!   tests, the demo and the benchmark.
 //! - [`config`]: layered settings; [`app`]: wiring for `serve`; [`cli`]: the binary's commands.
 
 pub mod api;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod harness;
 pub mod jobs;
 pub mod layouts;
 pub mod recorder;

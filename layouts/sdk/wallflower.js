@@ -26,10 +26,22 @@
  *
  * API
  *   Wallflower.params              query parameters of the page URL (strings)
+ *   Wallflower.config              the recording's configuration object (see below)
  *   Wallflower.ready()             send "ready" (idempotent)
  *   Wallflower.end(reason)         send "end" (idempotent)
  *   Wallflower.send(type, payload) send a generic event
  *   Wallflower.log(level, message) send a log line and console.log it
+ *
+ * Configuration (Wallflower.config)
+ *   A getter, read at call time (never cached), returning the first of:
+ *   1. `window.__wallflowerConfig`: injected by the service before navigation
+ *      (a script evaluated on every new document, before page scripts), so
+ *      secrets such as a room pin never appear in the URL. An object, or a
+ *      JSON string holding one.
+ *   2. The URL parameter `config`: URL-encoded JSON (for previews in an
+ *      ordinary browser), e.g. `?config=%7B%22start%22%3A%22immediately%22%7D`.
+ *   3. `{}`.
+ *   Invalid JSON is ignored (console.warn) and falls through to the next step.
  */
 (function (global) {
   'use strict';
@@ -105,6 +117,27 @@
     return out;
   }
 
+  function asObject(v, where) {
+    if (v && typeof v === 'object' && !Array.isArray(v)) return v;
+    if (typeof v === 'string' && v !== '') {
+      try {
+        var o = JSON.parse(v);
+        if (o && typeof o === 'object' && !Array.isArray(o)) return o;
+      } catch (e) { /* fall through */ }
+      warn('ignoring ' + where + ': not a JSON object');
+    }
+    return null;
+  }
+
+  function readConfig() {
+    var injected = null;
+    try { injected = global.__wallflowerConfig; } catch (e) { /* ignore */ }
+    var c = asObject(injected, 'window.__wallflowerConfig');
+    if (c) return c;
+    c = asObject(Wallflower.params.config, 'the "config" URL parameter');
+    return c || {};
+  }
+
   var Wallflower = {
     params: readParams(),
 
@@ -140,6 +173,10 @@
       post({ type: 'log', level: level, message: message });
     }
   };
+
+  try {
+    Object.defineProperty(Wallflower, 'config', { get: readConfig, enumerable: true });
+  } catch (e) { /* ignore */ }
 
   global.Wallflower = Wallflower;
 })(window);

@@ -13,7 +13,7 @@ use crate::config::{CommonArgs, ServeArgs, Settings};
 use crate::jobs::RecordingRequest;
 use crate::jobs::model::Limits;
 use crate::layouts::AssetServer;
-use crate::recorder::{OutputSpec, Recorder, RecorderEvent, RecordingJob, Source, StopSignal};
+use crate::recorder::{OutputSpec, Recorder, RecorderEvent, Source, StopSignal};
 use crate::storage::DestinationSpec;
 
 #[derive(Debug, clap::Args)]
@@ -49,13 +49,7 @@ pub async fn run(args: RecordArgs) -> anyhow::Result<()> {
     if let Some(dir) = file.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    let job = RecordingJob {
-        id: format!("cli_{}", &instance[..8]),
-        source: request.source,
-        output: request.output,
-        max_duration: Duration::from_secs(request.limits.max_duration_s),
-        file,
-    };
+    let job = request.into_job(format!("cli_{}", &instance[..8]), file);
     let stop = StopSignal::default();
     let (tx, rx) = mpsc::channel(64);
     let printer = tokio::spawn(print_progress(rx));
@@ -101,7 +95,7 @@ fn request(args: &RecordArgs) -> anyhow::Result<RecordingRequest> {
             fps: args.fps,
             video_bitrate_kbps: args.video_bitrate_kbps,
         },
-        limits: Limits { max_duration_s: max },
+        limits: Limits { max_duration_s: max, ..Limits::default() },
         destination: DestinationSpec::Local,
     };
     request.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -117,6 +111,12 @@ async fn print_progress(mut events: mpsc::Receiver<RecorderEvent>) {
                 let _ = std::io::stderr().flush();
             }
             RecorderEvent::Stopping { reason } => eprintln!("\nfinishing ({reason:?})…"),
+            RecorderEvent::Participants { waiting: true, .. } => eprintln!("\nwaiting for participants"),
+            RecorderEvent::Participants { publishers, .. } => {
+                let names: Vec<_> = publishers.iter().map(|p| p.display.as_deref().unwrap_or("?")).collect();
+                eprintln!("\nparticipants: {}", names.join(", "));
+            }
+            RecorderEvent::Incident { kind, message } => eprintln!("\nincident: {kind} {}", message.unwrap_or_default()),
         }
     }
 }

@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use chrono::Utc;
 use tokio::sync::mpsc;
@@ -13,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
-use super::model::{ErrorInfo, Progress, Recording, RecordingState};
+use super::model::{ErrorInfo, Incident, Progress, Recording, RecordingState};
 use super::request::RecordingRequest;
 use super::store::RecordingStore;
 use super::JobError;
@@ -89,13 +88,7 @@ impl JobManager {
             inner.store.put(&resource)?;
             live.insert(id.clone(), Live { resource: resource.clone(), stop: stop.clone() });
         }
-        let job = RecordingJob {
-            id: id.clone(),
-            source: request.source,
-            output: request.output,
-            max_duration: Duration::from_secs(request.limits.max_duration_s),
-            file: dir.join("recording.mp4"),
-        };
+        let job = request.into_job(id.clone(), dir.join("recording.mp4"));
         let span = tracing::info_span!("recording", id = %id);
         let task = Arc::clone(inner).run(job, stop);
         inner.tracker.spawn(task.instrument(span));
@@ -161,6 +154,9 @@ fn new_resource(id: &str, request: &RecordingRequest) -> Recording {
         progress: Progress::default(),
         error: None,
         files: Vec::new(),
+        waiting_for_participants: false,
+        participants: Vec::new(),
+        incidents: Vec::new(),
     }
 }
 
@@ -202,6 +198,15 @@ impl Inner {
             RecorderEvent::Stopping { reason } => {
                 rec.state = RecordingState::Stopping;
                 rec.end_reason = Some(reason);
+                true
+            }
+            RecorderEvent::Participants { waiting, publishers } => {
+                rec.waiting_for_participants = waiting;
+                rec.participants = publishers;
+                false
+            }
+            RecorderEvent::Incident { kind, message } => {
+                rec.incidents.push(Incident { kind, message, at: Utc::now() });
                 true
             }
         };

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::recorder::bridge::Publisher;
 use crate::recorder::{EndReason, OutputSpec, Source};
 use crate::storage::{DestinationSpec, FileInfo};
 
@@ -51,11 +52,13 @@ pub struct ErrorInfo {
 pub struct Limits {
     /// The recording stops (and is delivered) after this long; 1–86400.
     pub max_duration_s: u64,
+    /// Calls: stop (and deliver) once nobody has published for this long; 1–86400.
+    pub stop_when_empty_s: u64,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_duration_s: 10_800 }
+        Self { max_duration_s: 10_800, stop_when_empty_s: 30 }
     }
 }
 
@@ -78,4 +81,22 @@ pub struct Recording {
     pub progress: Progress,
     pub error: Option<ErrorInfo>,
     pub files: Vec<FileInfo>,
+    /// Calls: true while nobody publishes (the page shows a "waiting for participants" slate).
+    #[serde(default)]
+    pub waiting_for_participants: bool,
+    /// Calls: who publishes now.
+    #[serde(default)]
+    pub participants: Vec<Publisher>,
+    /// Things that went wrong and were recovered from (or not), in order.
+    #[serde(default)]
+    pub incidents: Vec<Incident>,
+}
+
+/// Something that happened to a recording's source, e.g. the SFU connection dropping.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Incident {
+    /// `connection_lost`, `connection_restored`, …
+    pub kind: String,
+    pub message: Option<String>,
+    pub at: DateTime<Utc>,
 }

@@ -6,7 +6,9 @@ use utoipa::ToSchema;
 
 use super::JobError;
 use super::model::Limits;
-use crate::recorder::{OutputSpec, Source};
+use std::time::Duration;
+
+use crate::recorder::{OutputSpec, RecordingJob, Source};
 use crate::storage::DestinationSpec;
 
 /// A request for a recording; everything but `source` is optional.
@@ -31,6 +33,19 @@ impl RecordingRequest {
         Ok(request)
     }
 
+    /// The recorder's job for this request, writing to `file`.
+    pub fn into_job(self, id: String, file: std::path::PathBuf) -> RecordingJob {
+        let stop_when_empty = self.source.is_call().then(|| Duration::from_secs(self.limits.stop_when_empty_s));
+        RecordingJob {
+            id,
+            source: self.source,
+            output: self.output,
+            max_duration: Duration::from_secs(self.limits.max_duration_s),
+            stop_when_empty,
+            file,
+        }
+    }
+
     /// Checks ranges and URLs.
     pub fn validate(&self) -> Result<(), JobError> {
         let o = &self.output;
@@ -39,9 +54,16 @@ impl RecordingRequest {
         in_range("output.fps", o.fps.into(), 1, 60)?;
         in_range("output.video_bitrate_kbps", o.video_bitrate_kbps.into(), 100, 50_000)?;
         in_range("limits.max_duration_s", self.limits.max_duration_s, 1, 86_400)?;
+        in_range("limits.stop_when_empty_s", self.limits.stop_when_empty_s, 1, 86_400)?;
         match &self.source {
             Source::Test { tone_hz } => in_range("source.tone_hz", (*tone_hz).into(), 20, 20_000),
-            Source::Web { url } => check_web_url(url),
+            Source::Web { url } => check_url("source.url", url, &["http", "https"]),
+            Source::Janus { server, room, pin, display, .. } => {
+                check_url("source.server", server, &["ws", "wss"])?;
+                in_range("source.room", *room, 1, u64::MAX)?;
+                text_len("source.display", display, 1, 100)?;
+                pin.as_deref().map_or(Ok(()), |p| text_len("source.pin", p, 1, 256))
+            }
         }
     }
 }
@@ -61,14 +83,23 @@ fn even_in_range(field: &str, value: u32, min: u64, max: u64) -> Result<(), JobE
     Ok(())
 }
 
-fn check_web_url(url: &str) -> Result<(), JobError> {
-    let invalid = |why: String| JobError::invalid("invalid_url", "source.url", why);
-    let parsed = url::Url::parse(url).map_err(|e| invalid(format!("source.url is not a valid URL: {e}")))?;
-    if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(invalid(format!("source.url must be http or https, not `{}`", parsed.scheme())));
+fn text_len(field: &str, value: &str, min: usize, max: usize) -> Result<(), JobError> {
+    let len = value.chars().count();
+    if (min..=max).contains(&len) {
+        return Ok(());
+    }
+    Err(JobError::invalid("invalid_length", field, format!("{field} must be {min} to {max} characters long")))
+}
+
+fn check_url(field: &str, url: &str, schemes: &[&str]) -> Result<(), JobError> {
+    let invalid = |why: String| JobError::invalid("invalid_url", field, why);
+    let parsed = url::Url::parse(url).map_err(|e| invalid(format!("{field} is not a valid URL: {e}")))?;
+    if !schemes.contains(&parsed.scheme()) {
+        let allowed = schemes.join(" or ");
+        return Err(invalid(format!("{field} must be {allowed}, not `{}`", parsed.scheme())));
     }
     if parsed.host_str().is_none_or(str::is_empty) {
-        return Err(invalid("source.url has no host".into()));
+        return Err(invalid(format!("{field} has no host")));
     }
     Ok(())
 }
@@ -94,8 +125,15 @@ fn classify(err: serde_path_to_error::Error<serde_json::Error>) -> JobError {
         return JobError::invalid("missing_field", field(Some(name)), message.clone());
     }
     if message.starts_with("unknown variant") {
-        let code = if path.starts_with("source") { "unknown_source_type" } else { "unknown_type" };
-        return JobError::invalid(code, field(Some("type")), message);
+        // Tagged enums buffer their content, so the path stops at the enum; the expected
+        // variants tell a wrong source type from a wrong value inside a source.
+        if path.starts_with("source") && message.contains("`web`") {
+            return JobError::invalid("unknown_source_type", "source.type", message);
+        }
+        if path.starts_with("destination") && message.contains("`local`") {
+            return JobError::invalid("unknown_destination_type", "destination.type", message);
+        }
+        return JobError::invalid("invalid_value", field(None), message);
     }
     JobError::invalid("invalid_type", field(None), message)
 }
@@ -135,6 +173,17 @@ mod tests {
         assert_eq!(err(r#"{"source":{"type":"web"}}"#), ("missing_field".into(), "source.url".into()));
         assert_eq!(err(r#"{"source":{"type":"test"},"output":{"width":"big"}}"#), ("invalid_type".into(), "output.width".into()));
         assert_eq!(err(r#"{"source":"#), ("malformed_json".into(), "".into()));
+    }
+
+    #[test]
+    fn janus_sources_are_checked() {
+        let ok = RecordingRequest::parse(br#"{"source":{"type":"janus","server":"ws://127.0.0.1:8188","room":1234}}"#).unwrap();
+        assert_eq!(ok.limits.stop_when_empty_s, 30);
+        assert_eq!(err(r#"{"source":{"type":"janus","server":"http://x:8188","room":1}}"#), ("invalid_url".into(), "source.server".into()));
+        assert_eq!(err(r#"{"source":{"type":"janus","server":"ws://x:8188","room":0}}"#), ("out_of_range".into(), "source.room".into()));
+        assert_eq!(err(r#"{"source":{"type":"janus","server":"ws://x:8188","room":1,"display":""}}"#), ("invalid_length".into(), "source.display".into()));
+        assert_eq!(err(r#"{"source":{"type":"janus","server":"ws://x:8188"}}"#), ("missing_field".into(), "source.room".into()));
+        assert_eq!(err(r#"{"source":{"type":"janus","server":"ws://x:8188","room":1,"start":"later"}}"#), ("invalid_value".into(), "source".into()));
     }
 
     #[test]

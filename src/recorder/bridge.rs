@@ -2,6 +2,7 @@
 //! message. The layouts SDK (`layouts/sdk/wallflower.js`) wraps it; see `layouts/README.md`.
 
 use chromiumoxide::Page;
+use chromiumoxide::cdp::browser_protocol::page::AddScriptToEvaluateOnNewDocumentParams;
 use chromiumoxide::cdp::js_protocol::runtime::{AddBindingParams, EventBindingCalled};
 use futures::StreamExt;
 use serde::Deserialize;
@@ -23,6 +24,27 @@ pub enum PageMessage {
         #[serde(default)]
         reason: Option<String>,
     },
+    /// Who is publishing in the call (sent on every change). `waiting`: nobody is.
+    Status {
+        #[serde(default)]
+        waiting: bool,
+        #[serde(default)]
+        publishers: Vec<Publisher>,
+    },
+    /// The source cannot go on, e.g. `room_not_found`, `janus_unreachable`, `auth_failed`.
+    Error {
+        code: String,
+        #[serde(default)]
+        message: String,
+    },
+    /// The call's room was destroyed.
+    RoomDestroyed,
+    /// Something went wrong and recovered (or not yet), e.g. `connection_lost`.
+    Incident {
+        kind: String,
+        #[serde(default)]
+        message: Option<String>,
+    },
     /// A log line from the page, forwarded into the recording's span.
     Log {
         #[serde(default)]
@@ -35,12 +57,25 @@ pub enum PageMessage {
     Other(serde_json::Value),
 }
 
+/// A publisher in the call, as the page reports it.
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize, utoipa::ToSchema)]
+pub struct Publisher {
+    /// The SFU's id of the participant.
+    #[schema(value_type = Object)]
+    pub id: serde_json::Value,
+    #[serde(default)]
+    pub display: Option<String>,
+}
+
 /// Installs the binding on `page` and returns a stream of its messages. Must run before the page
 /// navigates to its content so early `ready` calls are not lost.
-pub async fn install(page: &Page) -> Result<mpsc::Receiver<PageMessage>, RecorderError> {
+/// `config` becomes `window.__wallflowerConfig` on every document the page loads.
+pub async fn install(page: &Page, config: &serde_json::Value) -> Result<mpsc::Receiver<PageMessage>, RecorderError> {
     let control = |e: chromiumoxide::error::CdpError| RecorderError::BrowserControl(e.to_string());
     let mut calls = page.event_listener::<EventBindingCalled>().await.map_err(control)?;
     page.execute(AddBindingParams::new(BINDING)).await.map_err(control)?;
+    let script = format!("window.__wallflowerConfig = {config};");
+    page.execute(AddScriptToEvaluateOnNewDocumentParams::new(script)).await.map_err(control)?;
     let (tx, rx) = mpsc::channel(64);
     let span = tracing::Span::current();
     tokio::spawn(async move {
@@ -77,6 +112,11 @@ mod tests {
         assert_eq!(parse(r#"{"type":"end","reason":"done"}"#), PageMessage::End { reason: Some("done".into()) });
         assert_eq!(parse(r#"{"type":"end"}"#), PageMessage::End { reason: None });
         assert!(matches!(parse(r#"{"type":"chat","text":"hi"}"#), PageMessage::Other(_)));
+        let status = parse(r#"{"type":"status","waiting":false,"publishers":[{"id":42,"display":"Ann"}]}"#);
+        assert!(matches!(status, PageMessage::Status { waiting: false, ref publishers } if publishers.len() == 1));
+        let error = parse(r#"{"type":"error","code":"room_not_found","message":"no room 9"}"#);
+        assert!(matches!(error, PageMessage::Error { ref code, .. } if code == "room_not_found"));
+        assert_eq!(parse(r#"{"type":"room_destroyed"}"#), PageMessage::RoomDestroyed);
         assert!(matches!(parse("not json"), PageMessage::Other(serde_json::Value::String(_))));
     }
 }

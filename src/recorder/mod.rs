@@ -15,6 +15,7 @@ pub mod pipeline;
 pub mod probe;
 pub mod process;
 pub mod source;
+pub mod supervise;
 pub mod tools;
 
 use std::path::PathBuf;
@@ -41,6 +42,10 @@ pub enum EndReason {
     MaxDuration,
     /// The service shut down.
     Shutdown,
+    /// Nobody published in the call for `limits.stop_when_empty_s`.
+    RoomEmpty,
+    /// The call's room was destroyed.
+    RoomDestroyed,
     /// The pipeline failed; see `error`.
     Error,
 }
@@ -54,6 +59,10 @@ pub enum RecorderEvent {
     Progress { duration_s: f64, bytes: u64, fps: f64 },
     /// Capture is finishing for `reason`.
     Stopping { reason: EndReason },
+    /// Who publishes in the call now (`waiting`: nobody).
+    Participants { waiting: bool, publishers: Vec<bridge::Publisher> },
+    /// Something happened to the source that the status should show (e.g. `connection_lost`).
+    Incident { kind: String, message: Option<String> },
 }
 
 /// Settings shared by all recordings of one service.
@@ -104,6 +113,8 @@ pub enum RecorderError {
     Finalize(String),
     #[error("stopped before capture began")]
     Aborted,
+    #[error("{message}")]
+    Source { code: SourceErrorCode, message: String },
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -125,6 +136,7 @@ impl RecorderError {
             Self::CaptureStart(_) => "capture_start_failed",
             Self::Finalize(_) => "finalize_failed",
             Self::Aborted => "aborted",
+            Self::Source { code, .. } => code.as_str(),
             Self::Io(_) => "io_error",
         }
     }
@@ -132,6 +144,37 @@ impl RecorderError {
     /// True when the cause lies in what the user asked for (their page), not in the service.
     pub fn is_client_error(&self) -> bool {
         matches!(self, Self::PageLoadFailed(_) | Self::PageNotReady(_) | Self::Aborted)
+            || matches!(self, Self::Source { code, .. } if *code != SourceErrorCode::Other)
+    }
+}
+
+/// Why a call source failed, as the page reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceErrorCode {
+    RoomNotFound,
+    Unreachable,
+    AuthFailed,
+    Other,
+}
+
+impl SourceErrorCode {
+    /// From the page's `error` message.
+    pub fn parse(code: &str) -> Self {
+        match code {
+            "room_not_found" => Self::RoomNotFound,
+            "janus_unreachable" => Self::Unreachable,
+            "auth_failed" => Self::AuthFailed,
+            _ => Self::Other,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RoomNotFound => "room_not_found",
+            Self::Unreachable => "janus_unreachable",
+            Self::AuthFailed => "auth_failed",
+            Self::Other => "source_error",
+        }
     }
 }
 

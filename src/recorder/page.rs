@@ -6,8 +6,10 @@ use chromiumoxide::Page;
 use tokio::sync::mpsc;
 use url::Url;
 
-use super::RecorderError;
+use tokio::time::Instant;
+
 use super::bridge::PageMessage;
+use super::{RecorderError, RecorderEvent, SourceErrorCode, supervise};
 
 /// Navigates to `url` and checks the main document loaded (an HTTP error status counts as a
 /// failure: recording a 404 page is never what the user wanted).
@@ -30,18 +32,37 @@ pub async fn load(page: &Page, url: &Url, timeout: Duration) -> Result<(), Recor
     Ok(())
 }
 
-/// Waits for the page's `ready` message. Other messages before it are logged and dropped.
-pub async fn wait_ready(messages: &mut mpsc::Receiver<PageMessage>, timeout: Duration) -> Result<(), RecorderError> {
-    let waiting = async {
-        while let Some(message) = messages.recv().await {
-            match message {
-                PageMessage::Ready => return Ok(()),
-                other => tracing::debug!(?other, "page message before ready"),
+/// Waits for the page's `ready` message, relaying call status on the way. `patience`: how long
+/// the page may take while it reports waiting for the first publisher (else `timeout`).
+pub async fn wait_ready(
+    messages: &mut mpsc::Receiver<PageMessage>,
+    timeout: Duration,
+    patience: Option<Duration>,
+    events: &mpsc::Sender<RecorderEvent>,
+) -> Result<(), RecorderError> {
+    let mut deadline = Instant::now() + timeout;
+    loop {
+        let next = tokio::time::timeout_at(deadline, messages.recv()).await;
+        let message = next.map_err(|_| RecorderError::PageNotReady(timeout))?
+            .ok_or_else(|| RecorderError::BrowserControl("the page bridge closed before `ready`".into()))?;
+        match message {
+            PageMessage::Ready => return Ok(()),
+            PageMessage::Status { waiting, .. } => {
+                if let Some(patience) = patience {
+                    deadline = Instant::now() + if waiting { patience } else { timeout };
+                }
+                supervise::relay(message, events).await;
             }
+            other => match supervise::relay(other, events).await {
+                Some(Err(error)) => return Err(error),
+                Some(Ok(reason)) => {
+                    let message = format!("the session ended before capture began ({reason:?})");
+                    return Err(RecorderError::Source { code: SourceErrorCode::Other, message });
+                }
+                None => {}
+            },
         }
-        Err(RecorderError::BrowserControl("the page bridge closed before `ready`".into()))
-    };
-    tokio::time::timeout(timeout, waiting).await.map_err(|_| RecorderError::PageNotReady(timeout))?
+    }
 }
 
 /// For pages without the SDK: wait until fonts are loaded and two frames have been painted.

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use futures::future::BoxFuture;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -12,8 +12,9 @@ use tokio_util::sync::CancellationToken;
 use super::audio::{PulseServer, Sink};
 use super::bridge::{self, PageMessage};
 use super::browser::{Browser, LaunchOptions};
-use super::capture::{self, Capture, CaptureEvent, CaptureInput, OutputSpec, VIDEO};
+use super::capture::{Capture, CaptureEvent, CaptureInput, OutputSpec};
 use super::finalize::{self, Timing};
+use super::supervise::{self, Watched};
 use super::display::Display;
 use super::probe::{self, MediaInfo};
 use super::tools::Tools;
@@ -26,6 +27,8 @@ pub struct RecordingJob {
     pub source: Source,
     pub output: OutputSpec,
     pub max_duration: Duration,
+    /// Calls: end once nobody has published for this long.
+    pub stop_when_empty: Option<Duration>,
     /// Where the finished (faststart) MP4 goes; the fragmented spool file sits beside it.
     pub file: PathBuf,
 }
@@ -38,7 +41,7 @@ pub struct StopSignal {
 }
 
 impl StopSignal {
-    fn reason(&self) -> EndReason {
+    pub(crate) fn reason(&self) -> EndReason {
         if self.shutdown.is_cancelled() { EndReason::Shutdown } else { EndReason::Stopped }
     }
 }
@@ -167,12 +170,16 @@ impl Recorder {
         stop: &StopSignal,
     ) -> Result<Outcome, Failure> {
         let mut messages = tokio::select! {
-            opened = self.open(job, temp, parts) => opened?,
+            opened = self.open(job, temp, parts, events) => opened?,
             _ = stop.stop.cancelled() => return Err(RecorderError::Aborted.into()),
         };
         let spool = spool_path(&job.file);
         let mut capture = self.start_capture(job, parts, &spool)?;
-        let ended = supervise(job, parts, &mut capture, &mut messages, events, stop).await;
+        let (Some(browser), Some(display)) = (parts.browser.as_mut(), parts.display.as_mut()) else {
+            return Err(RecorderError::CaptureStart("pipeline parts missing".into()).into());
+        };
+        let watched = Watched { job, browser, display, capture: &mut capture, messages: &mut messages, events };
+        let ended = supervise::supervise(watched, stop).await;
         let reason = *ended.as_ref().unwrap_or(&EndReason::Error);
         let _ = events.send(RecorderEvent::Stopping { reason }).await;
         // A stop keeps what was on screen up to this moment, no more, no less.
@@ -199,6 +206,7 @@ impl Recorder {
         job: &RecordingJob,
         temp: &Path,
         parts: &mut Parts,
+        events: &mpsc::Sender<RecorderEvent>,
     ) -> Result<mpsc::Receiver<PageMessage>, RecorderError> {
         let out = &job.output;
         let sink = parts.sink.insert(self.pulse.create_sink(&sink_name(&job.id)).await?);
@@ -220,14 +228,16 @@ impl Recorder {
             instance: &self.instance,
         };
         let browser = parts.browser.insert(Browser::launch(launch).await?);
-        let mut messages = bridge::install(&browser.page).await?;
+        let mut messages = bridge::install(&browser.page, &job.source.page_config(&job.id)).await?;
         let url = job.source.page_url(&self.config.layouts_url, &job.id)
             .map_err(|e| RecorderError::PageLoadFailed(format!("bad page URL: {e}")))?;
         let started = tokio::time::Instant::now();
         page::load(&browser.page, &url, self.config.start_timeout).await?;
         if job.source.signals_ready() {
             let left = self.config.start_timeout.saturating_sub(started.elapsed());
-            page::wait_ready(&mut messages, left).await?;
+            // A call may wait for its first publisher as long as the recording may last.
+            let patience = job.source.waits_for_publishers().then_some(job.max_duration);
+            page::wait_ready(&mut messages, left, patience, events).await?;
         } else {
             page::settle(&browser.page).await?;
         }
@@ -267,101 +277,6 @@ impl Recorder {
         }
         probe::probe(&self.tools.ffprobe, file, &self.instance).await
     }
-}
-
-/// Watches a capturing recording until something ends it.
-async fn supervise(
-    job: &RecordingJob,
-    parts: &mut Parts,
-    capture: &mut Capture,
-    messages: &mut mpsc::Receiver<PageMessage>,
-    events: &mpsc::Sender<RecorderEvent>,
-    stop: &StopSignal,
-) -> Result<EndReason, RecorderError> {
-    let (Some(browser), Some(display)) = (parts.browser.as_mut(), parts.display.as_mut()) else {
-        return Err(RecorderError::CaptureStart("pipeline parts missing".into()));
-    };
-    let mut clock = Clock {
-        started: false,
-        // Until the first frame is known, allow for a slow ffmpeg start.
-        deadline: tokio::time::Instant::now() + job.max_duration + Duration::from_secs(10),
-    };
-    loop {
-        tokio::select! {
-            _ = stop.stop.cancelled() => return Ok(stop.reason()),
-            _ = tokio::time::sleep_until(clock.deadline) => return Ok(EndReason::MaxDuration),
-            Some(message) = messages.recv() => match message {
-                PageMessage::End { reason } => {
-                    tracing::info!(reason = reason.as_deref().unwrap_or(""), "page ended the session");
-                    return Ok(EndReason::PageEnded);
-                }
-                other => tracing::debug!(?other, "page message"),
-            },
-            event = capture.events.recv() => {
-                if let Some(error) = on_capture_event(event, capture, job, &mut clock, events).await {
-                    return Err(error);
-                }
-            }
-            status = browser.exited() => {
-                tracing::error!(%status, "Chromium exited unexpectedly; its last output:\n{}", browser.tail());
-                return Err(RecorderError::ChromiumExited { status });
-            }
-            status = display.exited() => return Err(RecorderError::DisplayExited { status }),
-        }
-    }
-}
-
-/// When the recording started and when `max_duration` ends it.
-struct Clock {
-    started: bool,
-    deadline: tokio::time::Instant,
-}
-
-impl Clock {
-    /// Records the first frame's time `at`; from then `max_duration` counts from that frame.
-    async fn start(&mut self, at: DateTime<Utc>, job: &RecordingJob, events: &mpsc::Sender<RecorderEvent>) {
-        if std::mem::replace(&mut self.started, true) {
-            return;
-        }
-        let since = (Utc::now() - at).to_std().unwrap_or_default();
-        self.deadline = tokio::time::Instant::now() + job.max_duration.saturating_sub(since);
-        let _ = events.send(RecorderEvent::Started { at }).await;
-    }
-}
-
-/// Handles one event from ffmpeg; returns the error that ends the recording, if any.
-async fn on_capture_event(
-    event: Option<CaptureEvent>,
-    capture: &mut Capture,
-    job: &RecordingJob,
-    clock: &mut Clock,
-    events: &mpsc::Sender<RecorderEvent>,
-) -> Option<RecorderError> {
-    match event {
-        Some(CaptureEvent::InputStart { index, wall_s }) => {
-            if let Some(slot) = capture.starts.get_mut(index as usize) {
-                *slot = Some(wall_s);
-            }
-            // The display input opened: its first frame is the file's first frame.
-            if index as usize == VIDEO {
-                clock.start(capture::first_frame_at(Some(wall_s), Utc::now(), 0.0), job, events).await;
-            }
-        }
-        Some(CaptureEvent::Progress { time_s, fps }) => {
-            if !clock.started {
-                clock.start(capture::first_frame_at(None, Utc::now(), time_s), job, events).await;
-            }
-            let bytes = std::fs::metadata(&capture.file).map(|m| m.len()).unwrap_or(0);
-            let _ = events.try_send(RecorderEvent::Progress { duration_s: time_s.max(0.0), bytes, fps });
-        }
-        Some(CaptureEvent::Exited { status, tail }) => {
-            let status = status.map(|s| s.to_string()).unwrap_or_else(|| "unknown status".into());
-            tracing::error!(%status, "ffmpeg exited unexpectedly:\n{tail}");
-            return Some(RecorderError::FfmpegExited { status, tail });
-        }
-        None => return Some(RecorderError::FfmpegExited { status: "gone".into(), tail: String::new() }),
-    }
-    None
 }
 
 /// The fragmented file ffmpeg writes while recording, beside the final file.

@@ -1,0 +1,910 @@
+/*
+ * janus-connector.js — joins a Janus VideoRoom as a *hidden* subscriber and
+ * reports what happens in the room as plain events (plain script, no module).
+ *
+ * Load it with <script src="../sdk/janus-connector.js"></script>; it sets
+ * `window.WallflowerJanus`. Only talks to the Janus server it is given (Janus
+ * JSON API over WebSocket, subprotocol "janus-protocol"); no other network use.
+ *
+ * The event interface below is SFU-neutral: a connector for another SFU should
+ * expose the same `connect(opts)` → emitter with the same events and payloads,
+ * so layouts work unchanged.
+ *
+ *   var conn = WallflowerJanus.connect({server, room, pin, display});
+ *   conn.on(event, fn)   // returns conn; handlers get one payload object
+ *   conn.off(event, fn)
+ *   conn.close()         // leave: no further events
+ *   conn.participants()  // [{id, display}] currently known
+ *
+ * Events
+ *   participant-joined {id, display}
+ *   participant-left   {id}
+ *   track-added        {participantId, kind: 'audio'|'video', track, stream, mid,
+ *                       source: 'camera'|'screen'}      (stream holds only track)
+ *   track-removed      {participantId, kind, mid}
+ *   speaking           {participantId, level}           level 0..1, ~10 Hz while
+ *                                                       the participant has audio
+ *   data               {participantId, data, label}     data-channel message
+ *                                                       (participantId null when
+ *                                                       Janus does not tell which
+ *                                                       publisher sent it)
+ *   status             {connected, publishers: [{id, display}]}
+ *                       first once the room check passed, then whenever the
+ *                       publisher set or the connection state changes
+ *   error              {code, message}   fatal; the connector stops afterwards.
+ *                       code: janus_unreachable | room_not_found | auth_failed |
+ *                             janus_error
+ *   room-destroyed     {}                the room went away; connector stops
+ *   incident           {kind: 'connection_lost'|'connection_restored', message}
+ *
+ * How it stays hidden: it never joins as a publisher. Publishers are found by
+ * polling `listparticipants` (every POLL_MS) on a control handle; a second
+ * handle joins as `ptype: "subscriber"` (multistream, `use_msid`) and then
+ * `subscribe`s to each new publisher. Janus' offers (`attached`, `updated`) are
+ * answered in arrival order with `start`. The `streams` list Janus sends with
+ * each offer maps mids to feeds (`feed_id`, `feed_display`); inactive streams
+ * become `track-removed`, publishers no longer listed become
+ * `participant-left`.
+ *
+ * Also exported: WallflowerJanus.Session, the small Janus session helper (used
+ * by the synthetic participant page too), and WallflowerJanus.Emitter.
+ */
+(function (global) {
+  'use strict';
+
+  var CONNECT_TIMEOUT_MS = 4000;   // open + create session, at start
+  var REQUEST_TIMEOUT_MS = 10000;  // any single request
+  var KEEPALIVE_MS = 25000;
+  var POLL_MS = 1000;
+  var SPEAKING_MS = 100;
+  var RESTORE_GRACE_MS = 6000;     // after a reconnect, how long missing publishers may take to come back
+  var BACKOFF_MS = [500, 1000, 2000];
+  var VIDEOROOM = 'janus.plugin.videoroom';
+
+  function log(level, msg) {
+    try {
+      var W = global.Wallflower;
+      if (level !== 'debug' && W && typeof W.log === 'function') { W.log(level, '[janus] ' + msg); return; }
+      console.log('[janus:' + level + '] ' + msg);
+    } catch (e) { /* ignore */ }
+  }
+
+  function sleep(ms) { return new Promise(function (r) { setTimeout(r, ms); }); }
+
+  // ------------------------------------------------------------------ Emitter
+
+  function Emitter() { this._handlers = {}; }
+  Emitter.prototype.on = function (ev, fn) {
+    if (typeof fn === 'function') (this._handlers[ev] = this._handlers[ev] || []).push(fn);
+    return this;
+  };
+  Emitter.prototype.off = function (ev, fn) {
+    var list = this._handlers[ev];
+    if (list) this._handlers[ev] = list.filter(function (f) { return f !== fn; });
+    return this;
+  };
+  Emitter.prototype.emit = function (ev) {
+    var args = Array.prototype.slice.call(arguments, 1);
+    var list = (this._handlers[ev] || []).slice();
+    for (var i = 0; i < list.length; i++) {
+      try { list[i].apply(null, args); } catch (e) {
+        try { console.error('[janus] "' + ev + '" handler threw', e); } catch (e2) { /* ignore */ }
+      }
+    }
+  };
+
+  // ------------------------------------------------------------------ errors
+
+  /* code: a connector error code (janus_unreachable, ...) or 'janus' for an
+   * error answered by Janus (janusCode holds its number), 'timeout', 'closed'. */
+  function JanusError(code, message, janusCode) {
+    this.name = 'JanusError';
+    this.code = code;
+    this.message = message;
+    this.janusCode = janusCode == null ? null : janusCode;
+  }
+  JanusError.prototype = Object.create(Error.prototype);
+  JanusError.prototype.constructor = JanusError;
+
+  // ------------------------------------------------------------------ Session
+
+  /*
+   * new Session(server, {connectTimeoutMs, keepaliveMs})
+   *   .connect()              → Promise<Session>: WebSocket open + session created
+   *   .attach(plugin)         → Promise<Handle>
+   *   .destroy()              close (best-effort "destroy" first)
+   *   .on('closed', fn(reason)) the WebSocket closed / session lost (once)
+   *   .id                     Janus session id
+   * Handle
+   *   .send(body, jsep)       → Promise<{data, jsep}>; rejects with JanusError
+   *                             for Janus errors and plugin `error_code`s
+   *   .trickle(candidate)     candidate: RTCIceCandidate or null (= completed)
+   *   .detach()
+   *   .on('message', fn(data, jsep, solicited))  every plugin event, in arrival
+   *                             order (responses to .send too, solicited=true)
+   *   .on('webrtcup'|'hangup'|'media'|'slowlink'|'detached', fn(msg))
+   */
+  function Session(server, opts) {
+    Emitter.call(this);
+    opts = opts || {};
+    this.server = server;
+    this.connectTimeoutMs = opts.connectTimeoutMs || CONNECT_TIMEOUT_MS;
+    this.keepaliveMs = opts.keepaliveMs || KEEPALIVE_MS;
+    this.id = null;
+    this.ws = null;
+    this.handles = {};
+    this.pending = {};
+    this.nextTx = 1;
+    this.keepaliveTimer = null;
+    this.isClosed = false;
+  }
+  Session.prototype = Object.create(Emitter.prototype);
+  Session.prototype.constructor = Session;
+
+  Session.prototype.connect = function () {
+    var self = this;
+    return new Promise(function (resolve, reject) {
+      var done = false;
+      function fail(msg) {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        self._close(msg, true);
+        reject(new JanusError('janus_unreachable', msg));
+      }
+      var timer = setTimeout(function () {
+        fail('no answer from Janus at ' + self.server + ' within ' + self.connectTimeoutMs / 1000 + ' s');
+      }, self.connectTimeoutMs);
+      var ws;
+      try { ws = new WebSocket(self.server, 'janus-protocol'); } catch (e) {
+        fail('cannot open ' + self.server + ': ' + (e && e.message || e));
+        return;
+      }
+      self.ws = ws;
+      ws.onmessage = function (ev) { self._onMessage(ev.data); };
+      ws.onerror = function () { /* onclose follows */ };
+      ws.onclose = function (ev) {
+        if (!done) { fail('WebSocket to ' + self.server + ' closed (code ' + ev.code + ')'); return; }
+        self._close('WebSocket closed (code ' + ev.code + ')', false);
+      };
+      ws.onopen = function () {
+        self._request({ janus: 'create' }, false, self.connectTimeoutMs).then(function (msg) {
+          if (done) return;
+          done = true;
+          clearTimeout(timer);
+          self.id = msg.data && msg.data.id;
+          self._startKeepalive();
+          resolve(self);
+        }, function (err) { fail('creating a Janus session failed: ' + err.message); });
+      };
+    });
+  };
+
+  Session.prototype._startKeepalive = function () {
+    var self = this;
+    this.keepaliveTimer = setInterval(function () {
+      self._request({ janus: 'keepalive', session_id: self.id }, false).catch(function (e) {
+        log('warn', 'keepalive failed: ' + e.message);
+      });
+    }, this.keepaliveMs);
+  };
+
+  // Sends one request; resolves with Janus' answer message. For "message"
+  // requests an "ack" means: the answer comes later as an "event".
+  Session.prototype._request = function (msg, waitEvent, timeoutMs) {
+    var self = this;
+    return new Promise(function (resolve, reject) {
+      if (self.isClosed || !self.ws || self.ws.readyState !== 1) {
+        reject(new JanusError('closed', 'not connected to Janus'));
+        return;
+      }
+      var tx = 'wf' + (self.nextTx++);
+      msg.transaction = tx;
+      var entry = {
+        resolve: resolve, reject: reject, waitEvent: !!waitEvent,
+        timer: setTimeout(function () {
+          delete self.pending[tx];
+          reject(new JanusError('timeout', 'Janus did not answer "' + (msg.body && msg.body.request || msg.janus) + '"'));
+        }, timeoutMs || REQUEST_TIMEOUT_MS)
+      };
+      self.pending[tx] = entry;
+      try { self.ws.send(JSON.stringify(msg)); } catch (e) {
+        clearTimeout(entry.timer);
+        delete self.pending[tx];
+        reject(new JanusError('closed', 'send failed: ' + e));
+      }
+    });
+  };
+
+  Session.prototype._settle = function (tx, fn) {
+    var entry = this.pending[tx];
+    if (!entry) return false;
+    delete this.pending[tx];
+    clearTimeout(entry.timer);
+    fn(entry);
+    return true;
+  };
+
+  Session.prototype._onMessage = function (text) {
+    var msg;
+    try { msg = JSON.parse(text); } catch (e) { return; }
+    var self = this;
+    var kind = msg.janus;
+    var tx = msg.transaction;
+    if (kind === 'ack') {
+      var entry = tx && this.pending[tx];
+      if (entry && !entry.waitEvent) this._settle(tx, function (e) { e.resolve(msg); });
+      return;
+    }
+    if (kind === 'success' || kind === 'error') {
+      if (kind === 'success' && msg.plugindata && msg.sender && this.handles[msg.sender]) {
+        // synchronous plugin answer: surface plugin errors as rejections
+        var d = msg.plugindata.data || {};
+        this._settle(tx, function (e) {
+          if (d.error_code) e.reject(new JanusError('janus', d.error || ('error ' + d.error_code), d.error_code));
+          else e.resolve(msg);
+        });
+        return;
+      }
+      this._settle(tx, function (e) {
+        if (kind === 'error') {
+          var err = msg.error || {};
+          e.reject(new JanusError('janus', err.reason || 'Janus error', err.code));
+        } else e.resolve(msg);
+      });
+      if (kind === 'error' && msg.error && msg.error.code === 458) this._close('Janus lost the session', false);
+      return;
+    }
+    if (kind === 'timeout') { this._close('Janus session timed out', false); return; }
+    var handle = msg.sender && this.handles[msg.sender];
+    if (kind === 'event') {
+      var data = (msg.plugindata && msg.plugindata.data) || {};
+      var solicited = false;
+      if (tx) {
+        solicited = this._settle(tx, function (e) {
+          if (data.error_code) e.reject(new JanusError('janus', data.error || ('error ' + data.error_code), data.error_code));
+          else e.resolve({ data: data, jsep: msg.jsep || null });
+        });
+      }
+      if (handle) handle.emit('message', data, msg.jsep || null, solicited);
+      return;
+    }
+    if (handle) {
+      if (kind === 'detached') delete self.handles[msg.sender];
+      handle.emit(kind, msg);
+    }
+  };
+
+  Session.prototype.attach = function (plugin) {
+    var self = this;
+    return this._request({ janus: 'attach', session_id: this.id, plugin: plugin }, false).then(function (msg) {
+      var h = new Handle(self, msg.data.id, plugin);
+      self.handles[h.id] = h;
+      return h;
+    });
+  };
+
+  Session.prototype._close = function (reason, silent) {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    if (this.keepaliveTimer) { clearInterval(this.keepaliveTimer); this.keepaliveTimer = null; }
+    var pend = this.pending;
+    this.pending = {};
+    Object.keys(pend).forEach(function (tx) {
+      clearTimeout(pend[tx].timer);
+      pend[tx].reject(new JanusError('closed', reason));
+    });
+    try {
+      if (this.ws) {
+        this.ws.onclose = null; this.ws.onmessage = null; this.ws.onopen = null;
+        if (this.ws.readyState <= 1) this.ws.close();
+      }
+    } catch (e) { /* ignore */ }
+    if (!silent) this.emit('closed', reason);
+  };
+
+  Session.prototype.destroy = function () {
+    if (this.isClosed) return;
+    try {
+      if (this.ws && this.ws.readyState === 1 && this.id) {
+        this.ws.send(JSON.stringify({ janus: 'destroy', session_id: this.id, transaction: 'wfbye' }));
+      }
+    } catch (e) { /* ignore */ }
+    this._close('closed by the page', true);
+  };
+
+  function Handle(session, id, plugin) {
+    Emitter.call(this);
+    this.session = session;
+    this.id = id;
+    this.plugin = plugin;
+  }
+  Handle.prototype = Object.create(Emitter.prototype);
+  Handle.prototype.constructor = Handle;
+
+  Handle.prototype.send = function (body, jsep, timeoutMs) {
+    var msg = { janus: 'message', session_id: this.session.id, handle_id: this.id, body: body };
+    if (jsep) msg.jsep = { type: jsep.type, sdp: jsep.sdp };
+    return this.session._request(msg, true, timeoutMs).then(function (res) {
+      if (res && res.janus === 'success') {
+        return { data: (res.plugindata && res.plugindata.data) || {}, jsep: null };
+      }
+      return res;
+    });
+  };
+
+  Handle.prototype.trickle = function (candidate) {
+    var c = candidate && candidate.candidate
+      ? { candidate: candidate.candidate, sdpMid: candidate.sdpMid, sdpMLineIndex: candidate.sdpMLineIndex }
+      : { completed: true };
+    var msg = { janus: 'trickle', session_id: this.session.id, handle_id: this.id, candidate: c };
+    return this.session._request(msg, false).catch(function () { /* ignore */ });
+  };
+
+  Handle.prototype.detach = function () {
+    delete this.session.handles[this.id];
+    var msg = { janus: 'detach', session_id: this.session.id, handle_id: this.id };
+    return this.session._request(msg, false).catch(function () { /* ignore */ });
+  };
+
+  // ------------------------------------------------------------------ helpers
+
+  function normRoom(room) {
+    if (typeof room === 'string' && /^\d+$/.test(room)) {
+      var n = Number(room);
+      if (Number.isSafeInteger(n)) return n;
+    }
+    return room;
+  }
+
+  function isPinError(e) {
+    return e && e.code === 'janus' &&
+      (e.janusCode === 433 || (e.janusCode === 429 && /\bpin\b/i.test(e.message || '')));
+  }
+
+  // ------------------------------------------------------------------ connect
+
+  function connect(opts) {
+    opts = opts || {};
+    var conn = new Emitter();
+    var server = String(opts.server || '');
+    var room = normRoom(opts.room);
+    var pin = opts.pin == null || opts.pin === '' ? null : String(opts.pin);
+
+    var closed = false;       // close() / fatal error / room destroyed: no more events
+    var started = false;      // room check passed once
+    var connected = false;
+    var gen = 0;              // bumps on every (re)connection; stale callbacks check it
+
+    var session = null;
+    var ctl = null;           // control handle: listparticipants
+    var sub = null;           // subscriber handle (null until the first join)
+    var subJoined = false;
+    var pc = null;
+    var subscribed = {};      // feed id -> true (asked Janus for it)
+    var streams = {};         // mid -> stream info from Janus
+    var emitted = {};         // mid -> {participantId, kind, track, mid, analyser...}
+    var parts = {};           // id -> {id, display}
+    var graceUntil = 0;
+    var pollTimer = null;
+    var opChain = Promise.resolve();     // subscription requests, one at a time
+    var offerChain = Promise.resolve();  // Janus events for the subscriber, in order
+    var lastStatusKey = null;
+    var audioCtx = null;
+    var speakTimer = null;
+    var dataChannels = [];
+    var resubscribeAt = 0;
+
+    function emit(ev, payload) { if (!closed) conn.emit(ev, payload); }
+
+    function publisherList() {
+      return Object.keys(parts).map(function (k) { return { id: parts[k].id, display: parts[k].display }; });
+    }
+
+    function emitStatus(force) {
+      var pubs = publisherList();
+      var key = JSON.stringify([connected, pubs]);
+      if (!force && key === lastStatusKey) return;
+      lastStatusKey = key;
+      emit('status', { connected: connected, publishers: pubs });
+    }
+
+    function fatal(code, message) {
+      if (closed) return;
+      log('error', code + ': ' + message);
+      conn.emit('error', { code: code, message: message });
+      shutdown();
+    }
+
+    function roomDestroyed(why) {
+      if (closed) return;
+      log('warn', 'room ' + room + ' destroyed (' + why + ')');
+      conn.emit('room-destroyed', {});
+      shutdown();
+    }
+
+    function shutdown() {
+      closed = true;
+      gen++;
+      if (pollTimer) { clearTimeout(pollTimer); pollTimer = null; }
+      teardownSubscriber(false);
+      if (speakTimer) { clearInterval(speakTimer); speakTimer = null; }
+      if (audioCtx) { try { audioCtx.close(); } catch (e) { /* ignore */ } audioCtx = null; }
+      if (session) { session.destroy(); session = null; }
+    }
+
+    conn.close = function () { if (!closed) shutdown(); };
+    conn.participants = publisherList;
+
+    // --------------------------------------------------------- start-up
+
+    function mapStartError(e) {
+      if (!e) return ['janus_error', 'unknown error'];
+      if (e.code === 'janus_unreachable' || e.code === 'timeout' || e.code === 'closed') {
+        return ['janus_unreachable', e.message];
+      }
+      if (e.code === 'janus' && e.janusCode === 426) return ['room_not_found', 'room ' + room + ' does not exist'];
+      if (isPinError(e)) return ['auth_failed', 'room ' + room + ': ' + (pin ? 'wrong pin' : 'a pin is required')];
+      return ['janus_error', (e.janusCode ? e.janusCode + ' ' : '') + (e.message || String(e))];
+    }
+
+    // Opens a session, retrying until the deadline.
+    async function openSession(deadline) {
+      var last = null;
+      for (;;) {
+        var left = deadline - Date.now();
+        if (left <= 0) throw last || new JanusError('janus_unreachable', 'Janus unreachable');
+        var s = new Session(server, { connectTimeoutMs: Math.max(200, left) });
+        try {
+          await s.connect();
+          return s;
+        } catch (e) {
+          last = e;
+          if (Date.now() + 250 < deadline) await sleep(250);
+        }
+      }
+    }
+
+    async function listParticipants(h) {
+      var res = await h.send({ request: 'listparticipants', room: room }, null, 4000);
+      return res.data.participants || [];
+    }
+
+    // The pin is only checked on join: a subscriber join that names no feed
+    // fails with 433 (wrong pin) / 429 "(pin)" (missing pin) before it fails
+    // for the missing feed. Uses a throw-away handle.
+    async function checkPin(s) {
+      var h = await s.attach(VIDEOROOM);
+      var body = { request: 'join', ptype: 'subscriber', room: room, streams: [] };
+      if (pin) body.pin = pin;
+      try {
+        await h.send(body, null, 4000);
+        // (a Janus that accepts an empty subscription: leave again)
+        try { await h.send({ request: 'leave' }, null, 2000); } catch (e) { /* ignore */ }
+      } catch (e) {
+        if (isPinError(e) || e.code !== 'janus') throw e;
+        if (e.janusCode === 426) throw e;
+        // any other refusal (missing feed, ...) means the pin was accepted
+      } finally {
+        h.detach();
+      }
+    }
+
+    async function start() {
+      var myGen = gen;
+      var s, list;
+      try {
+        s = await openSession(Date.now() + CONNECT_TIMEOUT_MS);
+        if (closed || myGen !== gen) { s.destroy(); return; }
+        session = s;
+        ctl = await s.attach(VIDEOROOM);
+        list = await listParticipants(ctl);
+        await checkPin(s);
+      } catch (e) {
+        var m = mapStartError(e);
+        fatal(m[0], m[1]);
+        return;
+      }
+      if (closed || myGen !== gen) return;
+      if (s.isClosed) { fatal('janus_unreachable', 'Janus closed the connection during start-up'); return; }
+      started = true;
+      connected = true;
+      s.on('closed', function (reason) { onSessionClosed(s, reason); });
+      log('info', 'watching room ' + room + ' on ' + server + ' (hidden subscriber)');
+      applyList(list);
+      emitStatus(true);
+      schedulePoll();
+    }
+
+    // --------------------------------------------------------- polling
+
+    function schedulePoll() {
+      if (pollTimer) clearTimeout(pollTimer);
+      var myGen = gen;
+      pollTimer = setTimeout(function () { poll(myGen); }, POLL_MS);
+    }
+
+    async function poll(myGen) {
+      pollTimer = null;
+      if (closed || myGen !== gen || !connected) return;
+      try {
+        var list = await listParticipants(ctl);
+        if (closed || myGen !== gen) return;
+        applyList(list);
+      } catch (e) {
+        if (closed || myGen !== gen) return;
+        if (e.code === 'janus' && e.janusCode === 426) { roomDestroyed('listparticipants: no such room'); return; }
+        if (session && session.isClosed) { onSessionClosed(session, 'connection closed'); return; }
+        if (e.code === 'timeout') log('warn', 'listparticipants timed out');
+        else if (e.code !== 'closed') log('warn', 'listparticipants failed: ' + e.message);
+      }
+      if (!closed && myGen === gen && connected) schedulePoll();
+    }
+
+    function applyList(list) {
+      var now = Date.now();
+      var seen = {};
+      var changed = false;
+      list.forEach(function (p) {
+        if (!p || !p.publisher || p.id == null) return;
+        seen[p.id] = true;
+        var display = p.display == null ? '' : String(p.display);
+        var cur = parts[p.id];
+        if (!cur) {
+          parts[p.id] = { id: p.id, display: display };
+          changed = true;
+          emit('participant-joined', { id: p.id, display: display });
+        } else if (cur.display !== display) {
+          cur.display = display;
+          changed = true;
+        }
+      });
+      Object.keys(parts).forEach(function (k) {
+        var id = parts[k].id;
+        if (seen[id]) return;
+        if (now < graceUntil) return;   // just reconnected: give them time to come back
+        removeParticipant(id);
+        changed = true;
+      });
+      if (changed) emitStatus();
+      reconcile();
+      ensureSubscriptions();
+    }
+
+    function removeParticipant(id) {
+      Object.keys(emitted).forEach(function (mid) {
+        if (emitted[mid].participantId === id) removeTrack(mid);
+      });
+      delete parts[id];
+      delete subscribed[id];
+      emit('participant-left', { id: id });
+    }
+
+    // --------------------------------------------------------- subscription
+
+    function enqueueOp(fn) {
+      opChain = opChain.then(fn).catch(function (e) { log('warn', 'subscription: ' + (e && e.message || e)); });
+      return opChain;
+    }
+
+    function ensureSubscriptions() {
+      if (closed || !connected) return;
+      var want = Object.keys(parts).filter(function (k) { return !subscribed[parts[k].id]; });
+      if (!want.length) return;
+      var myGen = gen;
+      enqueueOp(async function () {
+        if (closed || myGen !== gen || !connected) return;
+        if (Date.now() < resubscribeAt) await sleep(resubscribeAt - Date.now());
+        if (closed || myGen !== gen || !connected) return;
+        var feeds = Object.keys(parts).map(function (k) { return parts[k].id; })
+          .filter(function (id) { return !subscribed[id]; });
+        if (!feeds.length) return;
+        feeds.forEach(function (id) { subscribed[id] = true; });
+        var list = feeds.map(function (id) { return { feed: id }; });
+        try {
+          if (!sub || !subJoined) {
+            if (!sub) {
+              sub = await session.attach(VIDEOROOM);
+              if (closed || myGen !== gen) return;
+              wireSubscriber(sub, myGen);
+            }
+            var body = { request: 'join', ptype: 'subscriber', room: room, streams: list, use_msid: true };
+            if (pin) body.pin = pin;
+            await sub.send(body);
+            subJoined = true;
+          } else {
+            await sub.send({ request: 'subscribe', streams: list });
+          }
+          log('debug', 'subscribed to ' + feeds.join(', '));
+        } catch (e) {
+          if (myGen !== gen) return;
+          feeds.forEach(function (id) { delete subscribed[id]; });   // retried on the next poll
+          if (e.code === 'janus' && e.janusCode === 426) { roomDestroyed('subscribe: no such room'); return; }
+          if (isPinError(e)) { fatal('auth_failed', 'room ' + room + ': subscriber join refused (pin)'); return; }
+          throw e;
+        }
+      });
+    }
+
+    function wireSubscriber(h, myGen) {
+      h.on('message', function (data, jsep) {
+        if (myGen !== gen || closed) return;
+        if (data.videoroom === 'destroyed') { roomDestroyed('destroyed event'); return; }
+        if (data.error_code) return;   // answered to the request that caused it
+        offerChain = offerChain.then(function () { return onSubscriberEvent(h, myGen, data, jsep); })
+          .catch(function (e) { log('warn', 'negotiation failed: ' + (e && e.message || e)); });
+      });
+      h.on('hangup', function (msg) {
+        if (myGen !== gen || closed || h !== sub) return;
+        log('warn', 'Janus hung up the subscriber PeerConnection (' + (msg.reason || '?') + '); subscribing again');
+        resubscribe();
+      });
+      h.on('webrtcup', function () { log('debug', 'subscriber PeerConnection up'); });
+    }
+
+    async function onSubscriberEvent(h, myGen, data, jsep) {
+      if (myGen !== gen || closed || h !== sub) return;
+      if (Array.isArray(data.streams)) {
+        var next = {};
+        data.streams.forEach(function (s) { if (s && s.mid != null) next[String(s.mid)] = s; });
+        streams = next;
+      }
+      if (jsep && jsep.type === 'offer') {
+        ensurePc(h, myGen);
+        var myPc = pc;
+        await myPc.setRemoteDescription({ type: 'offer', sdp: jsep.sdp });
+        var answer = await myPc.createAnswer();
+        await myPc.setLocalDescription(answer);
+        if (myGen !== gen || closed || h !== sub) return;
+        await h.send({ request: 'start' }, { type: 'answer', sdp: myPc.localDescription.sdp });
+      }
+      reconcile();
+    }
+
+    function ensurePc(h, myGen) {
+      if (pc) return;
+      pc = new RTCPeerConnection({ iceServers: [] });
+      var myPc = pc;
+      pc.onicecandidate = function (ev) { if (myGen === gen && h === sub) h.trickle(ev.candidate); };
+      pc.ontrack = function (ev) {
+        var t = ev.track;
+        if (t.__wallflowerWired) return;
+        t.__wallflowerWired = true;
+        t.addEventListener('mute', reconcile);
+        t.addEventListener('unmute', reconcile);
+        t.addEventListener('ended', reconcile);
+      };
+      pc.ondatachannel = function (ev) { wireDataChannel(ev.channel); };
+      pc.onconnectionstatechange = function () {
+        if (myPc !== pc || closed) return;
+        log('debug', 'subscriber PeerConnection ' + myPc.connectionState);
+        if (myPc.connectionState === 'failed') resubscribe();
+      };
+    }
+
+    // Starts the subscription over on a fresh handle and PeerConnection.
+    function resubscribe() {
+      var myGen = gen;
+      enqueueOp(async function () {
+        if (myGen !== gen || closed) return;
+        teardownSubscriber(true);
+        resubscribeAt = Date.now() + 1000;   // do not spin if it keeps failing
+        ensureSubscriptions();
+      });
+    }
+
+    function teardownSubscriber(detach) {
+      Object.keys(emitted).forEach(removeTrack);
+      if (pc) { try { pc.close(); } catch (e) { /* ignore */ } pc = null; }
+      if (sub && detach) sub.detach();
+      sub = null;
+      subJoined = false;
+      subscribed = {};
+      streams = {};
+      dataChannels.forEach(function (dc) { try { dc.onmessage = null; } catch (e) { /* ignore */ } });
+      dataChannels = [];
+    }
+
+    function sourceOf(info) {
+      var d = String(info.feed_description || info.description || '');
+      return /screen|share|desktop|display/i.test(d) ? 'screen' : 'camera';
+    }
+
+    // Brings the emitted tracks in line with the transceivers and Janus' streams.
+    function reconcile() {
+      if (closed) return;
+      var live = {};
+      if (pc) {
+        pc.getTransceivers().forEach(function (t) {
+          if (t.mid == null) return;
+          var mid = String(t.mid);
+          var info = streams[mid];
+          var track = t.receiver && t.receiver.track;
+          var dir = t.currentDirection;
+          var ok = info && (info.type === 'audio' || info.type === 'video') && info.active !== false &&
+            info.feed_id != null && parts[info.feed_id] && track && track.readyState === 'live' &&
+            !track.muted && !t.stopped && (dir === 'recvonly' || dir === 'sendrecv');
+          if (!ok) return;
+          live[mid] = { participantId: info.feed_id, kind: info.type, track: track, source: sourceOf(info) };
+        });
+      }
+      Object.keys(emitted).forEach(function (mid) {
+        var cur = emitted[mid], want = live[mid];
+        if (!want || want.participantId !== cur.participantId || want.track !== cur.track || want.kind !== cur.kind) {
+          removeTrack(mid);
+        }
+      });
+      Object.keys(live).forEach(function (mid) {
+        if (emitted[mid]) return;
+        var w = live[mid];
+        var entry = { participantId: w.participantId, kind: w.kind, track: w.track, mid: mid, analyser: null };
+        emitted[mid] = entry;
+        var stream = new MediaStream([w.track]);
+        if (w.kind === 'audio') attachAnalyser(entry, stream);
+        emit('track-added', {
+          participantId: w.participantId, kind: w.kind, track: w.track, stream: stream, mid: mid, source: w.source
+        });
+      });
+    }
+
+    function removeTrack(mid) {
+      var cur = emitted[mid];
+      if (!cur) return;
+      delete emitted[mid];
+      detachAnalyser(cur);
+      emit('track-removed', { participantId: cur.participantId, kind: cur.kind, mid: mid });
+    }
+
+    // --------------------------------------------------------- speaking
+
+    function attachAnalyser(entry, stream) {
+      try {
+        if (!audioCtx) audioCtx = new (global.AudioContext || global.webkitAudioContext)();
+        if (audioCtx.state !== 'running') audioCtx.resume().catch(function () { /* ignore */ });
+        // Chromium only feeds a remote WebRTC track into Web Audio while some
+        // media element plays it: keep a muted one.
+        var keep = new Audio();
+        keep.muted = true;
+        keep.srcObject = stream;
+        keep.play().catch(function () { /* ignore */ });
+        var src = audioCtx.createMediaStreamSource(stream);
+        var an = audioCtx.createAnalyser();
+        an.fftSize = 1024;
+        src.connect(an);
+        entry.analyser = { node: an, src: src, keep: keep, buf: new Float32Array(an.fftSize) };
+        if (!speakTimer) speakTimer = setInterval(speakingTick, SPEAKING_MS);
+      } catch (e) {
+        log('warn', 'no speaking detection: ' + e);
+      }
+    }
+
+    function detachAnalyser(entry) {
+      var a = entry.analyser;
+      if (!a) return;
+      entry.analyser = null;
+      try { a.src.disconnect(); } catch (e) { /* ignore */ }
+      try { a.keep.srcObject = null; } catch (e) { /* ignore */ }
+    }
+
+    var levels = {};   // participantId -> smoothed level
+    function speakingTick() {
+      if (closed) return;
+      var raw = {};
+      var any = false;
+      Object.keys(emitted).forEach(function (mid) {
+        var e = emitted[mid];
+        if (!e.analyser) return;
+        any = true;
+        var a = e.analyser;
+        a.node.getFloatTimeDomainData(a.buf);
+        var sum = 0;
+        for (var i = 0; i < a.buf.length; i++) sum += a.buf[i] * a.buf[i];
+        var rms = Math.sqrt(sum / a.buf.length);
+        var db = rms > 0 ? 20 * Math.log10(rms) : -100;
+        var level = Math.min(1, Math.max(0, (db + 60) / 60));   // -60 dBFS..0 dBFS -> 0..1
+        raw[e.participantId] = Math.max(raw[e.participantId] || 0, level);
+      });
+      if (!any) { clearInterval(speakTimer); speakTimer = null; levels = {}; return; }
+      Object.keys(raw).forEach(function (k) {
+        var prev = levels[k] || 0, v = raw[k];
+        var lvl = v >= prev ? v : prev * 0.6 + v * 0.4;
+        levels[k] = lvl;
+        var id = parts[k] ? parts[k].id : Number(k);
+        emit('speaking', { participantId: id, level: Math.round(lvl * 1000) / 1000 });
+      });
+    }
+
+    // --------------------------------------------------------- data
+
+    function dataSender() {
+      // Janus relays every publisher's data over one channel per label; it
+      // tells which feeds feed the data stream, not who sent each message.
+      var feeds = {};
+      Object.keys(streams).forEach(function (mid) {
+        var s = streams[mid];
+        if (s.type !== 'data') return;
+        if (s.feed_id != null) feeds[s.feed_id] = true;
+        (s.sources || []).forEach(function (src) { if (src && src.feed_id != null) feeds[src.feed_id] = true; });
+      });
+      var ids = Object.keys(feeds);
+      if (ids.length === 1 && parts[ids[0]]) return parts[ids[0]].id;
+      return null;
+    }
+
+    function wireDataChannel(dc) {
+      dataChannels.push(dc);
+      dc.onmessage = function (ev) {
+        var d = ev.data;
+        if (typeof d !== 'string') {
+          try { d = new TextDecoder().decode(d); } catch (e) { return; }
+        }
+        emit('data', { participantId: dataSender(), data: d, label: dc.label });
+      };
+    }
+
+    // --------------------------------------------------------- reconnect
+
+    function onSessionClosed(s, reason) {
+      if (closed || s !== session) return;
+      log('warn', 'connection to Janus lost: ' + reason);
+      connected = false;
+      gen++;
+      if (pollTimer) { clearTimeout(pollTimer); pollTimer = null; }
+      teardownSubscriber(false);
+      session = null; ctl = null;
+      opChain = Promise.resolve();
+      offerChain = Promise.resolve();
+      emit('incident', { kind: 'connection_lost', message: 'connection to Janus lost (' + reason + '); reconnecting' });
+      emitStatus();
+      reconnect(gen);
+    }
+
+    async function reconnect(myGen) {
+      for (var attempt = 0; !closed && myGen === gen; attempt++) {
+        await sleep(BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)]);
+        if (closed || myGen !== gen) return;
+        var s = new Session(server, { connectTimeoutMs: CONNECT_TIMEOUT_MS });
+        var list;
+        try {
+          await s.connect();
+          var h = await s.attach(VIDEOROOM);
+          list = await listParticipants(h);
+          if (closed || myGen !== gen) { s.destroy(); return; }
+          if (s.isClosed) throw new JanusError('closed', 'closed again right away');
+          session = s; ctl = h;
+        } catch (e) {
+          s.destroy();
+          if (closed || myGen !== gen) return;
+          if (e.code === 'janus' && e.janusCode === 426) { roomDestroyed('gone after reconnecting'); return; }
+          log('debug', 'reconnect attempt ' + (attempt + 1) + ' failed: ' + e.message);
+          continue;
+        }
+        connected = true;
+        s.on('closed', function (reason) { onSessionClosed(s, reason); });
+        graceUntil = Date.now() + RESTORE_GRACE_MS;
+        log('info', 'reconnected to Janus after ' + (attempt + 1) + ' attempt(s)');
+        emit('incident', { kind: 'connection_restored', message: 'reconnected to Janus' });
+        applyList(list);
+        emitStatus();
+        schedulePoll();
+        return;
+      }
+    }
+
+    setTimeout(function () {
+      if (closed) return;
+      if (!server) { fatal('janus_error', 'no Janus server given'); return; }
+      if (room == null || room === '') { fatal('janus_error', 'no room given'); return; }
+      start();
+    }, 0);
+
+    return conn;
+  }
+
+  global.WallflowerJanus = {
+    connect: connect,
+    Session: Session,
+    Emitter: Emitter,
+    JanusError: JanusError
+  };
+})(window);

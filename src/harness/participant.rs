@@ -1,0 +1,132 @@
+//! Synthetic participants: headless Chromium publishing into a Janus room from fake devices fed by
+//! ffmpeg-made files (a solid colour with the name and a running clock; a steady tone), so a
+//! recording can be checked for each one's colour and frequency.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use url::Url;
+
+use super::HarnessError;
+use super::janus_client;
+use crate::recorder::process::Supervised;
+
+/// Who a synthetic participant is.
+#[derive(Debug, Clone)]
+pub struct ParticipantSpec {
+    /// Display name in the call.
+    pub name: String,
+    /// Background colour of their camera, as ffmpeg names it (`0xRRGGBB` or `red`).
+    pub color: String,
+    /// Frequency of their microphone's tone.
+    pub tone_hz: u32,
+    pub room: u64,
+    pub pin: Option<String>,
+}
+
+/// A participant in the call.
+pub struct Participant {
+    pub spec: ParticipantSpec,
+    process: Supervised,
+}
+
+impl ParticipantSpec {
+    /// A participant in the open harness room.
+    pub fn new(name: &str, color: &str, tone_hz: u32) -> Self {
+        Self { name: name.into(), color: color.into(), tone_hz, room: super::janus::ROOM, pin: None }
+    }
+
+    /// Makes the camera (`.y4m`) and microphone (`.wav`) files in `dir`.
+    async fn make_media(&self, ffmpeg: &Path, dir: &Path) -> Result<(PathBuf, PathBuf), HarnessError> {
+        let (video, audio) = (dir.join("camera.y4m"), dir.join("microphone.wav"));
+        let text = "drawtext=fontsize=28:fontcolor=white:x=(w-tw)/2:y=(h-th)/2";
+        let clock = "drawtext=fontsize=16:fontcolor=white:x=8:y=h-24:text='%{pts\\:hms}'";
+        let source = format!("color=c={}:s=320x180:r=15:d=10,{text}:text='{}',{clock}", self.color, self.name);
+        run_ffmpeg(ffmpeg, &["-f", "lavfi", "-i", &source, "-pix_fmt", "yuv420p"], &video).await?;
+        let tone = format!("sine=f={}:sample_rate=48000:d=10", self.tone_hz);
+        run_ffmpeg(ffmpeg, &["-f", "lavfi", "-i", &tone, "-ac", "1"], &audio).await?;
+        Ok((video, audio))
+    }
+}
+
+async fn run_ffmpeg(ffmpeg: &Path, args: &[&str], out: &Path) -> Result<(), HarnessError> {
+    let result = tokio::process::Command::new(ffmpeg).args(["-v", "error", "-y"]).args(args).arg(out).output().await?;
+    if !result.status.success() {
+        let message = format!("ffmpeg: {}", String::from_utf8_lossy(&result.stderr).trim());
+        return Err(HarnessError::Participant { name: out.display().to_string(), message });
+    }
+    Ok(())
+}
+
+/// Where a participant's browser comes from.
+pub struct Launch<'a> {
+    pub chromium: &'a Path,
+    pub ffmpeg: &'a Path,
+    /// Base URL of an asset server for `layouts/` (the participant page lives there).
+    pub layouts: &'a Url,
+    pub janus_url: &'a str,
+    /// The participant's own folder (media files, browser profile).
+    pub dir: &'a Path,
+    pub instance: &'a str,
+}
+
+impl Participant {
+    /// Starts the participant's browser and waits until Janus lists them as publishing.
+    pub async fn join(spec: ParticipantSpec, launch: Launch<'_>) -> Result<Self, HarnessError> {
+        std::fs::create_dir_all(launch.dir)?;
+        let (video, audio) = spec.make_media(launch.ffmpeg, launch.dir).await?;
+        let mut page = launch.layouts.join("participant/index.html").map_err(|e| fail(&spec, e))?;
+        page.query_pairs_mut()
+            .append_pair("server", launch.janus_url)
+            .append_pair("room", &spec.room.to_string())
+            .append_pair("display", &spec.name)
+            .append_pair("pin", spec.pin.as_deref().unwrap_or(""));
+        let args = browser_args(&launch.dir.join("profile"), &video, &audio, page.as_str());
+        let process = Supervised::spawn("participant", launch.chromium, &args, &[], launch.instance)
+            .map_err(|e| fail(&spec, e))?;
+        let participant = Self { spec, process };
+        participant.wait_published(launch.janus_url).await?;
+        Ok(participant)
+    }
+
+    async fn wait_published(&self, janus_url: &str) -> Result<(), HarnessError> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while tokio::time::Instant::now() < deadline {
+            if let Ok(list) = janus_client::participants(janus_url, self.spec.room).await
+                && list.iter().any(|p| p.publisher && p.display.as_deref() == Some(&self.spec.name))
+            {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        Err(fail(&self.spec, format!("not publishing after 20 s: {}", self.process.tail())))
+    }
+
+    /// Leaves the call (closes the browser).
+    pub async fn leave(self) {
+        self.process.terminate(Duration::from_secs(2)).await;
+    }
+}
+
+fn fail(spec: &ParticipantSpec, message: impl std::fmt::Display) -> HarnessError {
+    HarnessError::Participant { name: spec.name.clone(), message: message.to_string() }
+}
+
+fn browser_args(profile: &Path, video: &Path, audio: &Path, page: &str) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--no-default-browser-check",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--disable-extensions", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+        "--allow-loopback-in-peer-connection", "--disable-features=WebRtcHideLocalIpsWithMdns",
+        "--autoplay-policy=no-user-gesture-required", "--disable-background-timer-throttling",
+        "--disable-renderer-backgrounding",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    args.push(format!("--user-data-dir={}", profile.display()));
+    args.push(format!("--use-file-for-fake-video-capture={}", video.display()));
+    args.push(format!("--use-file-for-fake-audio-capture={}", audio.display()));
+    args.push(page.to_owned());
+    args
+}

@@ -1,0 +1,157 @@
+//! Watching a capturing recording until something ends it: a stop, `max_duration`, the page's
+//! `end`, an empty or destroyed call, a source error, or one of the processes dying. Also relays
+//! what the page says about the call (publishers, incidents) to the recording's status.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::bridge::PageMessage;
+use super::browser::Browser;
+use super::capture::{self, Capture, CaptureEvent, VIDEO};
+use super::display::Display;
+use super::pipeline::{RecordingJob, StopSignal};
+use super::{EndReason, RecorderError, RecorderEvent, SourceErrorCode};
+
+/// What is being watched.
+pub struct Watched<'a> {
+    pub job: &'a RecordingJob,
+    pub browser: &'a mut Browser,
+    pub display: &'a mut Display,
+    pub capture: &'a mut Capture,
+    pub messages: &'a mut mpsc::Receiver<PageMessage>,
+    pub events: &'a mpsc::Sender<RecorderEvent>,
+}
+
+/// Deadlines of a running recording.
+struct Clock {
+    started: bool,
+    /// When `max_duration` ends the recording.
+    deadline: Instant,
+    /// When an empty call ends it (`None`: someone publishes, or not a call).
+    empty_deadline: Option<Instant>,
+}
+
+/// Runs until the recording should end; `Ok` for a regular end, `Err` for a failure.
+pub async fn supervise(w: Watched<'_>, stop: &StopSignal) -> Result<EndReason, RecorderError> {
+    let Watched { job, browser, display, capture, messages, events } = w;
+    let mut clock = Clock {
+        started: false,
+        // Until the first frame is known, allow for a slow ffmpeg start.
+        deadline: Instant::now() + job.max_duration + Duration::from_secs(10),
+        // A call counts as empty until the page says someone publishes.
+        empty_deadline: job.stop_when_empty.map(|d| Instant::now() + d),
+    };
+    let far = Instant::now() + Duration::from_secs(86_400 * 365);
+    loop {
+        tokio::select! {
+            _ = stop.stop.cancelled() => return Ok(stop.reason()),
+            _ = tokio::time::sleep_until(clock.deadline) => return Ok(EndReason::MaxDuration),
+            _ = tokio::time::sleep_until(clock.empty_deadline.unwrap_or(far)) => return Ok(EndReason::RoomEmpty),
+            Some(message) = messages.recv() => {
+                if let Some(end) = on_page_message(message, job, &mut clock, events).await {
+                    return end;
+                }
+            }
+            event = capture.events.recv() => {
+                if let Some(error) = on_capture_event(event, capture, job, &mut clock, events).await {
+                    return Err(error);
+                }
+            }
+            status = browser.exited() => {
+                tracing::error!(%status, "Chromium exited unexpectedly; its last output:\n{}", browser.tail());
+                return Err(RecorderError::ChromiumExited { status });
+            }
+            status = display.exited() => return Err(RecorderError::DisplayExited { status }),
+        }
+    }
+}
+
+/// Forwards what the page reports about the call; returns how the recording ends, if it does.
+pub async fn relay(message: PageMessage, events: &mpsc::Sender<RecorderEvent>) -> Option<Result<EndReason, RecorderError>> {
+    match message {
+        PageMessage::End { reason } => {
+            tracing::info!(reason = reason.as_deref().unwrap_or(""), "page ended the session");
+            return Some(Ok(EndReason::PageEnded));
+        }
+        PageMessage::Error { code, message } => {
+            tracing::warn!(%code, "source failed: {message}");
+            return Some(Err(RecorderError::Source { code: SourceErrorCode::parse(&code), message }));
+        }
+        PageMessage::RoomDestroyed => return Some(Ok(EndReason::RoomDestroyed)),
+        PageMessage::Status { waiting, publishers } => {
+            let _ = events.send(RecorderEvent::Participants { waiting, publishers }).await;
+        }
+        PageMessage::Incident { kind, message } => {
+            tracing::warn!(%kind, "incident: {}", message.as_deref().unwrap_or(""));
+            let _ = events.send(RecorderEvent::Incident { kind, message }).await;
+        }
+        other => tracing::debug!(?other, "page message"),
+    }
+    None
+}
+
+async fn on_page_message(
+    message: PageMessage,
+    job: &RecordingJob,
+    clock: &mut Clock,
+    events: &mpsc::Sender<RecorderEvent>,
+) -> Option<Result<EndReason, RecorderError>> {
+    if let (PageMessage::Status { publishers, .. }, Some(limit)) = (&message, job.stop_when_empty) {
+        clock.empty_deadline = match (publishers.is_empty(), clock.empty_deadline) {
+            (false, _) => None,
+            (true, None) => Some(Instant::now() + limit),
+            (true, kept) => kept,
+        };
+    }
+    relay(message, events).await
+}
+
+impl Clock {
+    /// Records the first frame's time `at`; from then `max_duration` counts from that frame.
+    async fn start(&mut self, at: DateTime<Utc>, job: &RecordingJob, events: &mpsc::Sender<RecorderEvent>) {
+        if std::mem::replace(&mut self.started, true) {
+            return;
+        }
+        let since = (Utc::now() - at).to_std().unwrap_or_default();
+        self.deadline = Instant::now() + job.max_duration.saturating_sub(since);
+        let _ = events.send(RecorderEvent::Started { at }).await;
+    }
+}
+
+/// Handles one event from ffmpeg; returns the error that ends the recording, if any.
+async fn on_capture_event(
+    event: Option<CaptureEvent>,
+    capture: &mut Capture,
+    job: &RecordingJob,
+    clock: &mut Clock,
+    events: &mpsc::Sender<RecorderEvent>,
+) -> Option<RecorderError> {
+    match event {
+        Some(CaptureEvent::InputStart { index, wall_s }) => {
+            if let Some(slot) = capture.starts.get_mut(index as usize) {
+                *slot = Some(wall_s);
+            }
+            // The display input opened: its first frame is the file's first frame.
+            if index as usize == VIDEO {
+                clock.start(capture::first_frame_at(Some(wall_s), Utc::now(), 0.0), job, events).await;
+            }
+        }
+        Some(CaptureEvent::Progress { time_s, fps }) => {
+            if !clock.started {
+                clock.start(capture::first_frame_at(None, Utc::now(), time_s), job, events).await;
+            }
+            let bytes = std::fs::metadata(&capture.file).map(|m| m.len()).unwrap_or(0);
+            let _ = events.try_send(RecorderEvent::Progress { duration_s: time_s.max(0.0), bytes, fps });
+        }
+        Some(CaptureEvent::Exited { status, tail }) => {
+            let status = status.map(|s| s.to_string()).unwrap_or_else(|| "unknown status".into());
+            tracing::error!(%status, "ffmpeg exited unexpectedly:\n{tail}");
+            return Some(RecorderError::FfmpegExited { status, tail });
+        }
+        None => return Some(RecorderError::FfmpegExited { status: "gone".into(), tail: String::new() }),
+    }
+    None
+}
