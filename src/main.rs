@@ -1,6 +1,5 @@
 //! The `wallflower` binary: see [`wallflower::cli`].
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
-    wallflower::cli::main().await
+fn main() -> std::process::ExitCode {
+    wallflower::cli::main()
 }

@@ -1,6 +1,7 @@
-//! The `wallflower` binary's commands: `serve` (the REST service) and `record` (one recording,
-//! no server).
+//! The `wallflower` binary's commands: `serve` (the REST service), `record` (one recording,
+//! no server) and `demo` (a live call recorded end to end).
 
+mod demo;
 mod record;
 
 use clap::{Parser, Subcommand};
@@ -21,15 +22,31 @@ enum Command {
     Serve(ServeArgs),
     /// Make one recording without the service and write it to a file.
     Record(record::RecordArgs),
+    /// Record a live call: Janus and three synthetic participants in a private network
+    /// namespace, the service, a 20 s recording over REST (needs root).
+    Demo(demo::DemoArgs),
 }
 
 /// Entry point of the binary; returns the process exit code.
-pub async fn main() -> std::process::ExitCode {
+pub fn main() -> std::process::ExitCode {
     init_tracing();
-    let result = match Cli::parse().command {
-        Command::Serve(args) => serve(args).await,
-        Command::Record(args) => record::run(args).await,
-    };
+    let command = Cli::parse().command;
+    // The demo's namespace must exist before the runtime starts its threads: only threads and
+    // processes created afterwards are inside it.
+    if let Command::Demo(_) = command
+        && let Err(e) = crate::harness::netns::isolate()
+    {
+        eprintln!("error: {e}");
+        return std::process::ExitCode::FAILURE;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let result = runtime.block_on(async {
+        match command {
+            Command::Serve(args) => serve(args).await,
+            Command::Record(args) => record::run(args).await,
+            Command::Demo(args) => demo::run(args).await,
+        }
+    });
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

@@ -27,7 +27,7 @@ pub async fn spawn_app() -> TestApp {
     let mut args = ServeArgs { listen: Some("127.0.0.1:0".parse().unwrap()), ..ServeArgs::default() };
     args.max_concurrent = Some(4);
     args.common.data_dir = Some(data.path().to_path_buf());
-    args.common.layouts_dir = Some(PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/layouts")));
+    args.common.layouts_dir = Some(layouts_dir());
     args.common.x264_preset = Some("ultrafast".into());
     let settings = Settings::resolve(&args).expect("settings");
     let app = Application::build(settings).await.expect("service starts (run scripts/setup?)");
@@ -167,4 +167,28 @@ pub fn region_rgb(file: &Path, at_s: f64, filter: &str) -> [f64; 3] {
 /// The path of the recording's first file.
 pub fn file_of(rec: &Value) -> PathBuf {
     PathBuf::from(rec["files"][0]["path"].as_str().unwrap_or_else(|| panic!("no file in {rec}")))
+}
+
+/// Share of the frame at `at_s` whose pixels are within `tolerance` (per channel) of `rgb`.
+pub fn colour_share(file: &Path, at_s: f64, rgb: [u8; 3], tolerance: u8) -> f64 {
+    let out = Command::new("ffmpeg").args(["-hide_banner", "-v", "error", "-ss", &at_s.to_string(), "-i"]).arg(file)
+        .args(["-frames:v", "1", "-vf", "scale=160:90", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .output().unwrap();
+    let pixels: Vec<&[u8]> = out.stdout.chunks_exact(3).collect();
+    assert!(!pixels.is_empty(), "no frame at {at_s}s");
+    let near = |p: &&[u8]| (0..3).all(|c| p[c].abs_diff(rgb[c]) <= tolerance);
+    pixels.iter().filter(|p| near(p)).count() as f64 / pixels.len() as f64
+}
+
+/// The repository's layouts directory.
+pub fn layouts_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/layouts"))
+}
+
+/// Runs `test` in a fresh network namespace (Janus needs one), on a runtime whose threads are
+/// all inside it.
+pub fn in_namespace<F: std::future::Future<Output = ()>>(test: impl FnOnce() -> F) {
+    wallflower::harness::netns::isolate().expect("network namespace (run as root)");
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    runtime.block_on(test());
 }

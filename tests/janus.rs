@@ -1,0 +1,155 @@
+//! Recording real calls: a Janus from Debian in a private network namespace, synthetic
+//! participants (headless Chromium with fake devices), and the service recording as a hidden
+//! subscriber. One at a time (nextest group `e2e`).
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use serde_json::{Value, json};
+use wallflower::harness::janus::{PIN, PROTECTED_ROOM, ROOM, URL};
+use wallflower::harness::{CallHarness, ParticipantSpec, janus_client};
+
+const START: Duration = Duration::from_secs(30);
+const FINISH: Duration = Duration::from_secs(30);
+const RED: [u8; 3] = [0xd0, 0x20, 0x20];
+const BLUE: [u8; 3] = [0x20, 0x40, 0xe0];
+const GREEN: [u8; 3] = [0x20, 0xb0, 0x40];
+
+fn alice() -> ParticipantSpec {
+    ParticipantSpec::new("Alice", "0xd02020", 440)
+}
+
+fn bob() -> ParticipantSpec {
+    ParticipantSpec::new("Bob", "0x2040e0", 1200)
+}
+
+fn carol() -> ParticipantSpec {
+    ParticipantSpec::new("Carol", "0x20b040", 2600)
+}
+
+fn call_source(extra: Value) -> Value {
+    let mut body = json!({"source": {"type": "janus", "server": URL, "room": ROOM}, "output": {"width": 640, "height": 360}});
+    if let (Some(target), Some(more)) = (body.as_object_mut(), extra.as_object()) {
+        for (k, v) in more {
+            target.insert(k.clone(), v.clone());
+        }
+    }
+    body
+}
+
+async fn finish(app: TestApp, call: CallHarness) {
+    let instance = call.instance.clone();
+    app.stop().await;
+    call.stop().await;
+    assert_no_leftovers(&instance).await;
+}
+
+#[test]
+fn two_participants_are_recorded_and_the_recorder_stays_hidden() {
+    in_namespace(|| async {
+        let mut call = CallHarness::start(&layouts_dir()).await.unwrap();
+        call.join(alice()).await.unwrap();
+        call.join(bob()).await.unwrap();
+        let app = spawn_app().await;
+        let posted = std::time::Instant::now();
+        let id = app.start(call_source(json!({}))).await;
+        let rec = app.wait_for(&id, &["recording"], START).await;
+        eprintln!("POST → recording {:?}", posted.elapsed());
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        let listed = janus_client::participants(URL, ROOM).await.unwrap();
+        let names: Vec<_> = listed.iter().filter_map(|p| p.display.clone()).collect();
+        assert_eq!(listed.len(), 2, "the recorder shows in the room: {names:?}");
+        let (_, live) = app.get(&format!("/v1/recordings/{id}")).await;
+        assert_eq!(live["participants"].as_array().map(Vec::len), Some(2), "{live}");
+        assert_eq!(live["waiting_for_participants"], false);
+        app.post(&format!("/v1/recordings/{id}/stop"), json!({})).await;
+        let done = app.wait_for(&id, &["completed", "failed"], FINISH).await;
+        assert_eq!(done["state"], "completed", "{done}");
+        let _ = rec;
+        let file = file_of(&done);
+        let (red, blue) = (colour_share(&file, 4.0, RED, 40), colour_share(&file, 4.0, BLUE, 40));
+        eprintln!("red {red:.2}, blue {blue:.2}");
+        assert!(red > 0.05 && blue > 0.05, "both tiles visible: red {red:.2}, blue {blue:.2}");
+        let (t440, t1200) = (tone_level_db(&file, 440), tone_level_db(&file, 1200));
+        eprintln!("440 Hz {t440:.1} dB, 1200 Hz {t1200:.1} dB");
+        assert!(t440 > -45.0 && t1200 > -45.0, "both voices heard: {t440:.1} / {t1200:.1} dB");
+        finish(app, call).await;
+    });
+}
+
+#[test]
+fn participants_joining_and_leaving_show_up_and_disappear() {
+    in_namespace(|| async {
+        let mut call = CallHarness::start(&layouts_dir()).await.unwrap();
+        call.join(alice()).await.unwrap();
+        call.join(bob()).await.unwrap();
+        let app = spawn_app().await;
+        let id = app.start(call_source(json!({}))).await;
+        app.wait_for(&id, &["recording"], START).await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        call.join(carol()).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        let joined_at = app.get(&format!("/v1/recordings/{id}")).await.1["progress"]["duration_s"].as_f64().unwrap();
+        call.leave("Alice").await;
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        app.post(&format!("/v1/recordings/{id}/stop"), json!({})).await;
+        let done = app.wait_for(&id, &["completed"], FINISH).await;
+        let file = file_of(&done);
+        let duration = done["duration_s"].as_f64().unwrap();
+        let (early, middle, late) = (1.5, joined_at - 0.5, duration - 0.5);
+        assert!(colour_share(&file, early, GREEN, 40) < 0.01, "Carol before she joined");
+        assert!(colour_share(&file, middle, GREEN, 40) > 0.03, "Carol after she joined");
+        assert!(colour_share(&file, middle, RED, 40) > 0.03, "Alice before she left");
+        assert!(colour_share(&file, late, RED, 40) < 0.01, "Alice after she left");
+        assert!(colour_share(&file, late, BLUE, 40) > 0.03, "Bob stays");
+        finish(app, call).await;
+    });
+}
+
+#[test]
+fn an_empty_room_records_the_slate_then_participants_and_stops_when_empty() {
+    in_namespace(|| async {
+        let mut call = CallHarness::start(&layouts_dir()).await.unwrap();
+        let app = spawn_app().await;
+        let id = app.start(call_source(json!({"limits": {"stop_when_empty_s": 4}}))).await;
+        let rec = app.wait_for(&id, &["recording"], START).await;
+        assert_eq!(rec["waiting_for_participants"], true, "{rec}");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        call.join(alice()).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        call.leave("Alice").await;
+        let done = app.wait_for(&id, &["completed", "failed"], Duration::from_secs(40)).await;
+        assert_eq!(done["state"], "completed", "{done}");
+        assert_eq!(done["end_reason"], "room_empty");
+        let file = file_of(&done);
+        assert!(colour_share(&file, 0.5, RED, 40) < 0.01, "the slate, not Alice, at the start");
+        let seen = (1..20).map(|t| colour_share(&file, f64::from(t) * 0.5, RED, 40)).fold(0.0, f64::max);
+        assert!(seen > 0.05, "Alice appears once she joins");
+        finish(app, call).await;
+    });
+}
+
+#[test]
+fn bad_rooms_pins_and_servers_fail_with_clear_codes() {
+    in_namespace(|| async {
+        let call = CallHarness::start(&layouts_dir()).await.unwrap();
+        let app = spawn_app().await;
+        let cases = [
+            (json!({"type": "janus", "server": URL, "room": 999_999}), "room_not_found"),
+            (json!({"type": "janus", "server": URL, "room": PROTECTED_ROOM, "pin": "wrong"}), "auth_failed"),
+            (json!({"type": "janus", "server": "ws://127.0.0.1:9188", "room": ROOM}), "janus_unreachable"),
+        ];
+        for (source, code) in cases {
+            let started = std::time::Instant::now();
+            let id = app.start(json!({"source": source, "output": {"width": 320, "height": 240}})).await;
+            let done = app.wait_for(&id, &["failed", "completed", "recording"], START).await;
+            assert_eq!(done["state"], "failed", "{done}");
+            assert_eq!(done["error"]["code"], code, "{done}");
+            assert!(started.elapsed() < Duration::from_secs(10), "{code} took {:?}", started.elapsed());
+        }
+        let _ = PIN;
+        finish(app, call).await;
+    });
+}
