@@ -153,3 +153,31 @@ fn bad_rooms_pins_and_servers_fail_with_clear_codes() {
         finish(app, call).await;
     });
 }
+
+#[test]
+fn a_janus_restart_is_an_incident_and_the_recording_goes_on() {
+    in_namespace(|| async {
+        let mut call = CallHarness::start(&layouts_dir()).await.unwrap();
+        call.join(alice()).await.unwrap();
+        let app = spawn_app().await;
+        let id = app.start(call_source(json!({}))).await;
+        app.wait_for(&id, &["recording"], START).await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        call.janus.restart().await.unwrap();
+        // Alice's browser does not reconnect by itself: she joins again, as a person would.
+        call.leave("Alice").await;
+        call.join(alice()).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        let (_, live) = app.get(&format!("/v1/recordings/{id}")).await;
+        assert_eq!(live["state"], "recording", "{live}");
+        let kinds: Vec<&str> = live["incidents"].as_array().unwrap().iter().filter_map(|i| i["kind"].as_str()).collect();
+        assert_eq!(kinds, ["connection_lost", "connection_restored"], "{live}");
+        app.post(&format!("/v1/recordings/{id}/stop"), json!({})).await;
+        let done = app.wait_for(&id, &["completed"], FINISH).await;
+        let file = file_of(&done);
+        let end = done["duration_s"].as_f64().unwrap() - 0.5;
+        let shares: Vec<String> = (0..done["duration_s"].as_f64().unwrap() as u32).map(|t| format!("{:.2}", colour_share(&file, f64::from(t), RED, 40))).collect();
+        assert!(colour_share(&file, end, RED, 40) > 0.05, "Alice is back after the restart: {live} red by second {shares:?} file {}", file.display());
+        finish(app, call).await;
+    });
+}

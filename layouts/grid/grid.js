@@ -359,8 +359,11 @@
       try { console.debug('[grid] data from ' + (ev.participantId == null ? '?' : ev.participantId) + ': ' + String(ev.data).slice(0, 200)); } catch (e) { /* ignore */ }
     });
 
-    window.wfConnection = conn;   // for debugging
+    window.wfConnection = conn;   // diagnostics
   }
+
+  // Diagnostics and layout previews (e.g. via CDP): fake tiles without a call.
+  window.wfGrid = { addTile: function (id, display) { addTile(id, display); }, removeTile: removeTile };
 
   start();
 })();

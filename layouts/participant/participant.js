@@ -20,7 +20,8 @@
  *   document.title: "published:<display>" while publishing
  *
  * Test hooks (window.wfParticipant, e.g. via CDP Runtime.evaluate):
- *   unpublish(), publish(), leave(), configure(body) -> Promise
+ *   unpublish(), publish(), leave(), configure(body), setVideo(on), state()
+ *   (Promises where asynchronous)
  */
 (function () {
   'use strict';
@@ -178,13 +179,32 @@
 
   window.wfParticipant = {
     unpublish: function () {
-      closePc();
-      return handle.send({ request: 'unpublish' }).then(function (r) { setState('unpublished'); return r.data; });
+      return handle.send({ request: 'unpublish' }).then(function (r) {
+        closePc();
+        setState('unpublished');
+        return r.data;
+      });
+    },
+    // Renegotiates with the camera (on=false: transceiver inactive) -- how
+    // clients usually stop sending video; configure({streams: [{mid, send:
+    // false}]}) instead only stops Janus relaying it.
+    setVideo: async function (on) {
+      var t = pc.getTransceivers().filter(function (x) { return x.sender.track && x.sender.track.kind === 'video'; })[0];
+      if (!t) throw new Error('no video');
+      t.direction = on ? 'sendonly' : 'inactive';
+      var offer = await pc.createOffer();
+      await pc.setLocalDescription(offer);
+      var res = await handle.send({ request: 'configure' }, { type: 'offer', sdp: pc.localDescription.sdp });
+      if (res.jsep) await pc.setRemoteDescription(res.jsep);
+      return t.currentDirection;
     },
     publish: function () { return publish(gen); },
     configure: function (body) {
       body = Object.assign({ request: 'configure' }, body || {});
       return handle.send(body).then(function (r) { return r.data; });
+    },
+    state: function () {
+      return { id: myId, pc: pc && pc.connectionState, data: dc && dc.readyState, sctp: pc && pc.sctp ? pc.sctp.state : null };
     },
     leave: function () {
       left = true;

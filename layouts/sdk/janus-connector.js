@@ -24,10 +24,11 @@
  *   track-removed      {participantId, kind, mid}
  *   speaking           {participantId, level}           level 0..1, ~10 Hz while
  *                                                       the participant has audio
- *   data               {participantId, data, label}     data-channel message
- *                                                       (participantId null when
- *                                                       Janus does not tell which
- *                                                       publisher sent it)
+ *   data               {participantId, data, label}     data-channel message from
+ *                                                       a publisher (text; binary
+ *                                                       is decoded as UTF-8;
+ *                                                       participantId null if
+ *                                                       unknown)
  *   status             {connected, publishers: [{id, display}]}
  *                       first once the room check passed, then whenever the
  *                       publisher set or the connection state changes
@@ -393,6 +394,7 @@
     var audioCtx = null;
     var speakTimer = null;
     var dataChannels = [];
+    var ownChannel = null;    // our own data channel on the subscriber PeerConnection
     var resubscribeAt = 0;
 
     function emit(ev, payload) { if (!closed) conn.emit(ev, payload); }
@@ -435,6 +437,21 @@
 
     conn.close = function () { if (!closed) shutdown(); };
     conn.participants = publisherList;
+    // Diagnostics only (no stable format): Janus' streams and the tracks handed out.
+    conn.debugState = function () {
+      return {
+        connected: connected, room: room, session: session && session.id,
+        streams: JSON.parse(JSON.stringify(streams)),
+        tracks: Object.keys(emitted).map(function (mid) {
+          var e = emitted[mid];
+          return { mid: mid, participantId: e.participantId, kind: e.kind, muted: e.track.muted };
+        }),
+        levels: JSON.parse(JSON.stringify(levels)),
+        pc: pc && pc.connectionState,
+        sctp: pc && pc.sctp ? pc.sctp.state : null,
+        dataChannels: dataChannels.map(function (dc) { return dc.label + ':' + dc.readyState; })
+      };
+    };
 
     // --------------------------------------------------------- start-up
 
@@ -653,6 +670,11 @@
         ensurePc(h, myGen);
         var myPc = pc;
         await myPc.setRemoteDescription({ type: 'offer', sdp: jsep.sdp });
+        if (!ownChannel && /\r?\nm=application /.test(jsep.sdp)) {
+          // Janus forwards data to a subscriber only once a channel is open
+          // on its PeerConnection: open one of our own (never written to).
+          ownChannel = myPc.createDataChannel('wallflower-recorder');
+        }
         var answer = await myPc.createAnswer();
         await myPc.setLocalDescription(answer);
         if (myGen !== gen || closed || h !== sub) return;
@@ -696,6 +718,7 @@
     function teardownSubscriber(detach) {
       Object.keys(emitted).forEach(removeTrack);
       if (pc) { try { pc.close(); } catch (e) { /* ignore */ } pc = null; }
+      ownChannel = null;
       if (sub && detach) sub.detach();
       sub = null;
       subJoined = false;
@@ -816,15 +839,16 @@
 
     // --------------------------------------------------------- data
 
-    function dataSender() {
-      // Janus relays every publisher's data over one channel per label; it
-      // tells which feeds feed the data stream, not who sent each message.
+    // Janus (1.1) relays each publisher's data on a channel labelled with the
+    // publisher's id; otherwise fall back to the data stream's only source.
+    function dataSender(label) {
+      if (label != null && parts[label]) return parts[label].id;
       var feeds = {};
       Object.keys(streams).forEach(function (mid) {
         var s = streams[mid];
         if (s.type !== 'data') return;
         if (s.feed_id != null) feeds[s.feed_id] = true;
-        (s.sources || []).forEach(function (src) { if (src && src.feed_id != null) feeds[src.feed_id] = true; });
+        (Array.isArray(s.source_ids) ? s.source_ids : []).forEach(function (id) { feeds[id] = true; });
       });
       var ids = Object.keys(feeds);
       if (ids.length === 1 && parts[ids[0]]) return parts[ids[0]].id;
@@ -838,7 +862,7 @@
         if (typeof d !== 'string') {
           try { d = new TextDecoder().decode(d); } catch (e) { return; }
         }
-        emit('data', { participantId: dataSender(), data: d, label: dc.label });
+        emit('data', { participantId: dataSender(dc.label), data: d, label: dc.label });
       };
     }
 

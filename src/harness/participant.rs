@@ -40,7 +40,7 @@ impl ParticipantSpec {
     async fn make_media(&self, ffmpeg: &Path, dir: &Path) -> Result<(PathBuf, PathBuf), HarnessError> {
         let (video, audio) = (dir.join("camera.y4m"), dir.join("microphone.wav"));
         let text = "drawtext=fontsize=28:fontcolor=white:x=(w-tw)/2:y=(h-th)/2";
-        let clock = "drawtext=fontsize=16:fontcolor=white:x=8:y=h-24:text='%{pts\\:hms}'";
+        let clock = "drawtext=fontsize=16:fontcolor=white:x=w-tw-8:y=8:text='%{pts\\:hms}'";
         let source = format!("color=c={}:s=320x180:r=15:d=10,{text}:text='{}',{clock}", self.color, self.name);
         run_ffmpeg(ffmpeg, &["-f", "lavfi", "-i", &source, "-pix_fmt", "yuv420p"], &video).await?;
         let tone = format!("sine=f={}:sample_rate=48000:d=10", self.tone_hz);

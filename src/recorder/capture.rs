@@ -221,7 +221,9 @@ fn pump(mut child: FfmpegChild, tx: mpsc::Sender<CaptureEvent>) {
                     tracing::debug!(program = "ffmpeg", "{line}");
                     tail.push(line);
                 }
-                FfmpegEvent::Log(LogLevel::Error | LogLevel::Fatal, line) | FfmpegEvent::Error(line) => {
+                // The sidecar's own parse complaints ("No streams found") are not ffmpeg's errors.
+                FfmpegEvent::Error(line) => tracing::debug!(program = "ffmpeg", "sidecar: {line}"),
+                FfmpegEvent::Log(LogLevel::Error | LogLevel::Fatal, line) => {
                     tracing::warn!(program = "ffmpeg", "{line}");
                     tail.push(line);
                 }
