@@ -164,9 +164,12 @@ fn a_janus_restart_is_an_incident_and_the_recording_goes_on() {
         app.wait_for(&id, &["recording"], START).await;
         tokio::time::sleep(Duration::from_secs(2)).await;
         call.janus.restart().await.unwrap();
-        // Alice's browser does not reconnect by itself: she joins again, as a person would.
-        call.leave("Alice").await;
-        call.join(alice()).await.unwrap();
+        // Alice's page reconnects and publishes again by itself, as a conferencing app would.
+        let back = tokio::time::Instant::now() + Duration::from_secs(15);
+        while !janus_client::participants(URL, ROOM).await.is_ok_and(|l| l.iter().any(|p| p.publisher)) {
+            assert!(tokio::time::Instant::now() < back, "Alice never published again");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
         tokio::time::sleep(Duration::from_secs(4)).await;
         let (_, live) = app.get(&format!("/v1/recordings/{id}")).await;
         assert_eq!(live["state"], "recording", "{live}");

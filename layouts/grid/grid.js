@@ -51,6 +51,7 @@
   document.title = 'Wallflower' + (roomLabel ? ' — ' + roomLabel : '');
 
   function setState(s) { document.body.dataset.state = s; }
+  document.body.dataset.videos = '0';
 
   // --------------------------------------------------------------- ready
 
@@ -72,12 +73,15 @@
     return null;
   }
 
+  // First letter (or digit) of the first and last word; else the first character.
   function initials(name) {
-    var words = String(name || '').trim().split(/\s+/).filter(Boolean);
-    if (!words.length) return '?';
-    var chars = Array.from(words[0]);
-    var out = chars[0] || '';
-    if (words.length > 1) out += Array.from(words[words.length - 1])[0] || '';
+    var text = String(name || '').trim();
+    var firsts = text.split(/\s+/).map(function (w) {
+      var m = w.match(/[\p{L}\p{N}]/u);
+      return m ? m[0] : '';
+    }).filter(Boolean);
+    if (!firsts.length) return Array.from(text)[0] || '?';
+    var out = firsts[0] + (firsts.length > 1 ? firsts[firsts.length - 1] : '');
     return out.toUpperCase();
   }
 

@@ -45,7 +45,24 @@
  * answered in arrival order with `start`. The `streams` list Janus sends with
  * each offer maps mids to feeds (`feed_id`, `feed_display`); inactive streams
  * become `track-removed`, publishers no longer listed become
- * `participant-left`.
+ * `participant-left`. Janus does not tell subscribers when a publisher stops
+ * sending a stream (configure send:false, renegotiating it inactive), so RTP
+ * arrival per mid is watched too (getStats, 1 Hz): no packets for 2.5 s →
+ * `track-removed`; packets again → `track-added` (same track, new stream).
+ *
+ * Janus relays publishers' data-channel messages to subscribers only once the
+ * subscriber has a channel open, so the connector opens one of its own
+ * ("wallflower-recorder", never written to); Janus labels each relayed
+ * channel with the sending publisher's id.
+ *
+ * Start-up: WebSocket + session within 4 s (retrying inside that window), else
+ * `janus_unreachable`; `listparticipants` (426 → `room_not_found`); a
+ * throw-away subscriber `join` without feeds checks the pin (433, or 429
+ * "(pin)" → `auth_failed`). Only then the first `status`.
+ * Connection loss after start: `incident connection_lost`, tracks removed,
+ * participants kept; reconnect with backoff 0.5/1/2/2… s, new session,
+ * resubscribe, `incident connection_restored`; publishers missing after the
+ * reconnect get RESTORE_GRACE_MS to reappear before `participant-left`.
  *
  * Also exported: WallflowerJanus.Session, the small Janus session helper (used
  * by the synthetic participant page too), and WallflowerJanus.Emitter.
@@ -58,6 +75,8 @@
   var KEEPALIVE_MS = 25000;
   var POLL_MS = 1000;
   var SPEAKING_MS = 100;
+  var FLOW_CHECK_MS = 1000;        // how often RTP arrival is checked (getStats)
+  var FLOW_STALL_MS = 2500;        // no RTP for this long: the track counts as removed (muted)
   var RESTORE_GRACE_MS = 6000;     // after a reconnect, how long missing publishers may take to come back
   var BACKOFF_MS = [500, 1000, 2000];
   var VIDEOROOM = 'janus.plugin.videoroom';
@@ -373,7 +392,6 @@
     var pin = opts.pin == null || opts.pin === '' ? null : String(opts.pin);
 
     var closed = false;       // close() / fatal error / room destroyed: no more events
-    var started = false;      // room check passed once
     var connected = false;
     var gen = 0;              // bumps on every (re)connection; stale callbacks check it
 
@@ -388,6 +406,7 @@
     var parts = {};           // id -> {id, display}
     var graceUntil = 0;
     var pollTimer = null;
+    var pollTimeouts = 0;     // listparticipants timeouts in a row
     var opChain = Promise.resolve();     // subscription requests, one at a time
     var offerChain = Promise.resolve();  // Janus events for the subscriber, in order
     var lastStatusKey = null;
@@ -395,6 +414,8 @@
     var speakTimer = null;
     var dataChannels = [];
     var ownChannel = null;    // our own data channel on the subscriber PeerConnection
+    var flow = {};            // mid -> {packets, at, feed}: when RTP last arrived
+    var flowTimer = null;
     var resubscribeAt = 0;
 
     function emit(ev, payload) { if (!closed) conn.emit(ev, payload); }
@@ -470,7 +491,10 @@
       var last = null;
       for (;;) {
         var left = deadline - Date.now();
-        if (left <= 0) throw last || new JanusError('janus_unreachable', 'Janus unreachable');
+        if (left <= 0) {
+          throw new JanusError('janus_unreachable', 'no Janus answering at ' + server + ' within ' +
+            CONNECT_TIMEOUT_MS / 1000 + ' s' + (last ? ' (' + last.message + ')' : ''));
+        }
         var s = new Session(server, { connectTimeoutMs: Math.max(200, left) });
         try {
           await s.connect();
@@ -524,7 +548,6 @@
       }
       if (closed || myGen !== gen) return;
       if (s.isClosed) { fatal('janus_unreachable', 'Janus closed the connection during start-up'); return; }
-      started = true;
       connected = true;
       s.on('closed', function (reason) { onSessionClosed(s, reason); });
       log('info', 'watching room ' + room + ' on ' + server + ' (hidden subscriber)');
@@ -547,12 +570,19 @@
       try {
         var list = await listParticipants(ctl);
         if (closed || myGen !== gen) return;
+        pollTimeouts = 0;
         applyList(list);
       } catch (e) {
         if (closed || myGen !== gen) return;
         if (e.code === 'janus' && e.janusCode === 426) { roomDestroyed('listparticipants: no such room'); return; }
         if (session && session.isClosed) { onSessionClosed(session, 'connection closed'); return; }
-        if (e.code === 'timeout') log('warn', 'listparticipants timed out');
+        if (e.code === 'timeout') {
+          log('warn', 'listparticipants timed out');
+          if (++pollTimeouts >= 2 && session) {   // Janus hangs with the socket still open
+            session._close('Janus stopped answering', false);
+            return;
+          }
+        }
         else if (e.code !== 'closed') log('warn', 'listparticipants failed: ' + e.message);
       }
       if (!closed && myGen === gen && connected) schedulePoll();
@@ -568,17 +598,18 @@
         var display = p.display == null ? '' : String(p.display);
         var cur = parts[p.id];
         if (!cur) {
-          parts[p.id] = { id: p.id, display: display };
+          parts[p.id] = { id: p.id, display: display, present: true };
           changed = true;
           emit('participant-joined', { id: p.id, display: display });
-        } else if (cur.display !== display) {
-          cur.display = display;
-          changed = true;
+        } else {
+          cur.present = true;
+          if (cur.display !== display) { cur.display = display; changed = true; }
         }
       });
       Object.keys(parts).forEach(function (k) {
         var id = parts[k].id;
         if (seen[id]) return;
+        parts[k].present = false;   // kept (for now) only during the grace period
         if (now < graceUntil) return;   // just reconnected: give them time to come back
         removeParticipant(id);
         changed = true;
@@ -606,14 +637,15 @@
 
     function ensureSubscriptions() {
       if (closed || !connected) return;
-      var want = Object.keys(parts).filter(function (k) { return !subscribed[parts[k].id]; });
+      var want = Object.keys(parts).filter(function (k) { return parts[k].present && !subscribed[parts[k].id]; });
       if (!want.length) return;
       var myGen = gen;
       enqueueOp(async function () {
         if (closed || myGen !== gen || !connected) return;
         if (Date.now() < resubscribeAt) await sleep(resubscribeAt - Date.now());
         if (closed || myGen !== gen || !connected) return;
-        var feeds = Object.keys(parts).map(function (k) { return parts[k].id; })
+        var feeds = Object.keys(parts).filter(function (k) { return parts[k].present; })
+          .map(function (k) { return parts[k].id; })
           .filter(function (id) { return !subscribed[id]; });
         if (!feeds.length) return;
         feeds.forEach(function (id) { subscribed[id] = true; });
@@ -697,6 +729,7 @@
         t.addEventListener('ended', reconcile);
       };
       pc.ondatachannel = function (ev) { wireDataChannel(ev.channel); };
+      if (!flowTimer) flowTimer = setInterval(checkFlow, FLOW_CHECK_MS);
       pc.onconnectionstatechange = function () {
         if (myPc !== pc || closed) return;
         log('debug', 'subscriber PeerConnection ' + myPc.connectionState);
@@ -719,6 +752,8 @@
       Object.keys(emitted).forEach(removeTrack);
       if (pc) { try { pc.close(); } catch (e) { /* ignore */ } pc = null; }
       ownChannel = null;
+      flow = {};
+      if (flowTimer) { clearInterval(flowTimer); flowTimer = null; }
       if (sub && detach) sub.detach();
       sub = null;
       subJoined = false;
@@ -746,7 +781,8 @@
           var dir = t.currentDirection;
           var ok = info && (info.type === 'audio' || info.type === 'video') && info.active !== false &&
             info.feed_id != null && parts[info.feed_id] && track && track.readyState === 'live' &&
-            !track.muted && !t.stopped && (dir === 'recvonly' || dir === 'sendrecv');
+            !track.muted && !t.stopped && (dir === 'recvonly' || dir === 'sendrecv') &&
+            !stalled(mid, info.feed_id);
           if (!ok) return;
           live[mid] = { participantId: info.feed_id, kind: info.type, track: track, source: sourceOf(info) };
         });
@@ -768,6 +804,34 @@
           participantId: w.participantId, kind: w.kind, track: w.track, stream: stream, mid: mid, source: w.source
         });
       });
+    }
+
+    // Janus does not tell subscribers when a publisher stops sending a stream
+    // (configure send:false, a renegotiation to inactive, a frozen network):
+    // watch RTP arrival per mid instead. A mid whose packets stop for
+    // FLOW_STALL_MS counts as removed until they come back.
+    function stalled(mid, feed) {
+      var f = flow[mid];
+      var now = Date.now();
+      if (!f) { flow[mid] = { packets: -1, at: now, feed: feed }; return false; }
+      if (f.feed !== feed) { f.feed = feed; f.at = now; return false; }   // mid reused for another feed
+      return now - f.at > FLOW_STALL_MS;
+    }
+
+    function checkFlow() {
+      var myPc = pc;
+      if (!myPc || closed) return;
+      myPc.getStats().then(function (report) {
+        if (myPc !== pc || closed) return;
+        var now = Date.now();
+        report.forEach(function (r) {
+          if (r.type !== 'inbound-rtp' || r.mid == null) return;
+          var mid = String(r.mid);
+          var f = flow[mid] || (flow[mid] = { packets: -1, at: now, feed: streams[mid] && streams[mid].feed_id });
+          if (r.packetsReceived !== f.packets) { f.packets = r.packetsReceived; f.at = now; }
+        });
+        reconcile();
+      }).catch(function () { /* ignore */ });
     }
 
     function removeTrack(mid) {
@@ -904,6 +968,7 @@
           continue;
         }
         connected = true;
+        pollTimeouts = 0;
         s.on('closed', function (reason) { onSessionClosed(s, reason); });
         graceUntil = Date.now() + RESTORE_GRACE_MS;
         log('info', 'reconnected to Janus after ' + (attempt + 1) + ' attempt(s)');

@@ -1,7 +1,9 @@
-//! `wallflower-bench`: starts the service in-process, makes recordings of the test pattern one
-//! after the other through the REST API, and prints per run: POST → `recording`, POST → first
-//! frame in the file, CPU cores of the recording's processes (by program) over a steady window,
-//! and stop → delivered. Results also go to a JSON file.
+//! `wallflower-bench`: starts the service in-process, makes recordings one after the other
+//! through the REST API — of the test pattern, or (`--participants N`) of a real Janus call with N
+//! synthetic participants in a private network namespace — and prints per run: POST →
+//! `recording`, POST → first frame in the file, CPU cores of the recording's processes (by
+//! program) over a steady window, the participants' own CPU apart, and stop → delivered. Results
+//! also go to a JSON file.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -12,6 +14,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use wallflower::app::Application;
 use wallflower::config::{ServeArgs, Settings};
+use wallflower::harness::{CallHarness, ParticipantSpec};
 use wallflower::recorder::process::instance_processes;
 
 #[derive(Parser)]
@@ -31,6 +34,10 @@ struct Args {
     /// x264 preset of the recorder.
     #[arg(long, default_value = "veryfast")]
     preset: String,
+    /// Record a Janus call with this many synthetic participants instead of the test pattern
+    /// (needs root: network namespace).
+    #[arg(long, default_value_t = 0)]
+    participants: usize,
     /// Where to write the JSON results.
     #[arg(long, default_value = "bench-results.json")]
     json: std::path::PathBuf,
@@ -40,41 +47,78 @@ struct Args {
 struct Run {
     post_to_recording_ms: u128,
     post_to_first_frame_ms: i64,
+    /// Calls: POST → the first frame in the file that shows the first participant.
+    post_to_first_participant_frame_ms: Option<i64>,
     stop_to_delivered_ms: u128,
     cores: HashMap<String, f64>,
     cores_total: f64,
+    /// CPU of the synthetic participants (and Janus), not part of the recording's cost.
+    participants_cores: f64,
     file_duration_s: f64,
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if args.participants > 0 {
+        // Before any thread exists: only threads created afterwards are in the namespace.
+        wallflower::harness::netns::isolate()?;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    runtime.block_on(bench(args))
+}
+
+async fn bench(args: Args) -> anyhow::Result<()> {
     let (w, h) = args.size.split_once('x').context("--size like 1280x720")?;
     let (w, h): (u32, u32) = (w.parse()?, h.parse()?);
     let mut runs = Vec::new();
     for i in 0..args.runs {
         let run = one_run(&args, w, h).await?;
         println!(
-            "run {}: POST→recording {} ms, POST→first frame {} ms, stop→delivered {} ms, cores {:.2} {:?}",
-            i + 1, run.post_to_recording_ms, run.post_to_first_frame_ms, run.stop_to_delivered_ms,
-            run.cores_total, run.cores
+            "run {}: POST→recording {} ms, POST→first frame {} ms (participant {:?} ms), stop→delivered {} ms, cores {:.2} {:?}, participants+Janus {:.2} cores",
+            i + 1, run.post_to_recording_ms, run.post_to_first_frame_ms, run.post_to_first_participant_frame_ms, run.stop_to_delivered_ms,
+            run.cores_total, run.cores, run.participants_cores
         );
         runs.push(run);
     }
     let med = |f: &dyn Fn(&Run) -> f64| median(runs.iter().map(f).collect());
+    let firsts: Vec<f64> = runs.iter().filter_map(|r| r.post_to_first_participant_frame_ms.map(|v| v as f64)).collect();
+    if !firsts.is_empty() {
+        println!("median POST→first participant frame: {:.0} ms", median(firsts));
+    }
     println!(
-        "median of {} runs at {}x{}@{} ({}): POST→recording {:.0} ms, POST→first frame {:.0} ms, stop→delivered {:.0} ms, {:.2} cores",
-        runs.len(), w, h, args.fps, args.preset,
+        "median of {} runs at {}x{}@{} ({}, {} participants): POST→recording {:.0} ms, POST→first frame {:.0} ms, stop→delivered {:.0} ms, {:.2} cores",
+        runs.len(), w, h, args.fps, args.preset, args.participants,
         med(&|r| r.post_to_recording_ms as f64), med(&|r| r.post_to_first_frame_ms as f64),
         med(&|r| r.stop_to_delivered_ms as f64), med(&|r| r.cores_total)
     );
-    let out = json!({"size": args.size, "fps": args.fps, "preset": args.preset, "seconds": args.seconds, "runs": runs});
+    let out = json!({"size": args.size, "fps": args.fps, "preset": args.preset, "seconds": args.seconds,
+                     "participants": args.participants, "runs": runs});
     std::fs::write(&args.json, serde_json::to_string_pretty(&out)?)?;
     println!("results: {}", args.json.display());
     Ok(())
 }
 
 async fn one_run(args: &Args, width: u32, height: u32) -> anyhow::Result<Run> {
+    let mut call = None;
+    let mut source = json!({"type": "test"});
+    if args.participants > 0 {
+        let mut harness = CallHarness::start(&wallflower::layouts::default_dir()).await?;
+        let colours = ["0xd02020", "0x2040e0", "0x20b040", "0xd0a020", "0x8020d0", "0x20c0c0"];
+        for i in 0..args.participants {
+            let spec = ParticipantSpec::new(&format!("P{}", i + 1), colours[i % colours.len()], 300 + 150 * i as u32);
+            harness.join(spec).await?;
+        }
+        source = json!({"type": "janus", "server": wallflower::harness::janus::URL, "room": wallflower::harness::janus::ROOM});
+        call = Some(harness);
+    }
+    let run = measured_run(args, width, height, source, call.as_ref().map(|c| c.instance.clone())).await;
+    if let Some(call) = call {
+        call.stop().await;
+    }
+    run
+}
+
+async fn measured_run(args: &Args, width: u32, height: u32, source: Value, call: Option<String>) -> anyhow::Result<Run> {
     let data = tempfile::tempdir()?;
     let mut serve = ServeArgs { listen: Some("127.0.0.1:0".parse()?), ..ServeArgs::default() };
     serve.common.data_dir = Some(data.path().to_path_buf());
@@ -87,7 +131,7 @@ async fn one_run(args: &Args, width: u32, height: u32) -> anyhow::Result<Run> {
         let _ = rx.await;
     }));
     let client = reqwest::Client::new();
-    let body = json!({"source": {"type": "test"}, "output": {"width": width, "height": height, "fps": args.fps}});
+    let body = json!({"source": source, "output": {"width": width, "height": height, "fps": args.fps}});
     let posted = Instant::now();
     let rec: Value = client.post(format!("{base}/v1/recordings")).json(&body).send().await?.json().await?;
     let id = rec["id"].as_str().context("no id")?.to_owned();
@@ -96,7 +140,11 @@ async fn one_run(args: &Args, width: u32, height: u32) -> anyhow::Result<Run> {
     let post_to_recording_ms = posted.elapsed().as_millis();
     let first = ts(&recording, "started_at")? - ts(&recording, "created_at")?;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let (cores, cores_total) = measure_cpu(&instance, Duration::from_secs(args.seconds)).await;
+    let window = Duration::from_secs(args.seconds);
+    let ((cores, cores_total), (_, participants_cores)) = match &call {
+        Some(call) => tokio::join!(measure_cpu(&instance, window), measure_cpu(call, window)),
+        None => (measure_cpu(&instance, window).await, (HashMap::new(), 0.0)),
+    };
     let stopped = Instant::now();
     client.post(format!("{url}/stop")).send().await?;
     let done = wait_state(&client, &url, &["completed", "failed"]).await?;
@@ -107,7 +155,20 @@ async fn one_run(args: &Args, width: u32, height: u32) -> anyhow::Result<Run> {
     let _ = tx.send(());
     service.await??;
     let file_duration_s = done["duration_s"].as_f64().unwrap_or(0.0);
-    Ok(Run { post_to_recording_ms, post_to_first_frame_ms: first.num_milliseconds(), stop_to_delivered_ms, cores, cores_total, file_duration_s })
+    Ok(Run {
+        post_to_recording_ms,
+        post_to_first_frame_ms: first.num_milliseconds(),
+        post_to_first_participant_frame_ms: match call {
+            Some(_) => first_colour_at(done["files"][0]["path"].as_str().unwrap_or(""), [0xd0, 0x20, 0x20])
+                .map(|t| first.num_milliseconds() + (t * 1000.0) as i64),
+            None => None,
+        },
+        stop_to_delivered_ms,
+        cores,
+        cores_total,
+        participants_cores,
+        file_duration_s,
+    })
 }
 
 async fn wait_state(client: &reqwest::Client, url: &str, states: &[&str]) -> anyhow::Result<Value> {
@@ -153,6 +214,19 @@ async fn measure_cpu(instance: &str, window: Duration) -> (HashMap<String, f64>,
     }
     let total = by_name.values().sum();
     (by_name, total)
+}
+
+/// Seconds into `file` of the first frame (10 per second, first 10 s) where `rgb` covers > 3 %.
+fn first_colour_at(file: &str, rgb: [u8; 3]) -> Option<f64> {
+    let out = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-t", "10", "-i", file, "-vf", "fps=10,scale=64:36", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .output()
+        .ok()?;
+    let frame_len = 64 * 36 * 3;
+    out.stdout.chunks_exact(frame_len).position(|frame| {
+        let near = frame.chunks_exact(3).filter(|p| (0..3).all(|c| p[c].abs_diff(rgb[c]) <= 40)).count();
+        near as f64 / (64.0 * 36.0) > 0.03
+    }).map(|i| i as f64 / 10.0)
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
