@@ -69,7 +69,7 @@ fn two_participants_are_recorded_and_the_recorder_stays_hidden() {
         assert_eq!(done["state"], "completed", "{done}");
         let _ = rec;
         let file = file_of(&done);
-        let (red, blue) = (colour_share(&file, 4.0, RED, 40), colour_share(&file, 4.0, BLUE, 40));
+        let (red, blue) = (colour_share(&file, 3.0, RED, 40), colour_share(&file, 3.0, BLUE, 40));
         eprintln!("red {red:.2}, blue {blue:.2}");
         assert!(red > 0.05 && blue > 0.05, "both tiles visible: red {red:.2}, blue {blue:.2}");
         let (t440, t1200) = (tone_level_db(&file, 440), tone_level_db(&file, 1200));
