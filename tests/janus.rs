@@ -184,3 +184,29 @@ fn a_janus_restart_is_an_incident_and_the_recording_goes_on() {
         finish(app, call).await;
     });
 }
+
+#[test]
+fn a_destroyed_room_ends_the_recording_and_first_publisher_waits_for_video() {
+    in_namespace(|| async {
+        let mut call = CallHarness::start(&layouts_dir()).await.unwrap();
+        let app = spawn_app().await;
+        let source = json!({"type": "janus", "server": URL, "room": ROOM, "start": "first_publisher"});
+        let id = app.start(json!({"source": source, "output": {"width": 640, "height": 360}})).await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let (_, waiting) = app.get(&format!("/v1/recordings/{id}")).await;
+        assert_eq!(waiting["state"], "starting", "no capture before the first publisher: {waiting}");
+        assert_eq!(waiting["waiting_for_participants"], true, "{waiting}");
+        call.join(alice()).await.unwrap();
+        app.wait_for(&id, &["recording"], START).await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let mut admin = janus_client::JanusClient::connect(URL).await.unwrap();
+        admin.destroy_room(ROOM).await.unwrap();
+        admin.close().await;
+        let done = app.wait_for(&id, &["completed", "failed"], FINISH).await;
+        assert_eq!(done["state"], "completed", "{done}");
+        assert_eq!(done["end_reason"], "room_destroyed");
+        let file = file_of(&done);
+        assert!(colour_share(&file, 0.3, RED, 40) > 0.05, "the file starts with Alice, not a slate");
+        finish(app, call).await;
+    });
+}
