@@ -53,11 +53,15 @@ pub struct Supervised {
 pub fn prepare(cmd: &mut std::process::Command, instance: &str) {
     use std::os::unix::process::CommandExt;
     cmd.env(INSTANCE_ENV, instance).process_group(0);
-    // SAFETY: prctl is async-signal-safe; the closure allocates nothing.
+    // SAFETY: prctl and setrlimit are async-signal-safe; the closure allocates nothing.
     unsafe {
         cmd.pre_exec(|| {
             // If the service dies (even by SIGKILL), its children must not outlive it.
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            // A crashing child (Janus 1.1.2 sometimes does on SIGTERM) must not leave a
+            // 100 MB core file in the working directory.
+            let none = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+            libc::setrlimit(libc::RLIMIT_CORE, &none);
             Ok(())
         });
     }
