@@ -126,7 +126,8 @@ fn an_empty_room_records_the_slate_then_participants_and_stops_when_empty() {
         let file = file_of(&done);
         assert!(colour_share(&file, 0.5, RED, 40) < 0.01, "the slate, not Alice, at the start");
         // Joining takes a few seconds (media files, browser start, publishing): look widely.
-        let seen = (1..30).map(|t| colour_share(&file, f64::from(t) * 0.5, RED, 40)).fold(0.0, f64::max);
+        let halves = (done["duration_s"].as_f64().unwrap() * 2.0) as u32 - 1;
+        let seen = (1..halves).map(|t| colour_share(&file, f64::from(t) * 0.5, RED, 40)).fold(0.0, f64::max);
         assert!(seen > 0.05, "Alice appears once she joins");
         finish(app, call).await;
     });
