@@ -67,7 +67,7 @@ pub struct CaptureInput<'a> {
 
 /// A running ffmpeg.
 pub struct Capture {
-    /// Wall-clock Unix time of each input's first sample (index [`AUDIO`], [`VIDEO`]), once
+    /// Wall-clock Unix time of each input's first sample (index [`VIDEO`], [`AUDIO`]), once
     /// ffmpeg reported it.
     pub starts: [Option<f64>; 2],
     pid: i32,
@@ -150,16 +150,6 @@ impl Capture {
         }
         None
     }
-
-    /// Kills ffmpeg immediately (failure paths; the fragments written so far stay playable).
-    pub fn kill(&self) {
-        signal_group(self.pid, libc::SIGKILL);
-    }
-
-    /// ffmpeg's process id.
-    pub fn pid(&self) -> i32 {
-        self.pid
-    }
 }
 
 impl Drop for Capture {
@@ -178,7 +168,6 @@ fn command(input: &CaptureInput<'_>) -> FfmpegCommand {
     let (rate, buf) = (format!("{}k", out.video_bitrate_kbps), format!("{}k", out.video_bitrate_kbps * 2));
     let mut cmd = FfmpegCommand::new_with_path(input.ffmpeg);
     cmd.args(["-hide_banner", "-nostats", "-stats_period", "0.25", "-stats", "-y"])
-        // A small x11grab queue: under CPU pressure a big one grows ffmpeg to gigabytes (PLATFORM.md).
         // Probe as little as possible: ffmpeg opens the inputs one after the other, and the
         // picture first, so capture starts fast; the finaliser aligns the later sound.
         .args(["-probesize", "32", "-analyzeduration", "0"])
@@ -278,12 +267,15 @@ pub fn parse_time(text: &str) -> Option<f64> {
     Some(sign * secs)
 }
 
-/// The wall-clock time of the file's first frame: the video input's start stamp when ffmpeg
-/// reported it, else estimated from a progress report (`time_s` written, seen `now`).
-pub fn first_frame_at(video_start_s: Option<f64>, now: DateTime<Utc>, time_s: f64) -> DateTime<Utc> {
-    video_start_s
-        .and_then(|s| DateTime::from_timestamp_micros((s * 1e6) as i64))
-        .unwrap_or_else(|| now - TimeDelta::milliseconds((time_s.max(0.0) * 1000.0) as i64))
+/// A Unix time in seconds (as ffmpeg stamps inputs) as a timestamp.
+pub fn unix_time(seconds: f64) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros((seconds * 1e6) as i64).unwrap_or_else(Utc::now)
+}
+
+/// The first frame's wall-clock time estimated from a progress report (`time_s` written so far)
+/// seen now; for when ffmpeg did not report the display input's own stamp.
+pub fn estimated_first_frame(time_s: f64) -> DateTime<Utc> {
+    Utc::now() - TimeDelta::milliseconds((time_s.max(0.0) * 1000.0) as i64)
 }
 
 #[cfg(test)]

@@ -136,12 +136,12 @@ async fn on_capture_event(
             }
             // The display input opened: its first frame is the file's first frame.
             if index as usize == VIDEO {
-                clock.start(capture::first_frame_at(Some(wall_s), Utc::now(), 0.0), job, events).await;
+                clock.start(capture::unix_time(wall_s), job, events).await;
             }
         }
         Some(CaptureEvent::Progress { time_s, fps }) => {
             if !clock.started {
-                clock.start(capture::first_frame_at(None, Utc::now(), time_s), job, events).await;
+                clock.start(capture::estimated_first_frame(time_s), job, events).await;
             }
             let bytes = std::fs::metadata(&capture.file).map(|m| m.len()).unwrap_or(0);
             let _ = events.try_send(RecorderEvent::Progress { duration_s: time_s.max(0.0), bytes, fps });
