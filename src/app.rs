@@ -11,7 +11,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::api::{self, AppState};
 use crate::config::Settings;
-use crate::jobs::{JobManager, SqliteStore};
+use crate::jobs::{JobManager, ManagerConfig, SqliteStore};
+use crate::layouts::preview::Previewer;
 use crate::layouts::AssetServer;
 use crate::recorder::Recorder;
 
@@ -19,6 +20,7 @@ use crate::recorder::Recorder;
 pub struct Application {
     listener: TcpListener,
     jobs: JobManager,
+    previewer: Arc<Previewer>,
     recorder: Arc<Recorder>,
     cancel: CancellationToken,
     instance: String,
@@ -31,20 +33,28 @@ impl Application {
         let cancel = CancellationToken::new();
         std::fs::create_dir_all(&settings.data_dir)
             .with_context(|| format!("cannot create data dir {}", settings.data_dir.display()))?;
-        let assets = AssetServer::start(&settings.layouts_dir, cancel.child_token()).await?;
+        let layouts = settings.layouts();
+        let assets = AssetServer::start(&layouts, cancel.child_token()).await?;
+        let previewer = Arc::new(Previewer::new(
+            layouts.clone(),
+            settings.chromium.clone(),
+            settings.chromium_no_sandbox,
+            settings.data_dir.join("tmp"),
+            assets.url.clone(),
+            instance.clone(),
+        ));
         let recorder = Arc::new(Recorder::start(settings.recorder_config(assets.url), &instance).await?);
         let store = Arc::new(SqliteStore::open(&settings.data_dir.join("wallflower.db"))?);
-        let jobs = JobManager::new(
-            store,
-            recorder.clone(),
-            settings.data_dir.join("recordings"),
-            settings.max_concurrent,
-            cancel.child_token(),
-        )?;
+        let config = ManagerConfig {
+            recordings_dir: settings.data_dir.join("recordings"),
+            max_concurrent: settings.max_concurrent,
+            layouts,
+        };
+        let jobs = JobManager::new(store, recorder.clone(), config, cancel.child_token())?;
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
-        Ok(Self { listener, jobs, recorder, cancel, instance })
+        Ok(Self { listener, jobs, previewer, recorder, cancel, instance })
     }
 
     /// The address the API listens on (the real port when configured with port 0).
@@ -61,7 +71,7 @@ impl Application {
     /// everything the service started.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let jobs = self.jobs.clone();
-        let router = api::router(AppState { jobs: self.jobs.clone() });
+        let router = api::router(AppState { jobs: self.jobs.clone(), previewer: self.previewer.clone() });
         tracing::info!(addr = %self.local_addr(), "serving");
         let drain = async move {
             shutdown.await;

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::layouts::Catalog;
+use crate::layouts::settings::Layouts;
 use crate::recorder::RecorderConfig;
 
 /// Flags (and their environment variables) shared by `serve` and `record`.
@@ -21,6 +23,12 @@ pub struct CommonArgs {
     /// The layouts directory (built-in pages and page SDK).
     #[arg(long, env = "WALLFLOWER_LAYOUTS_DIR")]
     pub layouts_dir: Option<PathBuf>,
+    /// Your own layouts (one folder each); a folder named like a built-in layout replaces it.
+    #[arg(long, env = "WALLFLOWER_CUSTOM_LAYOUTS_DIR")]
+    pub custom_layouts_dir: Option<PathBuf>,
+    /// Files branding may name, such as logos (default: `<data-dir>/assets`).
+    #[arg(long, env = "WALLFLOWER_ASSETS_DIR")]
+    pub assets_dir: Option<PathBuf>,
     /// Chromium binary.
     #[arg(long, env = "WALLFLOWER_CHROMIUM")]
     pub chromium: Option<PathBuf>,
@@ -55,6 +63,8 @@ pub struct FileConfig {
     pub listen: Option<SocketAddr>,
     pub data_dir: Option<PathBuf>,
     pub layouts_dir: Option<PathBuf>,
+    pub custom_layouts_dir: Option<PathBuf>,
+    pub assets_dir: Option<PathBuf>,
     pub chromium: Option<PathBuf>,
     pub chromium_no_sandbox: Option<bool>,
     pub start_timeout_s: Option<u64>,
@@ -69,6 +79,8 @@ pub struct Settings {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     pub layouts_dir: PathBuf,
+    pub custom_layouts_dir: Option<PathBuf>,
+    pub assets_dir: PathBuf,
     pub chromium: PathBuf,
     pub chromium_no_sandbox: bool,
     pub start_timeout: Duration,
@@ -86,10 +98,13 @@ impl Settings {
         };
         let c = &args.common;
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let data_dir: PathBuf = c.data_dir.clone().or(file.data_dir).unwrap_or_else(|| "data".into());
         Ok(Self {
             listen: args.listen.or(file.listen).unwrap_or(([127, 0, 0, 1], 8080).into()),
-            data_dir: c.data_dir.clone().or(file.data_dir).unwrap_or_else(|| "data".into()),
             layouts_dir: c.layouts_dir.clone().or(file.layouts_dir).unwrap_or_else(crate::layouts::default_dir),
+            custom_layouts_dir: c.custom_layouts_dir.clone().or(file.custom_layouts_dir),
+            assets_dir: c.assets_dir.clone().or(file.assets_dir).unwrap_or_else(|| data_dir.join("assets")),
+            data_dir,
             chromium: c.chromium.clone().or(file.chromium).unwrap_or_else(|| "/usr/lib/chromium/chromium".into()),
             chromium_no_sandbox: c.chromium_no_sandbox.or(file.chromium_no_sandbox).unwrap_or_else(is_root),
             start_timeout: c.start_timeout.or(file.start_timeout_s.map(Duration::from_secs))
@@ -98,6 +113,12 @@ impl Settings {
             max_concurrent: args.max_concurrent.or(file.max_concurrent).unwrap_or(cores).max(1),
             x264_preset: c.x264_preset.clone().or(file.x264_preset).unwrap_or_else(|| "veryfast".into()),
         })
+    }
+
+    /// The layout catalog and assets folder.
+    pub fn layouts(&self) -> Layouts {
+        let catalog = Catalog::new(self.layouts_dir.clone(), self.custom_layouts_dir.clone());
+        Layouts { catalog, assets_dir: self.assets_dir.clone() }
     }
 
     /// The recorder's part of the settings; `layouts_url` comes from the running asset server.

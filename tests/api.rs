@@ -14,18 +14,36 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 use wallflower::api::{AppState, router};
-use wallflower::jobs::{JobManager, SqliteStore};
+use wallflower::jobs::{JobManager, ManagerConfig, SqliteStore};
+use wallflower::layouts::preview::Previewer;
+use wallflower::layouts::settings::Layouts;
 use wallflower::recorder::{Failure, Outcome, RecorderError, RecorderEvent, RecordingJob, Runner, StopSignal};
 
-/// Starts immediately, then waits to be stopped; the "recording" ends as aborted.
+/// Starts immediately, shows every settings change at once, and waits to be stopped; the
+/// "recording" ends as aborted.
 struct StandIn;
 
 impl Runner for StandIn {
-    fn run<'a>(&'a self, _: &'a RecordingJob, events: mpsc::Sender<RecorderEvent>, stop: StopSignal) -> BoxFuture<'a, Result<Outcome, Failure>> {
+    fn run<'a>(&'a self, job: &'a RecordingJob, events: mpsc::Sender<RecorderEvent>, stop: StopSignal) -> BoxFuture<'a, Result<Outcome, Failure>> {
         Box::pin(async move {
             let _ = events.send(RecorderEvent::Started { at: chrono::Utc::now() }).await;
-            stop.stop.cancelled().await;
-            Err(RecorderError::Aborted.into())
+            let mut settings = job.settings.clone();
+            loop {
+                let changed = async {
+                    let Some(rx) = settings.as_mut() else { return std::future::pending().await };
+                    if rx.changed().await.is_err() {
+                        return std::future::pending().await;
+                    }
+                    rx.borrow_and_update().revision
+                };
+                tokio::select! {
+                    _ = stop.stop.cancelled() => return Err(RecorderError::Aborted.into()),
+                    revision = changed => {
+                        let at = chrono::Utc::now();
+                        let _ = events.send(RecorderEvent::SettingsApplied { revision, at, failed: None }).await;
+                    }
+                }
+            }
         })
     }
 }
@@ -38,8 +56,17 @@ struct Api {
 fn api(max_concurrent: usize) -> Api {
     let data = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(&data.path().join("db")).unwrap());
-    let jobs = JobManager::new(store, Arc::new(StandIn), data.path().join("recordings"), max_concurrent, CancellationToken::new()).unwrap();
-    Api { app: router(AppState { jobs }), _data: data }
+    let layouts_dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/layouts"));
+    let mut layouts = Layouts::builtin(layouts_dir);
+    layouts.assets_dir = data.path().join("assets");
+    std::fs::create_dir_all(&layouts.assets_dir).unwrap();
+    std::fs::write(layouts.assets_dir.join("logo.png"), b"not really a png").unwrap();
+    let config = ManagerConfig { recordings_dir: data.path().join("recordings"), max_concurrent, layouts: layouts.clone() };
+    let jobs = JobManager::new(store, Arc::new(StandIn), config, CancellationToken::new()).unwrap();
+    let assets_url = url::Url::parse("http://127.0.0.1:9/").unwrap();
+    // Previews are rendered by the end-to-end tests; here only their request checks run.
+    let previewer = Previewer::new(layouts, "/nonexistent/chromium".into(), true, data.path().join("tmp"), assets_url, "api-test".into());
+    Api { app: router(AppState { jobs, previewer: Arc::new(previewer) }), _data: data }
 }
 
 impl Api {
@@ -175,4 +202,94 @@ async fn health_and_openapi_are_served() {
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     assert!(doc["paths"]["/v1/recordings"]["post"].is_object());
     assert!(doc["components"]["schemas"]["Recording"].is_object(), "{}", doc["components"]);
+}
+
+fn janus() -> Value {
+    json!({"type": "janus", "server": "ws://127.0.0.1:8188", "room": 1234})
+}
+
+#[tokio::test]
+async fn layouts_are_listed_with_their_parameters() {
+    let api = api(4);
+    let (status, body, _) = api.call("GET", "/v1/layouts", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let names: Vec<&str> = body["layouts"].as_array().unwrap().iter().map(|l| l["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["grid", "presentation", "single", "speaker"]);
+    let (status, single, _) = api.call("GET", "/v1/layouts/single", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(single["params"]["participant"]["type"], "string", "{single}");
+    assert!(single["description"].as_str().is_some_and(|d| !d.is_empty()));
+    assert_error(&api.call("GET", "/v1/layouts/nope", None).await, 400, "unknown_layout", Some("layout"));
+    assert_error(&api.call("GET", "/v1/layouts/..%2F..%2Fetc/preview.png", None).await, 400, "invalid_layout_name", Some("layout"));
+    assert_error(&api.call("GET", "/v1/layouts/grid/preview.png?participants=99", None).await, 400, "out_of_range", Some("participants"));
+    assert_error(&api.call("GET", "/v1/layouts/grid/preview.png?branding=%7B", None).await, 400, "invalid_value", Some("branding"));
+}
+
+#[tokio::test]
+async fn layout_and_branding_requests_are_checked() {
+    let api = api(4);
+    let cases = [
+        (json!({"source": janus(), "layout": "mosaic"}), "unknown_layout", "layout"),
+        (json!({"source": janus(), "layout": "../../etc/passwd"}), "invalid_layout_name", "layout"),
+        (json!({"source": janus(), "layout": "/abs"}), "invalid_layout_name", "layout"),
+        (json!({"source": janus(), "branding": {"colors": {"primary": "red"}}}), "invalid_color", "branding.colors.primary"),
+        (json!({"source": janus(), "branding": {"colors": {"background": "#12"}}}), "invalid_color", "branding.colors.background"),
+        (json!({"source": janus(), "branding": {"logo_url": "file:///etc/passwd"}}), "invalid_url", "branding.logo_url"),
+        (json!({"source": janus(), "branding": {"logo_url": "../db"}}), "invalid_url", "branding.logo_url"),
+        (json!({"source": janus(), "branding": {"logo_url": "nope.png"}}), "asset_not_found", "branding.logo_url"),
+        (json!({"source": janus(), "branding": {"custom_css": "a".repeat(20_000)}}), "too_large", "branding.custom_css"),
+        (json!({"source": janus(), "branding": {"tilte": "x"}}), "unknown_field", "branding.tilte"),
+        (json!({"source": janus(), "branding": {"logo_position": "middle"}}), "invalid_value", "branding.logo_position"),
+        (json!({"source": janus(), "layout": "single", "layout_params": {"who": "x"}}), "unknown_field", "layout_params.who"),
+        (json!({"source": {"type": "test"}, "layout": "grid"}), "not_applicable", "layout"),
+    ];
+    for (body, code, field) in cases {
+        assert_error(&api.create(body).await, 400, code, Some(field));
+    }
+    let unknown = api.create(json!({"source": janus(), "layout": "mosaic"})).await;
+    assert!(unknown.1["error"]["message"].as_str().unwrap().contains("grid, presentation, single, speaker"), "{}", unknown.1);
+    let title = "<script>alert(1)</script>";
+    let branding = json!({"title": title, "logo_url": "logo.png", "colors": {"primary": "#ff8800"}});
+    let (status, rec, _) = api.create(json!({"source": janus(), "layout": "speaker", "branding": branding})).await;
+    assert_eq!(status, StatusCode::CREATED, "{rec}");
+    assert_eq!(rec["settings"]["layout"], "speaker");
+    assert_eq!(rec["settings"]["layout_params"]["filmstrip"], "bottom", "defaults filled: {rec}");
+    assert_eq!(rec["settings"]["branding"]["title"], title, "stored as given; the page renders it as text");
+}
+
+#[tokio::test]
+async fn live_changes_are_checked_applied_and_recorded() {
+    let api = api(4);
+    let (_, rec, _) = api.create(json!({"source": janus()})).await;
+    let path = format!("/v1/recordings/{}", rec["id"].as_str().unwrap());
+    let patch = |body: Value| {
+        let (api, path) = (&api, &path);
+        async move { api.call("PATCH", path, Some(&body.to_string())).await }
+    };
+    assert_error(&patch(json!({"layout": "nope"})).await, 400, "unknown_layout", Some("layout"));
+    assert_error(&patch(json!({"branding": {"colors": {"text": "blue"}}})).await, 400, "invalid_color", Some("branding.colors.text"));
+    assert_error(&patch(json!({"layuot": "grid"})).await, 400, "unknown_field", Some("layuot"));
+    assert_error(&patch(json!({})).await, 400, "empty_patch", None);
+    let (status, changed, _) = patch(json!({"layout": "single", "layout_params": {"participant": "Bob"}, "branding": {"title": "Live"}})).await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    assert_eq!((changed["settings"]["revision"].as_u64(), changed["settings"]["layout"].as_str()), (Some(1), Some("single")));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let shown = loop {
+        let (_, rec, _) = api.call("GET", &path, None).await;
+        if rec["changes"][0]["applied_at"].is_string() {
+            break rec;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{rec}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(shown["changes"][0]["layout"], "single");
+    assert!(shown["changes"][0]["t_ms"].as_i64().is_some_and(|t| t >= 0), "{shown}");
+    assert_eq!(shown["settings"]["branding"]["title"], "Live");
+    api.call("POST", &format!("{path}/stop"), None).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_error(&patch(json!({"layout": "grid"})).await, 409, "recording_finished", None);
+    assert_error(&api.call("PATCH", "/v1/recordings/rec_nope", Some("{\"layout\":\"grid\"}")).await, 404, "not_found", None);
+    let (_, test, _) = api.create(json!({"source": {"type": "test"}})).await;
+    let test_path = format!("/v1/recordings/{}", test["id"].as_str().unwrap());
+    assert_error(&api.call("PATCH", &test_path, Some("{\"layout\":\"grid\"}")).await, 400, "not_applicable", Some("layout"));
 }

@@ -212,3 +212,49 @@ fn a_destroyed_room_ends_the_recording_and_first_publisher_waits_for_video() {
         finish(app, call).await;
     });
 }
+
+#[test]
+fn a_live_layout_change_shows_within_a_second_without_a_gap() {
+    in_namespace(|| async {
+        let mut call = CallHarness::start(&layouts_dir()).await.unwrap();
+        call.join(alice()).await.unwrap();
+        call.join(bob()).await.unwrap();
+        let app = spawn_app().await;
+        let id = app.start(call_source(json!({"branding": {"title": "Before the switch"}}))).await;
+        app.wait_for(&id, &["recording"], START).await;
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        let path = format!("/v1/recordings/{id}");
+        let change = json!({"layout": "single", "layout_params": {"participant": "bob"}, "branding": {"title": "After"}});
+        let patched = std::time::Instant::now();
+        let (status, body) = app.patch(&path, change).await;
+        assert_eq!(status, 200, "{body}");
+        let applied = loop {
+            let (_, rec) = app.get(&path).await;
+            if rec["changes"][0]["applied_at"].is_string() {
+                break rec;
+            }
+            assert!(patched.elapsed() < Duration::from_secs(5), "the page never showed the change: {rec}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let shown_after = patched.elapsed();
+        eprintln!("PATCH → shown {shown_after:?}");
+        assert!(shown_after < Duration::from_millis(1500), "the change took {shown_after:?}");
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        app.post(&format!("{path}/stop"), json!({})).await;
+        let done = app.wait_for(&id, &["completed", "failed"], FINISH).await;
+        assert_eq!(done["state"], "completed", "{done}");
+        let file = file_of(&done);
+        let t = applied["changes"][0]["t_ms"].as_f64().expect("t_ms") / 1000.0;
+        let (red, blue) = (colour_share(&file, t - 1.0, RED, 40), colour_share(&file, t - 1.0, BLUE, 40));
+        assert!(red > 0.05 && blue > 0.05, "grid before the change at {t:.2}s: red {red:.2}, blue {blue:.2}");
+        let (red, blue) = (colour_share(&file, t + 0.5, RED, 40), colour_share(&file, t + 0.5, BLUE, 40));
+        assert!(red < 0.01 && blue > 0.3, "only Bob after the change at {t:.2}s: red {red:.2}, blue {blue:.2}");
+        let times = video_times(&file);
+        let gap = times.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
+        let duration = done["duration_s"].as_f64().unwrap();
+        eprintln!("{} frames in {duration:.2}s, largest gap {gap:.3}s", times.len());
+        assert!(gap < 0.2, "a {gap:.3}s gap in the video");
+        assert!(times.len() as f64 > duration * 30.0 * 0.9, "{} frames in {duration:.2}s", times.len());
+        finish(app, call).await;
+    });
+}

@@ -9,6 +9,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::jobs::JobError;
+use crate::layouts::LayoutError;
 
 /// Seconds a client should wait before retrying a 503.
 const RETRY_AFTER_S: &str = "5";
@@ -24,6 +25,12 @@ pub enum ApiError {
     BadBody(String),
     #[error("no route for {0}")]
     NoRoute(String),
+}
+
+impl From<LayoutError> for ApiError {
+    fn from(e: LayoutError) -> Self {
+        Self::Job(JobError::Layout(e))
+    }
 }
 
 /// The JSON error envelope.
@@ -59,7 +66,10 @@ impl ApiError {
             Self::Job(e) => match e {
                 JobError::Invalid { .. } => StatusCode::BAD_REQUEST,
                 JobError::NotFound(_) => StatusCode::NOT_FOUND,
-                JobError::Conflict(_) => StatusCode::CONFLICT,
+                JobError::Conflict { .. } => StatusCode::CONFLICT,
+                JobError::Layout(LayoutError::PreviewBusy(_)) => StatusCode::SERVICE_UNAVAILABLE,
+                JobError::Layout(e) if e.is_client_error() => StatusCode::BAD_REQUEST,
+                JobError::Layout(_) => StatusCode::INTERNAL_SERVER_ERROR,
                 JobError::AtCapacity { .. } | JobError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
                 JobError::Store(_) | JobError::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },
@@ -87,6 +97,7 @@ impl ApiError {
     fn field(&self) -> Option<String> {
         match self {
             Self::Job(JobError::Invalid { field, .. }) if !field.is_empty() => Some(field.clone()),
+            Self::Job(JobError::Layout(e)) => e.field().map(String::from),
             _ => None,
         }
     }

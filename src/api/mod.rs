@@ -2,6 +2,7 @@
 //! pieces; all error mapping lives in [`error`].
 
 pub mod error;
+pub mod layouts;
 pub mod openapi;
 pub mod recordings;
 
@@ -10,7 +11,10 @@ use axum::extract::{MatchedPath, Request};
 use axum::http::Uri;
 use tower_http::trace::TraceLayer;
 
+use std::sync::Arc;
+
 use crate::jobs::JobManager;
+use crate::layouts::preview::Previewer;
 pub use error::ApiError;
 
 /// Largest accepted request body.
@@ -20,12 +24,15 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub jobs: JobManager,
+    /// Renders layout previews; also holds the layout catalog.
+    pub previewer: Arc<Previewer>,
 }
 
 /// The whole API.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(recordings::router())
+        .merge(layouts::router())
         .merge(health_router())
         .merge(openapi::router())
         .fallback(|uri: Uri| async move { ApiError::NoRoute(uri.path().to_owned()) })

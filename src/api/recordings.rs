@@ -14,11 +14,12 @@ use utoipa::ToSchema;
 use super::error::{ApiError, ErrorBody};
 use super::{AppState, MAX_BODY_BYTES};
 use crate::jobs::{Recording, RecordingRequest};
+use crate::layouts::SettingsPatch;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/recordings", post(create).get(list))
-        .route("/v1/recordings/{id}", get(show))
+        .route("/v1/recordings/{id}", get(show).patch(update))
         .route("/v1/recordings/{id}/stop", post(stop))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
@@ -65,6 +66,22 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<RecordingList>, 
     (status = 200, body = Recording), (status = 404, body = ErrorBody)))]
 pub async fn show(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Recording>, ApiError> {
     Ok(Json(state.jobs.get(&id)?))
+}
+
+/// Change a running call recording's layout, layout parameters or branding (merge patch for
+/// `branding`); the page shows it within a second, without a gap in the file.
+#[utoipa::path(patch, path = "/v1/recordings/{id}", params(("id" = String, Path)), request_body = SettingsPatch, responses(
+    (status = 200, description = "Applied to the recording; `changes` shows when the page shows it", body = Recording),
+    (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+    (status = 409, description = "The recording has finished", body = ErrorBody)))]
+pub async fn update(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Recording>, ApiError> {
+    let body = body.map_err(|r| ApiError::from_body(r, MAX_BODY_BYTES))?;
+    let patch: SettingsPatch = crate::jobs::request::parse_json(&body)?;
+    Ok(Json(state.jobs.update(&id, &patch)?))
 }
 
 /// Stop a recording (idempotent: a finished one is returned as it is).

@@ -1,6 +1,7 @@
 //! `wallflower demo`: the whole product in one command. A real Janus and three synthetic
 //! participants (Alice, Bob, Carol) in a private network namespace, the service, and a recording
-//! asked for over REST: ~20 s with Carol leaving midway. Prints where the file is.
+//! asked for over REST with branding: ~20 s in the grid layout, switched live to the speaker
+//! layout after a third, with Carol leaving midway. Prints where the file is.
 
 use std::time::{Duration, Instant};
 
@@ -50,19 +51,31 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 async fn record(base: &str, call: &mut CallHarness, seconds: u64) -> anyhow::Result<String> {
     let client = reqwest::Client::new();
     let body = json!({"source": {"type": "janus", "server": URL, "room": ROOM},
-                      "output": {"width": 1280, "height": 720, "fps": 30}});
+                      "output": {"width": 1280, "height": 720, "fps": 30},
+                      "layout": "grid",
+                      "branding": {"title": "Wallflower demo", "subtitle": format!("Janus room {ROOM}"),
+                                   "colors": {"primary": "#5ee08f"}, "watermark": "DEMO"}});
     println!("== POST {base}/v1/recordings {body}");
     let rec: Value = client.post(format!("{base}/v1/recordings")).json(&body).send().await?.json().await?;
     let id = rec["id"].as_str().with_context(|| format!("no recording: {rec}"))?.to_owned();
     let url = format!("{base}/v1/recordings/{id}");
     let started = Instant::now();
-    let mut carol_left = false;
+    let (mut carol_left, mut switched) = (false, false);
     while started.elapsed() < Duration::from_secs(seconds) {
         tokio::time::sleep(Duration::from_secs(1)).await;
         let rec: Value = client.get(&url).send().await?.json().await?;
         report(&rec);
         if rec["state"] == "failed" {
             bail!("recording failed: {}", rec["error"]);
+        }
+        if !switched && started.elapsed() > Duration::from_secs(seconds / 3) {
+            let change = json!({"layout": "speaker", "branding": {"subtitle": "live layout switch"}});
+            println!("== PATCH {url} {change}");
+            let answer = client.patch(&url).json(&change).send().await?;
+            if !answer.status().is_success() {
+                bail!("layout switch refused: {}", answer.text().await?);
+            }
+            switched = true;
         }
         if !carol_left && started.elapsed() > Duration::from_secs(seconds / 2) {
             println!("== Carol leaves");

@@ -1,7 +1,8 @@
 //! The `wallflower` binary's commands: `serve` (the REST service), `record` (one recording,
-//! no server) and `demo` (a live call recorded end to end).
+//! no server), `layouts` (list and preview layouts) and `demo` (a live call recorded end to end).
 
 mod demo;
+mod layouts;
 mod record;
 
 use clap::{Parser, Subcommand};
@@ -22,6 +23,9 @@ enum Command {
     Serve(ServeArgs),
     /// Make one recording without the service and write it to a file.
     Record(record::RecordArgs),
+    /// List layouts, or render one with simulated participants to a PNG.
+    #[command(subcommand)]
+    Layouts(layouts::LayoutsCommand),
     /// Record a live call: Janus and three synthetic participants in a private network
     /// namespace, the service, a 20 s recording over REST (needs root).
     Demo(demo::DemoArgs),
@@ -44,6 +48,7 @@ pub fn main() -> std::process::ExitCode {
         match command {
             Command::Serve(args) => serve(args).await,
             Command::Record(args) => record::run(args).await,
+            Command::Layouts(command) => layouts::run(command).await,
             Command::Demo(args) => demo::run(args).await,
         }
     });

@@ -42,14 +42,15 @@ pub async fn run(args: RecordArgs) -> anyhow::Result<()> {
     let request = request(&args)?;
     let settings = Settings::resolve(&ServeArgs { common: args.common.clone(), ..ServeArgs::default() })?;
     let cancel = CancellationToken::new();
-    let assets = AssetServer::start(&settings.layouts_dir, cancel.clone()).await?;
+    let assets = AssetServer::start(&settings.layouts(), cancel.clone()).await?;
     let instance = uuid::Uuid::new_v4().simple().to_string();
     let recorder = Recorder::start(settings.recorder_config(assets.url), &instance).await?;
     let file = std::path::absolute(&args.out).context("output path")?;
     if let Some(dir) = file.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    let job = request.into_job(format!("cli_{}", &instance[..8]), file);
+    // The CLI records test patterns and web pages, which have no layout settings.
+    let job = request.into_job(format!("cli_{}", &instance[..8]), file, None);
     let stop = StopSignal::default();
     let (tx, rx) = mpsc::channel(64);
     let printer = tokio::spawn(print_progress(rx));
@@ -97,6 +98,9 @@ fn request(args: &RecordArgs) -> anyhow::Result<RecordingRequest> {
         },
         limits: Limits { max_duration_s: max, ..Limits::default() },
         destination: DestinationSpec::Local,
+        layout: None,
+        layout_params: None,
+        branding: None,
     };
     request.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(request)
@@ -117,6 +121,7 @@ async fn print_progress(mut events: mpsc::Receiver<RecorderEvent>) {
                 eprintln!("\nparticipants: {}", names.join(", "));
             }
             RecorderEvent::Incident { kind, message } => eprintln!("\nincident: {kind} {}", message.unwrap_or_default()),
+            RecorderEvent::SettingsApplied { .. } => {}
         }
     }
 }

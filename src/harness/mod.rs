@@ -49,6 +49,7 @@ use std::path::PathBuf;
 use tokio_util::sync::CancellationToken;
 
 use crate::layouts::AssetServer;
+use crate::layouts::settings::Layouts;
 use crate::recorder::tools::Tools;
 
 /// Janus plus the participants in its rooms, all marked with one instance id and living in one
@@ -72,7 +73,7 @@ impl CallHarness {
         let dir = tempfile::Builder::new().prefix("wf-harness-").tempdir()?;
         let instance = format!("harness-{}", uuid::Uuid::new_v4().simple());
         let cancel = CancellationToken::new();
-        let assets = AssetServer::start(layouts_dir, cancel.clone())
+        let assets = AssetServer::start(&Layouts::builtin(layouts_dir), cancel.clone())
             .await
             .map_err(|e| HarnessError::Janus(format!("asset server: {e}")))?;
         let janus = Janus::start(&dir.path().join("janus"), &instance).await?;

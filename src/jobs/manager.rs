@@ -3,19 +3,19 @@
 //! persists every state change.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
-use super::model::{ErrorInfo, Incident, Progress, Recording, RecordingState};
+use super::model::{ErrorInfo, Incident, Progress, Recording, RecordingState, SettingsChange};
 use super::request::RecordingRequest;
 use super::store::RecordingStore;
-use super::JobError;
+use super::{JobError, ManagerConfig};
+use crate::layouts::{PageSettings, SettingsPatch};
 use crate::recorder::pipeline::{Runner, StopSignal};
 use crate::recorder::{EndReason, Failure, Outcome, RecorderEvent, RecordingJob};
 use crate::storage::FileInfo;
@@ -34,13 +34,14 @@ struct Inner {
     recorder: Arc<dyn Runner>,
     tracker: TaskTracker,
     shutdown: CancellationToken,
-    max_concurrent: usize,
-    recordings_dir: PathBuf,
+    config: ManagerConfig,
 }
 
 struct Live {
     resource: Recording,
     stop: CancellationToken,
+    /// Calls: live changes of the page settings go to the recorder through this.
+    settings: Option<watch::Sender<PageSettings>>,
 }
 
 impl JobManager {
@@ -48,11 +49,10 @@ impl JobManager {
     pub fn new(
         store: Arc<dyn RecordingStore>,
         recorder: Arc<dyn Runner>,
-        recordings_dir: PathBuf,
-        max_concurrent: usize,
+        config: ManagerConfig,
         shutdown: CancellationToken,
     ) -> Result<Self, JobError> {
-        std::fs::create_dir_all(&recordings_dir)?;
+        std::fs::create_dir_all(&config.recordings_dir)?;
         for mut stale in store.list()?.into_iter().filter(|r| !r.state.is_final()) {
             stale.state = RecordingState::Failed;
             stale.ended_at = Some(Utc::now());
@@ -65,7 +65,7 @@ impl JobManager {
         }
         let live = Mutex::new(HashMap::new());
         let tracker = TaskTracker::new();
-        let inner = Inner { store, live, recorder, tracker, shutdown, max_concurrent, recordings_dir };
+        let inner = Inner { store, live, recorder, tracker, shutdown, config };
         Ok(Self { inner: Arc::new(inner) })
     }
 
@@ -75,20 +75,24 @@ impl JobManager {
         if inner.shutdown.is_cancelled() {
             return Err(JobError::ShuttingDown);
         }
+        let settings = request.page_settings(&inner.config.layouts)?;
         let id = format!("rec_{}", uuid::Uuid::now_v7().simple());
-        let dir = inner.recordings_dir.join(&id);
-        let resource = new_resource(&id, &request);
+        let dir = inner.config.recordings_dir.join(&id);
+        let mut resource = new_resource(&id, &request);
+        resource.settings = settings.clone();
         let stop = inner.shutdown.child_token();
+        let (sender, receiver) = settings.map(watch::channel).unzip();
         {
             let mut live = inner.lock_live();
-            if live.len() >= inner.max_concurrent {
-                return Err(JobError::AtCapacity { running: live.len(), max: inner.max_concurrent });
+            let max = inner.config.max_concurrent;
+            if live.len() >= max {
+                return Err(JobError::AtCapacity { running: live.len(), max });
             }
             std::fs::create_dir_all(&dir)?;
             inner.store.put(&resource)?;
-            live.insert(id.clone(), Live { resource: resource.clone(), stop: stop.clone() });
+            live.insert(id.clone(), Live { resource: resource.clone(), stop: stop.clone(), settings: sender });
         }
-        let job = request.into_job(id.clone(), dir.join("recording.mp4"));
+        let job = request.into_job(id.clone(), dir.join("recording.mp4"), receiver);
         let span = tracing::info_span!("recording", id = %id);
         let task = Arc::clone(inner).run(job, stop);
         inner.tracker.spawn(task.instrument(span));
@@ -125,6 +129,37 @@ impl JobManager {
         self.get(id)
     }
 
+    /// Changes a running call recording's layout, parameters or branding; the page shows the
+    /// change within a second, without a gap in the file.
+    pub fn update(&self, id: &str, patch: &SettingsPatch) -> Result<Recording, JobError> {
+        let mut live = self.inner.lock_live();
+        let Some(entry) = live.get_mut(id) else {
+            drop(live);
+            let finished = self.get(id)?;
+            let message = format!("recording `{id}` is {:?}: it can no longer change", finished.state).to_lowercase();
+            return Err(JobError::Conflict { code: "recording_finished", message });
+        };
+        let (Some(sender), Some(current)) = (&entry.settings, &entry.resource.settings) else {
+            let message = format!("a `{}` source has no layout or branding to change", entry.resource.source.kind());
+            return Err(JobError::invalid("not_applicable", "layout", message));
+        };
+        let next = self.inner.config.layouts.apply(current, patch)?;
+        tracing::info!(id, revision = next.revision, layout = %next.layout, "page settings changed");
+        let rec = &mut entry.resource;
+        rec.changes.push(SettingsChange {
+            revision: next.revision,
+            layout: next.layout.clone(),
+            requested_at: Utc::now(),
+            applied_at: None,
+            t_ms: None,
+            failed: None,
+        });
+        rec.settings = Some(next.clone());
+        sender.send_replace(next);
+        self.inner.persist(rec);
+        Ok(rec.clone())
+    }
+
     /// Recordings running now.
     pub fn running(&self) -> usize {
         self.inner.lock_live().len()
@@ -157,6 +192,8 @@ fn new_resource(id: &str, request: &RecordingRequest) -> Recording {
         waiting_for_participants: false,
         participants: Vec::new(),
         incidents: Vec::new(),
+        settings: None,
+        changes: Vec::new(),
     }
 }
 
@@ -209,6 +246,14 @@ impl Inner {
                 rec.incidents.push(Incident { kind, message, at: Utc::now() });
                 true
             }
+            RecorderEvent::SettingsApplied { revision, at, failed } => {
+                let started = rec.started_at;
+                let Some(change) = rec.changes.iter_mut().rev().find(|c| c.revision == revision) else { return };
+                change.applied_at = failed.is_none().then_some(at);
+                change.t_ms = started.filter(|_| failed.is_none()).map(|s| (at - s).num_milliseconds());
+                change.failed = failed;
+                true
+            }
         };
         if persist {
             self.persist(rec);
@@ -242,7 +287,7 @@ impl Inner {
         }
         if rec.files.is_empty() {
             // Nothing was recorded (e.g. the page never loaded): leave no empty folder behind.
-            let _ = std::fs::remove_dir(self.recordings_dir.join(id));
+            let _ = std::fs::remove_dir(self.config.recordings_dir.join(id));
         }
         tracing::info!(state = ?rec.state, duration_s = rec.duration_s, "recording finished");
         self.persist(&rec);

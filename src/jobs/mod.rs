@@ -19,8 +19,10 @@ pub enum JobError {
     Invalid { code: &'static str, field: String, message: String },
     #[error("recording `{0}` not found")]
     NotFound(String),
-    #[error("{0}")]
-    Conflict(String),
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error(transparent)]
+    Layout(#[from] crate::layouts::LayoutError),
     #[error("at capacity: {running} recordings running (maximum {max}); retry later")]
     AtCapacity { running: usize, max: usize },
     #[error("the service is shutting down")]
@@ -42,7 +44,8 @@ impl JobError {
         match self {
             Self::Invalid { code, .. } => code,
             Self::NotFound(_) => "not_found",
-            Self::Conflict(_) => "conflict",
+            Self::Conflict { code, .. } => code,
+            Self::Layout(e) => e.code(),
             Self::AtCapacity { .. } => "at_capacity",
             Self::ShuttingDown => "shutting_down",
             Self::Store(_) => "store_error",
@@ -52,8 +55,22 @@ impl JobError {
 
     /// True when the request was at fault (a 4xx).
     pub fn is_client_error(&self) -> bool {
-        matches!(self, Self::Invalid { .. } | Self::NotFound(_) | Self::Conflict(_))
+        match self {
+            Self::Layout(e) => e.is_client_error(),
+            other => matches!(other, Self::Invalid { .. } | Self::NotFound(_) | Self::Conflict { .. }),
+        }
     }
+}
+
+/// What the manager needs besides its store and recorder.
+#[derive(Debug, Clone)]
+pub struct ManagerConfig {
+    /// Each recording's files go to a folder named by its id under this one.
+    pub recordings_dir: std::path::PathBuf,
+    /// Most recordings running at once.
+    pub max_concurrent: usize,
+    /// What layouts and branding are checked against.
+    pub layouts: crate::layouts::settings::Layouts,
 }
 
 impl From<rusqlite::Error> for JobError {

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::layouts::PageSettings;
 use crate::recorder::bridge::Publisher;
 use crate::recorder::{EndReason, OutputSpec, Source};
 use crate::storage::{DestinationSpec, FileInfo};
@@ -90,6 +91,28 @@ pub struct Recording {
     /// Things that went wrong and were recovered from (or not), in order.
     #[serde(default)]
     pub incidents: Vec<Incident>,
+    /// Calls: the layout, its parameters and the branding shown now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<PageSettings>,
+    /// Calls: every live change of `settings` (`PATCH`), in order, with when it showed.
+    #[serde(default)]
+    pub changes: Vec<SettingsChange>,
+}
+
+/// One live change of a recording's layout or branding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SettingsChange {
+    /// The settings revision this change made.
+    pub revision: u32,
+    pub layout: String,
+    pub requested_at: DateTime<Utc>,
+    /// When the page showed it (`None` until it has, or if it could not).
+    pub applied_at: Option<DateTime<Utc>>,
+    /// Milliseconds from the file's first frame to `applied_at` (the media clock).
+    pub t_ms: Option<i64>,
+    /// Why the page could not show it, if it could not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<String>,
 }
 
 /// Something that happened to a recording's source, e.g. the SFU connection dropping.

@@ -8,7 +8,9 @@ use super::JobError;
 use super::model::Limits;
 use std::time::Duration;
 
-use crate::recorder::{OutputSpec, RecordingJob, Source};
+use crate::layouts::settings::Layouts;
+use crate::layouts::{Branding, PageSettings};
+use crate::recorder::{OutputSpec, RecordingJob, SettingsReceiver, Source};
 use crate::storage::DestinationSpec;
 
 /// A request for a recording; everything but `source` is optional.
@@ -22,19 +24,44 @@ pub struct RecordingRequest {
     pub limits: Limits,
     #[serde(default)]
     pub destination: DestinationSpec,
+    /// Calls: the layout to render (default `grid`; `GET /v1/layouts` lists them).
+    #[serde(default)]
+    pub layout: Option<String>,
+    /// Calls: the layout's parameters (see its entry in `GET /v1/layouts`).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub layout_params: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Calls: title, logo, colours, font, name labels, watermark, extra CSS.
+    #[serde(default)]
+    pub branding: Option<Branding>,
 }
 
 impl RecordingRequest {
     /// Parses a JSON body; errors name the offending field (`output.width`).
     pub fn parse(body: &[u8]) -> Result<Self, JobError> {
-        let de = &mut serde_json::Deserializer::from_slice(body);
-        let request: Self = serde_path_to_error::deserialize(de).map_err(classify)?;
+        let request: Self = parse_json(body)?;
         request.validate()?;
         Ok(request)
     }
 
-    /// The recorder's job for this request, writing to `file`.
-    pub fn into_job(self, id: String, file: std::path::PathBuf) -> RecordingJob {
+    /// The page settings of a call (checked against the layouts); `None` for other sources,
+    /// which take no layout or branding.
+    pub fn page_settings(&self, layouts: &Layouts) -> Result<Option<PageSettings>, JobError> {
+        if !self.source.is_call() {
+            let given = [("layout", self.layout.is_some()), ("layout_params", self.layout_params.is_some()), ("branding", self.branding.is_some())];
+            if let Some((field, _)) = given.into_iter().find(|(_, set)| *set) {
+                let message = format!("{field} applies to call sources (janus); a `{}` source is recorded as it is", self.source.kind());
+                return Err(JobError::invalid("not_applicable", field, message));
+            }
+            return Ok(None);
+        }
+        let settings = layouts.settings(self.layout.as_deref(), self.layout_params.as_ref(), self.branding.as_ref())?;
+        Ok(Some(settings))
+    }
+
+    /// The recorder's job for this request, writing to `file`; `settings` carries the page
+    /// settings and their live changes.
+    pub fn into_job(self, id: String, file: std::path::PathBuf, settings: Option<SettingsReceiver>) -> RecordingJob {
         let stop_when_empty = self.source.is_call().then(|| Duration::from_secs(self.limits.stop_when_empty_s));
         RecordingJob {
             id,
@@ -43,6 +70,7 @@ impl RecordingRequest {
             max_duration: Duration::from_secs(self.limits.max_duration_s),
             stop_when_empty,
             file,
+            settings,
         }
     }
 
@@ -66,6 +94,12 @@ impl RecordingRequest {
             }
         }
     }
+}
+
+/// Parses a JSON body into `T`; errors carry a stable code and the field's path.
+pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, JobError> {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(classify)
 }
 
 fn in_range(field: &str, value: u64, min: u64, max: u64) -> Result<(), JobError> {

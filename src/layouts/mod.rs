@@ -1,70 +1,71 @@
-//! The layouts asset server: serves the `layouts/` directory (built-in pages and the page SDK) to
-//! the recorder browsers on a loopback port of its own, separate from the public API.
+//! Layouts: the catalog of built-in and custom layout folders ([`catalog`]), branding and the
+//! per-recording page settings with their checks ([`branding`], [`settings`]), the loopback asset
+//! server the recorder browsers load pages from ([`server`]), and previews rendered with
+//! simulated participants ([`preview`]).
 
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+pub mod branding;
+pub mod catalog;
+pub mod preview;
+pub mod server;
+pub mod settings;
 
-use axum::Router;
-use tokio_util::sync::CancellationToken;
-use tower_http::services::ServeDir;
-use url::Url;
+use std::path::PathBuf;
+
+pub use branding::Branding;
+pub use catalog::{Catalog, LayoutInfo};
+pub use server::{AssetServer, default_dir};
+pub use settings::{PageSettings, SettingsPatch};
 
 /// Errors of the layouts module.
 #[derive(Debug, thiserror::Error)]
 pub enum LayoutError {
     #[error("layouts directory {0} not found (set --layouts-dir or WALLFLOWER_LAYOUTS_DIR)")]
     DirNotFound(PathBuf),
+    /// A request asked for something invalid; `field` names it.
+    #[error("{message}")]
+    Invalid { code: &'static str, field: String, message: String },
+    #[error("unknown layout {name:?}; valid layouts: {}", valid.join(", "))]
+    Unknown { name: String, valid: Vec<String> },
+    #[error("layout manifest: {0}")]
+    Manifest(String),
+    #[error("preview failed: {0}")]
+    Preview(String),
+    #[error("previews are busy ({0} rendering); retry shortly")]
+    PreviewBusy(usize),
     #[error("cannot serve layouts: {0}")]
     Io(#[from] std::io::Error),
 }
 
 impl LayoutError {
+    /// A validation error on `field`.
+    pub fn invalid(code: &'static str, field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Invalid { code, field: field.into(), message: message.into() }
+    }
+
     /// Stable machine-readable code.
     pub fn code(&self) -> &'static str {
         match self {
             Self::DirNotFound(_) => "layouts_dir_not_found",
+            Self::Invalid { code, .. } => code,
+            Self::Unknown { .. } => "unknown_layout",
+            Self::Manifest(_) => "layout_manifest_invalid",
+            Self::Preview(_) => "preview_failed",
+            Self::PreviewBusy(_) => "preview_busy",
             Self::Io(_) => "io_error",
         }
     }
 
-    /// None of these are caused by a request.
+    /// True when the request was at fault.
     pub fn is_client_error(&self) -> bool {
-        false
+        matches!(self, Self::Invalid { .. } | Self::Unknown { .. })
     }
-}
 
-/// Where the layouts are when nothing is configured: `./layouts` if present, else the source tree's.
-pub fn default_dir() -> PathBuf {
-    let local = PathBuf::from("layouts");
-    if local.join("sdk").is_dir() {
-        return local;
-    }
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/layouts"))
-}
-
-/// A running asset server.
-pub struct AssetServer {
-    /// Base URL, ending in `/`.
-    pub url: Url,
-}
-
-impl AssetServer {
-    /// Serves `dir` on 127.0.0.1 (port chosen by the OS) until `cancel` fires.
-    pub async fn start(dir: &Path, cancel: CancellationToken) -> Result<Self, LayoutError> {
-        if !dir.join("sdk").is_dir() {
-            return Err(LayoutError::DirNotFound(dir.to_path_buf()));
+    /// The request field at fault, if any.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Self::Invalid { field, .. } => Some(field).filter(|f| !f.is_empty()).map(String::as_str),
+            Self::Unknown { .. } => Some("layout"),
+            _ => None,
         }
-        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
-        let addr = listener.local_addr()?;
-        let app = Router::new().fallback_service(ServeDir::new(dir));
-        tokio::spawn(async move {
-            let serve = axum::serve(listener, app).with_graceful_shutdown(cancel.cancelled_owned());
-            if let Err(e) = serve.await {
-                tracing::error!("layouts server stopped: {e}");
-            }
-        });
-        let url = Url::parse(&format!("http://{addr}/")).map_err(std::io::Error::other)?;
-        tracing::debug!(%url, dir = %dir.display(), "serving layouts");
-        Ok(Self { url })
     }
 }

@@ -45,6 +45,18 @@ pub enum PageMessage {
         #[serde(default)]
         message: Option<String>,
     },
+    /// The page shows the settings of `revision` (after a live change).
+    Applied {
+        revision: u32,
+        #[serde(default)]
+        layout: Option<String>,
+    },
+    /// The page could not show the settings of `revision` and kept the previous ones.
+    ApplyFailed {
+        revision: u32,
+        #[serde(default)]
+        message: String,
+    },
     /// A log line from the page, forwarded into the recording's span.
     Log {
         #[serde(default)]
@@ -117,6 +129,8 @@ mod tests {
         let error = parse(r#"{"type":"error","code":"room_not_found","message":"no room 9"}"#);
         assert!(matches!(error, PageMessage::Error { ref code, .. } if code == "room_not_found"));
         assert_eq!(parse(r#"{"type":"room_destroyed"}"#), PageMessage::RoomDestroyed);
+        assert_eq!(parse(r#"{"type":"applied","revision":2,"layout":"speaker"}"#), PageMessage::Applied { revision: 2, layout: Some("speaker".into()) });
+        assert!(matches!(parse(r#"{"type":"apply_failed","revision":3,"message":"404"}"#), PageMessage::ApplyFailed { revision: 3, .. }));
         assert!(matches!(parse("not json"), PageMessage::Other(serde_json::Value::String(_))));
     }
 }

@@ -1,5 +1,6 @@
 //! Chromium for one recording: launched headful in kiosk mode on the recording's display, playing
 //! into its sink, with a fresh profile, and controlled over CDP (chromiumoxide) on a port it picks.
+//! Layout previews launch it headless the same way.
 
 use std::ffi::OsStr;
 use std::path::Path;
@@ -16,14 +17,20 @@ use super::process::{Supervised, kill_strays};
 /// Where and how Chromium should run.
 pub struct LaunchOptions<'a> {
     pub program: &'a Path,
-    pub display: &'a str,
-    pub pulse_server: &'a OsStr,
-    pub sink: &'a str,
+    /// The recording's display and sound; `None` runs headless (previews).
+    pub screen: Option<Screen<'a>>,
     pub profile_dir: &'a Path,
     pub width: u32,
     pub height: u32,
     pub no_sandbox: bool,
     pub instance: &'a str,
+}
+
+/// The X display and PulseAudio sink a recording's Chromium draws and plays into.
+pub struct Screen<'a> {
+    pub display: &'a str,
+    pub pulse_server: &'a OsStr,
+    pub sink: &'a str,
 }
 
 /// A running Chromium with a CDP connection and the kiosk page.
@@ -41,12 +48,12 @@ impl Browser {
     /// Launches Chromium on `about:blank` (the page is navigated once the bridge is installed).
     pub async fn launch(opts: LaunchOptions<'_>) -> Result<Self, RecorderError> {
         let args = chromium_args(&opts);
-        let envs = [
-            ("DISPLAY", OsStr::new(opts.display)),
-            ("PULSE_SERVER", opts.pulse_server),
-            ("PULSE_SINK", OsStr::new(opts.sink)),
-            ("HOME", opts.profile_dir.as_os_str()),
-        ];
+        let mut envs = vec![("HOME", opts.profile_dir.as_os_str())];
+        if let Some(screen) = &opts.screen {
+            envs.push(("DISPLAY", OsStr::new(screen.display)));
+            envs.push(("PULSE_SERVER", screen.pulse_server));
+            envs.push(("PULSE_SINK", OsStr::new(screen.sink)));
+        }
         let mut process = Supervised::spawn("chromium", opts.program, &args, &envs, opts.instance)
             .map_err(|e| RecorderError::BrowserLaunch(format!("{}: {e}", opts.program.display())))?;
         let ws = devtools_url(&mut process, opts.profile_dir).await?;
@@ -55,7 +62,8 @@ impl Browser {
             .map_err(|e| RecorderError::BrowserLaunch(format!("CDP connect: {e}")))?;
         // The handler stream drives the connection; it ends (Err or None) when Chromium goes away.
         let handler = tokio::spawn(async move { while let Some(Ok(())) = events.next().await {} });
-        let page = match first_page(&cdp, opts.width, opts.height).await {
+        let emulate = opts.screen.is_none() || opts.width < MIN_WINDOW_WIDTH;
+        let page = match first_page(&cdp, opts.width, opts.height, emulate).await {
             Ok(page) => page,
             Err(e) => {
                 handler.abort();
@@ -64,6 +72,15 @@ impl Browser {
         };
         let (profile, instance) = (opts.profile_dir.display().to_string(), opts.instance.to_owned());
         Ok(Self { process, profile, instance, cdp, handler, page })
+    }
+
+    /// Opens another page (previews render each image in a fresh one) sized `width`x`height`.
+    pub async fn new_page(&self, width: u32, height: u32) -> Result<Page, RecorderError> {
+        let control = |e: chromiumoxide::error::CdpError| RecorderError::BrowserControl(e.to_string());
+        let page = self.cdp.new_page("about:blank").await.map_err(control)?;
+        let size = SetDeviceMetricsOverrideParams::new(i64::from(width), i64::from(height), 1.0, false);
+        page.execute(size).await.map_err(control)?;
+        Ok(page)
     }
 
     /// Resolves when Chromium exits on its own; gives the exit status.
@@ -86,8 +103,11 @@ impl Browser {
 }
 
 fn chromium_args(opts: &LaunchOptions<'_>) -> Vec<String> {
+    let mode: &[&str] = match opts.screen {
+        Some(_) => &["--kiosk", "--app=about:blank", "--window-position=0,0"],
+        None => &["--headless=new", "about:blank"],
+    };
     let mut args: Vec<String> = [
-        "--kiosk", "--app=about:blank", "--window-position=0,0",
         "--autoplay-policy=no-user-gesture-required", "--disable-gpu", "--no-first-run",
         "--no-default-browser-check", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--disable-quic", "--disable-extensions", "--disable-default-apps",
@@ -98,6 +118,7 @@ fn chromium_args(opts: &LaunchOptions<'_>) -> Vec<String> {
         "--remote-debugging-port=0",
     ]
     .into_iter()
+    .chain(mode.iter().copied())
     .map(String::from)
     .collect();
     args.push(format!("--window-size={},{}", opts.width, opts.height));
@@ -135,14 +156,14 @@ const MIN_WINDOW_WIDTH: u32 = 500;
 
 /// The kiosk window's page; the handler attaches to it shortly after connecting. Pages narrower
 /// than Chromium's smallest window get their size emulated, drawn in the window's top-left corner,
-/// which is what the capture grabs.
-async fn first_page(cdp: &CdpBrowser, width: u32, height: u32) -> Result<Page, RecorderError> {
+/// which is what the capture grabs. Headless pages always get their size emulated.
+async fn first_page(cdp: &CdpBrowser, width: u32, height: u32, emulate: bool) -> Result<Page, RecorderError> {
     let control = |e: chromiumoxide::error::CdpError| RecorderError::BrowserControl(e.to_string());
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         let pages = cdp.pages().await.map_err(control)?;
         if let Some(page) = pages.into_iter().next() {
-            if width < MIN_WINDOW_WIDTH {
+            if emulate {
                 let size = SetDeviceMetricsOverrideParams::new(i64::from(width), i64::from(height), 0.0, false);
                 page.execute(size).await.map_err(control)?;
             }

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 pub use capture::OutputSpec;
-pub use pipeline::{Failure, Outcome, RecordingJob, Runner, StopSignal};
+pub use pipeline::{Failure, Outcome, RecordingJob, Runner, SettingsReceiver, StopSignal};
 pub use probe::MediaInfo;
 pub use source::Source;
 
@@ -63,6 +63,8 @@ pub enum RecorderEvent {
     Participants { waiting: bool, publishers: Vec<bridge::Publisher> },
     /// Something happened to the source that the status should show (e.g. `connection_lost`).
     Incident { kind: String, message: Option<String> },
+    /// The page shows settings `revision` since `at` (or could not: `failed`).
+    SettingsApplied { revision: u32, at: DateTime<Utc>, failed: Option<String> },
 }
 
 /// Settings shared by all recordings of one service.

@@ -11,13 +11,14 @@ use tokio_util::sync::CancellationToken;
 
 use super::audio::{PulseServer, Sink};
 use super::bridge::{self, PageMessage};
-use super::browser::{Browser, LaunchOptions};
+use super::browser::{Browser, LaunchOptions, Screen};
 use super::capture::{Capture, CaptureEvent, CaptureInput, OutputSpec};
 use super::finalize::{self, Timing};
 use super::supervise::{self, Watched};
 use super::display::Display;
 use super::probe::{self, MediaInfo};
 use super::tools::Tools;
+use crate::layouts::PageSettings;
 use super::{EndReason, RecorderConfig, RecorderError, RecorderEvent, Source, page};
 
 /// One recording to make.
@@ -31,7 +32,12 @@ pub struct RecordingJob {
     pub stop_when_empty: Option<Duration>,
     /// Where the finished (faststart) MP4 goes; the fragmented spool file sits beside it.
     pub file: PathBuf,
+    /// Calls: the layout and branding, changed live by the job manager.
+    pub settings: Option<SettingsReceiver>,
 }
+
+/// The live page settings of a recording.
+pub type SettingsReceiver = tokio::sync::watch::Receiver<PageSettings>;
 
 /// How to stop a recording: `stop` ends it; if `shutdown` is also cancelled the service is going away.
 #[derive(Clone, Default)]
@@ -178,7 +184,8 @@ impl Recorder {
         let (Some(browser), Some(display)) = (parts.browser.as_mut(), parts.display.as_mut()) else {
             return Err(RecorderError::CaptureStart("pipeline parts missing".into()).into());
         };
-        let watched = Watched { job, browser, display, capture: &mut capture, messages: &mut messages, events };
+        let base = &self.config.layouts_url;
+        let watched = Watched { job, browser, display, capture: &mut capture, messages: &mut messages, events, base };
         let ended = supervise::supervise(watched, stop).await;
         let reason = *ended.as_ref().unwrap_or(&EndReason::Error);
         let _ = events.send(RecorderEvent::Stopping { reason }).await;
@@ -216,11 +223,10 @@ impl Recorder {
         let display = parts.display.insert(Display::start(&self.tools.xvfb, screen_w, screen_h, &self.instance).await?);
         let profile = temp.join("profile");
         let server = self.pulse.server_env();
+        let display_name = display.name();
         let launch = LaunchOptions {
             program: &self.tools.chromium,
-            display: &display.name(),
-            pulse_server: &server,
-            sink: &sink.name,
+            screen: Some(Screen { display: &display_name, pulse_server: &server, sink: &sink.name }),
             profile_dir: &profile,
             width: out.width,
             height: out.height,
@@ -228,7 +234,7 @@ impl Recorder {
             instance: &self.instance,
         };
         let browser = parts.browser.insert(Browser::launch(launch).await?);
-        let mut messages = bridge::install(&browser.page, &job.source.page_config(&job.id)).await?;
+        let mut messages = bridge::install(&browser.page, &self.page_config(job)).await?;
         let url = job.source.page_url(&self.config.layouts_url, &job.id)
             .map_err(|e| RecorderError::PageLoadFailed(format!("bad page URL: {e}")))?;
         let started = tokio::time::Instant::now();
@@ -243,6 +249,17 @@ impl Recorder {
         }
         tracing::info!(%url, load_ms = started.elapsed().as_millis() as u64, "page ready");
         Ok(messages)
+    }
+
+    /// `window.__wallflowerConfig`: the source's part, plus a call's layout and branding.
+    fn page_config(&self, job: &RecordingJob) -> serde_json::Value {
+        let mut config = job.source.page_config(&job.id);
+        if let (Some(settings), Some(map)) = (&job.settings, config.as_object_mut())
+            && let serde_json::Value::Object(page) = settings.borrow().for_page(&self.config.layouts_url)
+        {
+            map.extend(page);
+        }
+        config
     }
 
     fn start_capture(&self, job: &RecordingJob, parts: &Parts, spool: &Path) -> Result<Capture, RecorderError> {

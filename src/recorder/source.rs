@@ -74,7 +74,8 @@ impl Source {
                 Ok(url)
             }
             Self::Web { url } => Url::parse(url),
-            Self::Janus { .. } => layouts.join("grid/index.html"),
+            // The host page keeps the call and loads the chosen layout (see layouts/README.md).
+            Self::Janus { .. } => layouts.join("sdk/host.html"),
         }
     }
 

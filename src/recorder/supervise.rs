@@ -14,6 +14,7 @@ use super::capture::{self, Capture, CaptureEvent, VIDEO};
 use super::display::Display;
 use super::pipeline::{RecordingJob, StopSignal};
 use super::{EndReason, RecorderError, RecorderEvent, SourceErrorCode};
+use crate::layouts::PageSettings;
 
 /// What is being watched.
 pub struct Watched<'a> {
@@ -23,6 +24,8 @@ pub struct Watched<'a> {
     pub capture: &'a mut Capture,
     pub messages: &'a mut mpsc::Receiver<PageMessage>,
     pub events: &'a mpsc::Sender<RecorderEvent>,
+    /// The asset server's URL (page settings refer to assets on it).
+    pub base: &'a url::Url,
 }
 
 /// Deadlines of a running recording.
@@ -36,7 +39,8 @@ struct Clock {
 
 /// Runs until the recording should end; `Ok` for a regular end, `Err` for a failure.
 pub async fn supervise(w: Watched<'_>, stop: &StopSignal) -> Result<EndReason, RecorderError> {
-    let Watched { job, browser, display, capture, messages, events } = w;
+    let Watched { job, browser, display, capture, messages, events, base } = w;
+    let mut settings = job.settings.clone();
     let mut clock = Clock {
         started: false,
         // Until the first frame is known, allow for a slow ffmpeg start.
@@ -50,6 +54,7 @@ pub async fn supervise(w: Watched<'_>, stop: &StopSignal) -> Result<EndReason, R
             _ = stop.stop.cancelled() => return Ok(stop.reason()),
             _ = tokio::time::sleep_until(clock.deadline) => return Ok(EndReason::MaxDuration),
             _ = tokio::time::sleep_until(clock.empty_deadline.unwrap_or(far)) => return Ok(EndReason::RoomEmpty),
+            Some(update) = next_settings(&mut settings) => send_settings(&browser.page, &update, base).await,
             Some(message) = messages.recv() => {
                 if let Some(end) = on_page_message(message, job, &mut clock, events).await {
                     return end;
@@ -66,6 +71,26 @@ pub async fn supervise(w: Watched<'_>, stop: &StopSignal) -> Result<EndReason, R
             }
             status = display.exited() => return Err(RecorderError::DisplayExited { status }),
         }
+    }
+}
+
+/// The next live change of the page settings; never resolves for pages without settings.
+async fn next_settings(settings: &mut Option<crate::recorder::SettingsReceiver>) -> Option<PageSettings> {
+    let Some(rx) = settings.as_mut() else { return std::future::pending().await };
+    if rx.changed().await.is_err() {
+        // The manager dropped its end (the recording is finishing): no more changes.
+        *settings = None;
+        return None;
+    }
+    Some(rx.borrow_and_update().clone())
+}
+
+/// Hands new settings to the page; it answers `applied` (or `apply_failed`) once it shows them.
+async fn send_settings(page: &chromiumoxide::Page, update: &PageSettings, base: &url::Url) {
+    tracing::info!(revision = update.revision, layout = %update.layout, "applying new page settings");
+    let script = format!("window.__wallflowerUpdate && window.__wallflowerUpdate({})", update.for_page(base));
+    if let Err(e) = page.evaluate(script).await {
+        tracing::warn!("cannot hand new settings to the page: {e}");
     }
 }
 
@@ -87,6 +112,14 @@ pub async fn relay(message: PageMessage, events: &mpsc::Sender<RecorderEvent>) -
         PageMessage::Incident { kind, message } => {
             tracing::warn!(%kind, "incident: {}", message.as_deref().unwrap_or(""));
             let _ = events.send(RecorderEvent::Incident { kind, message }).await;
+        }
+        PageMessage::Applied { revision, layout } => {
+            tracing::info!(revision, layout = layout.as_deref().unwrap_or(""), "page shows new settings");
+            let _ = events.send(RecorderEvent::SettingsApplied { revision, at: Utc::now(), failed: None }).await;
+        }
+        PageMessage::ApplyFailed { revision, message } => {
+            tracing::warn!(revision, "page could not apply new settings: {message}");
+            let _ = events.send(RecorderEvent::SettingsApplied { revision, at: Utc::now(), failed: Some(message) }).await;
         }
         other => tracing::debug!(?other, "page message"),
     }

@@ -23,12 +23,18 @@ pub struct TestApp {
 
 /// Starts the service on 127.0.0.1:0 with a fresh data dir.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts the service like [`spawn_app`], with `configure` changing the settings first.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut ServeArgs)) -> TestApp {
     let data = tempfile::tempdir().expect("temp dir");
     let mut args = ServeArgs { listen: Some("127.0.0.1:0".parse().unwrap()), ..ServeArgs::default() };
     args.max_concurrent = Some(4);
     args.common.data_dir = Some(data.path().to_path_buf());
     args.common.layouts_dir = Some(layouts_dir());
     args.common.x264_preset = Some("ultrafast".into());
+    configure(&mut args);
     let settings = Settings::resolve(&args).expect("settings");
     let app = Application::build(settings).await.expect("service starts (run scripts/setup?)");
     let base = format!("http://{}", app.local_addr());
@@ -43,6 +49,12 @@ pub async fn spawn_app() -> TestApp {
 impl TestApp {
     pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
         let resp = self.client.post(format!("{}{path}", self.base)).json(&body).send().await.unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> (u16, Value) {
+        let resp = self.client.patch(format!("{}{path}", self.base)).json(&body).send().await.unwrap();
         let status = resp.status().as_u16();
         (status, resp.json().await.unwrap_or(Value::Null))
     }
@@ -178,6 +190,18 @@ pub fn colour_share(file: &Path, at_s: f64, rgb: [u8; 3], tolerance: u8) -> f64 
     assert!(!pixels.is_empty(), "no frame at {at_s}s");
     let near = |p: &&[u8]| (0..3).all(|c| p[c].abs_diff(rgb[c]) <= tolerance);
     pixels.iter().filter(|p| near(p)).count() as f64 / pixels.len() as f64
+}
+
+/// Video packet times of a file, in order.
+pub fn video_times(file: &Path) -> Vec<f64> {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time", "-of", "csv=p=0"])
+        .arg(file)
+        .output()
+        .expect("ffprobe runs");
+    let mut times: Vec<f64> = String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.trim().trim_end_matches(',').parse().ok()).collect();
+    times.sort_by(f64::total_cmp);
+    times
 }
 
 /// The repository's layouts directory.
