@@ -9,6 +9,8 @@
 //!   the per-recording task lifecycle.
 //! - [`recorder`]: one recording's pipeline (Xvfb, PulseAudio sink, Chromium over CDP, ffmpeg).
 //! - [`layouts`]: serves `layouts/` (built-in pages, page SDK) to the recorder browsers.
+//! - [`timeline`]: chat, reactions, slides and everything else that happened, on the media clock;
+//!   the `timeline.json` and `chat.vtt` sidecars.
 //! - [`storage`]: delivery of finished files.
 //! - [`harness`]: a real Janus in a private network namespace and synthetic participants, for
 //!   tests, the demo and the benchmark.
@@ -23,3 +25,4 @@ pub mod jobs;
 pub mod layouts;
 pub mod recorder;
 pub mod storage;
+pub mod timeline;

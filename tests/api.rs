@@ -293,3 +293,43 @@ async fn live_changes_are_checked_applied_and_recorded() {
     let test_path = format!("/v1/recordings/{}", test["id"].as_str().unwrap());
     assert_error(&api.call("PATCH", &test_path, Some("{\"layout\":\"grid\"}")).await, 400, "not_applicable", Some("layout"));
 }
+
+#[tokio::test]
+async fn call_events_are_checked_rate_limited_and_refused_when_finished() {
+    let api = api(4);
+    let (_, rec, _) = api.create(json!({"source": janus()})).await;
+    let path = format!("/v1/recordings/{}/events", rec["id"].as_str().unwrap());
+    let post = |body: String| {
+        let (api, path) = (&api, &path);
+        async move { api.call("POST", path, Some(&body)).await }
+    };
+    let (status, accepted, _) = post(json!({"type": "chat", "from": "Ann", "text": "<script>x</script> hi"}).to_string()).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
+    assert!(accepted["id"].as_str().is_some_and(|id| id.starts_with("evt_")));
+    assert_error(&post(json!({"type": "poll", "question": "?"}).to_string()).await, 400, "unknown_event_type", Some("type"));
+    assert_error(&post(json!({"type": "chat"}).to_string()).await, 400, "missing_field", Some("text"));
+    assert_error(&post(json!({"type": "reaction", "emoji": "nice"}).to_string()).await, 400, "invalid_value", Some("emoji"));
+    assert_error(&post(json!({"type": "slide", "url": "file:///etc/passwd"}).to_string()).await, 400, "invalid_url", Some("url"));
+    assert_error(&post(json!({"type": "chat", "text": "x".repeat(5000)}).to_string()).await, 413, "payload_too_large", None);
+    // A flood: the first ones pass, then 429 with Retry-After, and the service carries on.
+    let mut statuses = Vec::new();
+    for i in 0..200 {
+        let resp = post(json!({"type": "reaction", "emoji": "🎉", "from": format!("p{i}")}).to_string()).await;
+        if resp.0 == StatusCode::TOO_MANY_REQUESTS {
+            assert_error(&resp, 429, "rate_limited", None);
+            assert!(resp.2.contains_key(header::RETRY_AFTER));
+        }
+        statuses.push(resp.0.as_u16());
+    }
+    let limited = statuses.iter().filter(|s| **s == 429).count();
+    assert!(limited > 100 && statuses[0] == 202, "{statuses:?}");
+    let (_, live, _) = api.call("GET", &format!("/v1/recordings/{}", rec["id"].as_str().unwrap()), None).await;
+    assert_eq!(live["events"]["rate_limited"].as_u64(), Some(limited as u64), "{}", live["events"]);
+    api.call("POST", &format!("/v1/recordings/{}/stop", rec["id"].as_str().unwrap()), None).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_error(&post(json!({"type": "chat", "text": "late"}).to_string()).await, 409, "recording_finished", None);
+    assert_error(&api.call("POST", "/v1/recordings/rec_nope/events", Some(r#"{"type":"chat","text":"x"}"#)).await, 404, "not_found", None);
+    let (_, test, _) = api.create(json!({"source": {"type": "test"}})).await;
+    let test_events = format!("/v1/recordings/{}/events", test["id"].as_str().unwrap());
+    assert_error(&api.call("POST", &test_events, Some(r#"{"type":"chat","text":"x"}"#)).await, 400, "not_applicable", Some("type"));
+}

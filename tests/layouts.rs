@@ -21,6 +21,7 @@ use common::{assert_no_leftovers, layouts_dir, spawn_app_with};
 
 const COUNTS: [u32; 4] = [1, 2, 4, 9];
 const REFERENCE_SIZE: (u32, u32) = (640, 360);
+const MAGENTA: [u8; 3] = [255, 0, 255];
 
 struct Fixture {
     previewer: Previewer,
@@ -31,7 +32,11 @@ struct Fixture {
 async fn fixture() -> Fixture {
     let work = tempfile::tempdir().unwrap();
     let cancel = CancellationToken::new();
-    let layouts = Layouts::builtin(&layouts_dir());
+    let mut layouts = Layouts::builtin(&layouts_dir());
+    // The operator's assets folder, with a logo: a magenta square.
+    layouts.assets_dir = work.path().join("assets");
+    std::fs::create_dir_all(&layouts.assets_dir).unwrap();
+    RgbImage::from_pixel(64, 64, image::Rgb(MAGENTA)).save(layouts.assets_dir.join("logo.png")).unwrap();
     let assets = AssetServer::start(&layouts, cancel.clone()).await.unwrap();
     let instance = format!("layouts-test-{}", uuid::Uuid::new_v4().simple());
     // SAFETY: geteuid has no preconditions.
@@ -198,6 +203,26 @@ async fn branding_fits_and_every_text_is_rendered_as_text() {
     f.finish(session).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_logo_from_the_assets_folder_shows_in_its_corner() {
+    let f = fixture().await;
+    let session = f.previewer.session(1280, 720).await.unwrap();
+    for (position, left, top) in [("top-left", true, true), ("top-right", false, true), ("bottom-right", false, false)] {
+        let mut req = request("grid", 2, (1280, 720));
+        req.branding = serde_json::from_value(json!({"logo_url": "logo.png", "logo_position": position})).unwrap();
+        let shot = session.render(&req).await.unwrap();
+        check_boxes(&format!("logo {position}"), &shot.boxes, 2);
+        let logo = shot.boxes["brand"].as_array().unwrap().iter().find(|b| b["kind"] == "logo")
+            .unwrap_or_else(|| panic!("{position}: no logo in {}", shot.boxes)).clone();
+        let rect = Rect::of(&logo);
+        assert_eq!((rect.x + rect.w / 2.0 < 640.0, rect.y + rect.h / 2.0 < 360.0), (left, top), "{position}: {logo}");
+        let pixels = crop(&decode(&shot.png), &rect);
+        let magenta = pixels.pixels().filter(|p| p[0] > 200 && p[1] < 60 && p[2] > 200).count();
+        assert!(magenta as f64 > 0.8 * f64::from(pixels.width() * pixels.height()), "{position}: the logo image is drawn");
+    }
+    f.finish(session).await;
+}
+
 /// Pixels of `rect` (CSS px = image px here) of a screenshot.
 fn crop(img: &RgbImage, rect: &Rect) -> RgbImage {
     let (x, y) = (rect.x.max(0.0) as u32, rect.y.max(0.0) as u32);
@@ -277,3 +302,41 @@ const CUSTOM_GREEN: &str = r#"<!doctype html>
 <script src="../sdk/layout.js"></script></head>
 <body><script>Wallflower.ready();</script></body></html>
 "#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_reactions_and_slides_render_as_text_inside_the_frame() {
+    let f = fixture().await;
+    let session = f.previewer.session(1280, 720).await.unwrap();
+    let xss = "<img src=x onerror=\"window.__pwned = 1\"> hello & <b>bye</b>";
+    let long = "a long message that goes on ".repeat(20);
+    let events = vec![
+        json!({"type": "chat", "from_index": 0, "text": xss}),
+        json!({"type": "chat", "from_index": 1, "text": long}),
+        json!({"type": "chat", "from_index": 2, "text": "山田さん 🎉 お疲れさま"}),
+        json!({"type": "reaction", "from_index": 1, "emoji": "🎉"}),
+        json!({"type": "slide", "from_index": 0, "url": "logo.png", "index": 2, "title": "<i>Agenda</i>"}),
+    ];
+    for layout in ["grid", "speaker", "presentation", "single"] {
+        let mut req = request(layout, 4, (1280, 720));
+        req.events = events.clone();
+        let shot = session.render(&req).await.unwrap();
+        let overlays = shot.boxes["overlays"].as_array().unwrap_or_else(|| panic!("{layout}: no overlays in {}", shot.boxes));
+        let view = Rect { x: 0.0, y: 0.0, w: 1280.0, h: 720.0 };
+        for overlay in overlays {
+            assert!(Rect::of(overlay).inside(&view), "{layout}: overlay outside the frame {overlay}");
+        }
+        let chat_texts: Vec<&str> = overlays.iter().filter(|o| o["kind"] == "chat").filter_map(|o| o["text"].as_str()).collect();
+        assert!(chat_texts.contains(&xss), "{layout}: chat markup shows as typed: {chat_texts:?}");
+        assert!(chat_texts.iter().any(|t| t.contains("山田さん")), "{layout}: {chat_texts:?}");
+        let long_box = overlays.iter().find(|o| o["kind"] == "chat" && o["text"].as_str().is_some_and(|t| t.starts_with("a long"))).unwrap();
+        assert!(Rect::of(long_box).h < 200.0, "{layout}: long messages are clamped: {long_box}");
+        assert!(overlays.iter().any(|o| o["kind"] == "reaction"), "{layout}: the reaction floats: {overlays:?}");
+        if layout == "presentation" {
+            let slide = overlays.iter().find(|o| o["kind"] == "slide").unwrap_or_else(|| panic!("no slide: {overlays:?}"));
+            let pixels = crop(&decode(&shot.png), &Rect::of(slide));
+            let magenta = pixels.pixels().filter(|p| p[0] > 200 && p[1] < 60 && p[2] > 200).count();
+            assert!(magenta as f64 > 0.3 * f64::from(pixels.width() * pixels.height()), "the slide image is drawn large");
+        }
+    }
+    f.finish(session).await;
+}

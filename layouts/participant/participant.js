@@ -206,6 +206,14 @@
     state: function () {
       return { id: myId, pc: pc && pc.connectionState, data: dc && dc.readyState, sctp: pc && pc.sctp ? pc.sctp.state : null };
     },
+    // Sends one text message on the data channel; true when it went out.
+    sendData: function (text) {
+      try {
+        if (!dc || dc.readyState !== 'open') return false;
+        dc.send(String(text));
+        return true;
+      } catch (e) { return false; }
+    },
     leave: function () {
       left = true;
       gen++;

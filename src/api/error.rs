@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 
 use crate::jobs::JobError;
 use crate::layouts::LayoutError;
+use crate::timeline::TimelineError;
 
 /// Seconds a client should wait before retrying a 503.
 const RETRY_AFTER_S: &str = "5";
@@ -70,6 +71,10 @@ impl ApiError {
                 JobError::Layout(LayoutError::PreviewBusy(_)) => StatusCode::SERVICE_UNAVAILABLE,
                 JobError::Layout(e) if e.is_client_error() => StatusCode::BAD_REQUEST,
                 JobError::Layout(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                JobError::Event(TimelineError::TooLarge { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
+                JobError::Event(e) if e.is_client_error() => StatusCode::BAD_REQUEST,
+                JobError::Event(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                JobError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
                 JobError::AtCapacity { .. } | JobError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
                 JobError::Store(_) | JobError::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },
@@ -98,6 +103,7 @@ impl ApiError {
         match self {
             Self::Job(JobError::Invalid { field, .. }) if !field.is_empty() => Some(field.clone()),
             Self::Job(JobError::Layout(e)) => e.field().map(String::from),
+            Self::Job(JobError::Event(e)) => e.field().map(String::from),
             _ => None,
         }
     }
@@ -113,6 +119,9 @@ impl IntoResponse for ApiError {
         let mut response = (status, Json(body)).into_response();
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_S));
+        }
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         response
     }

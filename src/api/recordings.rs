@@ -13,7 +13,9 @@ use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
 use super::{AppState, MAX_BODY_BYTES};
-use crate::jobs::{Recording, RecordingRequest};
+use crate::jobs::{JobError, Recording, RecordingRequest};
+use crate::timeline::CallEvent;
+use crate::timeline::event::MAX_EVENT_BYTES;
 use crate::layouts::SettingsPatch;
 
 pub fn router() -> Router<AppState> {
@@ -22,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/recordings/{id}", get(show).patch(update))
         .route("/v1/recordings/{id}/stop", post(stop))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .route("/v1/recordings/{id}/events", post(post_event).layer(DefaultBodyLimit::max(MAX_EVENT_BYTES)))
 }
 
 /// `GET /v1/recordings` answer.
@@ -82,6 +85,32 @@ pub async fn update(
     let body = body.map_err(|r| ApiError::from_body(r, MAX_BODY_BYTES))?;
     let patch: SettingsPatch = crate::jobs::request::parse_json(&body)?;
     Ok(Json(state.jobs.update(&id, &patch)?))
+}
+
+/// `POST /v1/recordings/{id}/events` answer.
+#[derive(Serialize, ToSchema)]
+pub struct EventAccepted {
+    /// The event's id, as it appears in the timeline.
+    pub id: String,
+}
+
+/// Show a chat message, reaction or slide in a running call recording (and its timeline).
+#[utoipa::path(post, path = "/v1/recordings/{id}/events", params(("id" = String, Path)), request_body = CallEvent, responses(
+    (status = 202, description = "On its way to the page", body = EventAccepted),
+    (status = 400, description = "Unknown type or a bad field", body = ErrorBody),
+    (status = 404, body = ErrorBody),
+    (status = 409, description = "The recording has finished", body = ErrorBody),
+    (status = 413, description = "Over 4 KiB", body = ErrorBody),
+    (status = 429, description = "Too many events (see Retry-After)", body = ErrorBody)))]
+pub async fn post_event(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let body = body.map_err(|r| ApiError::from_body(r, MAX_EVENT_BYTES))?;
+    let event = CallEvent::parse(&body, &state.previewer.layouts.assets_dir).map_err(JobError::from)?;
+    let event_id = state.jobs.post_event(&id, &event)?;
+    Ok((StatusCode::ACCEPTED, Json(EventAccepted { id: event_id })))
 }
 
 /// Stop a recording (idempotent: a finished one is returned as it is).

@@ -101,6 +101,7 @@ fn request(args: &RecordArgs) -> anyhow::Result<RecordingRequest> {
         layout: None,
         layout_params: None,
         branding: None,
+        overlays: None,
     };
     request.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(request)
@@ -121,7 +122,7 @@ async fn print_progress(mut events: mpsc::Receiver<RecorderEvent>) {
                 eprintln!("\nparticipants: {}", names.join(", "));
             }
             RecorderEvent::Incident { kind, message } => eprintln!("\nincident: {kind} {}", message.unwrap_or_default()),
-            RecorderEvent::SettingsApplied { .. } => {}
+            RecorderEvent::SettingsApplied { .. } | RecorderEvent::CallEvent { .. } | RecorderEvent::EventStats { .. } => {}
         }
     }
 }

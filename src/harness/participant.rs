@@ -1,6 +1,7 @@
 //! Synthetic participants: headless Chromium publishing into a Janus room from fake devices fed by
 //! ffmpeg-made files (a solid colour with the name and a running clock; a steady tone), so a
-//! recording can be checked for each one's colour and frequency.
+//! recording can be checked for each one's colour and frequency. Each is driven over CDP, so a
+//! test can make it send data-channel messages (chat, reactions) at known moments.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -9,7 +10,7 @@ use url::Url;
 
 use super::HarnessError;
 use super::janus_client;
-use crate::recorder::process::Supervised;
+use crate::recorder::browser::{Browser, LaunchOptions};
 
 /// Who a synthetic participant is.
 #[derive(Debug, Clone)]
@@ -22,18 +23,27 @@ pub struct ParticipantSpec {
     pub tone_hz: u32,
     pub room: u64,
     pub pin: Option<String>,
+    /// A running clock on the camera; off for tests that look for changes in the picture.
+    pub clock: bool,
 }
 
 /// A participant in the call.
 pub struct Participant {
     pub spec: ParticipantSpec,
-    process: Supervised,
+    browser: Browser,
+    _profile: tempfile::TempDir,
 }
 
 impl ParticipantSpec {
     /// A participant in the open harness room.
     pub fn new(name: &str, color: &str, tone_hz: u32) -> Self {
-        Self { name: name.into(), color: color.into(), tone_hz, room: super::janus::ROOM, pin: None }
+        Self { name: name.into(), color: color.into(), tone_hz, room: super::janus::ROOM, pin: None, clock: true }
+    }
+
+    /// The same participant with a still camera picture (no clock).
+    pub fn still(mut self) -> Self {
+        self.clock = false;
+        self
     }
 
     /// Makes the camera (`.y4m`) and microphone (`.wav`) files in `dir`.
@@ -41,7 +51,8 @@ impl ParticipantSpec {
         let (video, audio) = (dir.join("camera.y4m"), dir.join("microphone.wav"));
         let text = "drawtext=fontsize=28:fontcolor=white:x=(w-tw)/2:y=(h-th)/2";
         let clock = "drawtext=fontsize=16:fontcolor=white:x=w-tw-8:y=8:text='%{pts\\:hms}'";
-        let source = format!("color=c={}:s=320x180:r=15:d=10,{text}:text='{}',{clock}", self.color, self.name);
+        let clock = if self.clock { format!(",{clock}") } else { String::new() };
+        let source = format!("color=c={}:s=320x180:r=15:d=10,{text}:text='{}'{clock}", self.color, self.name);
         run_ffmpeg(ffmpeg, &["-f", "lavfi", "-i", &source, "-pix_fmt", "yuv420p"], &video).await?;
         let tone = format!("sine=f={}:sample_rate=48000:d=10", self.tone_hz);
         run_ffmpeg(ffmpeg, &["-f", "lavfi", "-i", &tone, "-ac", "1"], &audio).await?;
@@ -81,11 +92,27 @@ impl Participant {
             .append_pair("room", &spec.room.to_string())
             .append_pair("display", &spec.name)
             .append_pair("pin", spec.pin.as_deref().unwrap_or(""));
-        let args = browser_args(&launch.dir.join("profile"), &video, &audio, page.as_str());
-        let process = Supervised::spawn("participant", launch.chromium, &args, &[], launch.instance)
-            .map_err(|e| fail(&spec, e))?;
-        let participant = Self { spec, process };
-        participant.wait_published(launch.janus_url).await?;
+        let profile = tempfile::Builder::new().prefix("profile-").tempdir_in(launch.dir)?;
+        let options = LaunchOptions {
+            program: launch.chromium,
+            screen: None,
+            profile_dir: profile.path(),
+            width: 640,
+            height: 360,
+            no_sandbox: true,
+            instance: launch.instance,
+            extra_args: media_args(&video, &audio),
+        };
+        let browser = Browser::launch(options).await.map_err(|e| fail(&spec, e))?;
+        if let Err(e) = browser.page.goto(page.as_str()).await {
+            browser.close().await;
+            return Err(fail(&spec, e));
+        }
+        let participant = Self { spec, browser, _profile: profile };
+        if let Err(e) = participant.wait_published(launch.janus_url).await {
+            participant.leave().await;
+            return Err(e);
+        }
         Ok(participant)
     }
 
@@ -99,12 +126,22 @@ impl Participant {
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        Err(fail(&self.spec, format!("not publishing after 20 s: {}", self.process.tail())))
+        Err(fail(&self.spec, format!("not publishing after 20 s: {}", self.browser.tail())))
+    }
+
+    /// Sends `text` on the participant's data channel (as a chat or reaction would travel).
+    pub async fn send_data(&self, text: &str) -> Result<(), HarnessError> {
+        let script = format!("window.wfParticipant ? window.wfParticipant.sendData({}) : false", serde_json::json!(text));
+        let sent = self.browser.page.evaluate(script).await.map_err(|e| fail(&self.spec, e))?;
+        match sent.into_value::<bool>() {
+            Ok(true) => Ok(()),
+            _ => Err(fail(&self.spec, "the data channel is not open")),
+        }
     }
 
     /// Leaves the call (closes the browser).
     pub async fn leave(self) {
-        self.process.terminate(Duration::from_secs(2)).await;
+        self.browser.close().await;
     }
 }
 
@@ -112,21 +149,15 @@ fn fail(spec: &ParticipantSpec, message: impl std::fmt::Display) -> HarnessError
     HarnessError::Participant { name: spec.name.clone(), message: message.to_string() }
 }
 
-fn browser_args(profile: &Path, video: &Path, audio: &Path, page: &str) -> Vec<String> {
+/// Fake camera and microphone fed from files, and WebRTC on loopback with plain IP candidates.
+fn media_args(video: &Path, audio: &Path) -> Vec<String> {
     let mut args: Vec<String> = [
-        "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--no-default-browser-check",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-extensions", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-        "--allow-loopback-in-peer-connection", "--disable-features=WebRtcHideLocalIpsWithMdns",
-        "--autoplay-policy=no-user-gesture-required", "--disable-background-timer-throttling",
-        "--disable-renderer-backgrounding",
+        "--use-fake-device-for-media-stream", "--allow-loopback-in-peer-connection",
     ]
     .into_iter()
     .map(String::from)
     .collect();
-    args.push(format!("--user-data-dir={}", profile.display()));
     args.push(format!("--use-file-for-fake-video-capture={}", video.display()));
     args.push(format!("--use-file-for-fake-audio-capture={}", audio.display()));
-    args.push(page.to_owned());
     args
 }

@@ -11,14 +11,19 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
-use super::model::{ErrorInfo, Incident, Progress, Recording, RecordingState, SettingsChange};
+use super::live::Live;
+use super::model::{ErrorInfo, EventCounts, Progress, Recording, RecordingState, SettingsChange};
 use super::request::RecordingRequest;
 use super::store::RecordingStore;
 use super::{JobError, ManagerConfig};
-use crate::layouts::{PageSettings, SettingsPatch};
+use crate::layouts::SettingsPatch;
+use crate::timeline::{CallEvent, Timeline};
 use crate::recorder::pipeline::{Runner, StopSignal};
-use crate::recorder::{EndReason, Failure, Outcome, RecorderEvent, RecordingJob};
+use crate::recorder::{CallControls, EndReason, Failure, Outcome, RecorderEvent, RecordingJob};
 use crate::storage::FileInfo;
+
+/// Events queued for a page before posting gets `rate_limited`.
+const INBOX: usize = 64;
 
 /// Admits, runs and reports recordings. Cheap to clone.
 #[derive(Clone)]
@@ -37,12 +42,6 @@ struct Inner {
     config: ManagerConfig,
 }
 
-struct Live {
-    resource: Recording,
-    stop: CancellationToken,
-    /// Calls: live changes of the page settings go to the recorder through this.
-    settings: Option<watch::Sender<PageSettings>>,
-}
 
 impl JobManager {
     /// A manager over `store`. Recordings a previous run left unfinished are marked failed.
@@ -81,7 +80,13 @@ impl JobManager {
         let mut resource = new_resource(&id, &request);
         resource.settings = settings.clone();
         let stop = inner.shutdown.child_token();
-        let (sender, receiver) = settings.map(watch::channel).unzip();
+        let mut entry = Live::new(resource.clone(), stop.clone(), Timeline::new(&dir));
+        let call = settings.map(|settings| {
+            let (sender, receiver) = watch::channel(settings);
+            let (inbox_tx, inbox_rx) = mpsc::channel(INBOX);
+            (entry.settings, entry.inbox) = (Some(sender), Some(inbox_tx));
+            CallControls { settings: receiver, inbox: Arc::new(tokio::sync::Mutex::new(inbox_rx)) }
+        });
         {
             let mut live = inner.lock_live();
             let max = inner.config.max_concurrent;
@@ -90,9 +95,9 @@ impl JobManager {
             }
             std::fs::create_dir_all(&dir)?;
             inner.store.put(&resource)?;
-            live.insert(id.clone(), Live { resource: resource.clone(), stop: stop.clone(), settings: sender });
+            live.insert(id.clone(), entry);
         }
-        let job = request.into_job(id.clone(), dir.join("recording.mp4"), receiver);
+        let job = request.into_job(id.clone(), dir.join("recording.mp4"), call);
         let span = tracing::info_span!("recording", id = %id);
         let task = Arc::clone(inner).run(job, stop);
         inner.tracker.spawn(task.instrument(span));
@@ -160,6 +165,19 @@ impl JobManager {
         Ok(rec.clone())
     }
 
+    /// Hands a chat message, reaction or slide to a running call recording's page; returns the
+    /// event's id. It shows in the video and lands in the timeline when the page has drawn it.
+    pub fn post_event(&self, id: &str, event: &CallEvent) -> Result<String, JobError> {
+        let mut live = self.inner.lock_live();
+        let Some(entry) = live.get_mut(id) else {
+            drop(live);
+            let finished = self.get(id)?;
+            let message = format!("recording `{id}` is {:?}: it takes no more events", finished.state).to_lowercase();
+            return Err(JobError::Conflict { code: "recording_finished", message });
+        };
+        entry.post_event(event)
+    }
+
     /// Recordings running now.
     pub fn running(&self) -> usize {
         self.inner.lock_live().len()
@@ -194,6 +212,7 @@ fn new_resource(id: &str, request: &RecordingRequest) -> Recording {
         incidents: Vec::new(),
         settings: None,
         changes: Vec::new(),
+        events: EventCounts::default(),
     }
 }
 
@@ -219,50 +238,15 @@ impl Inner {
     /// Applies a recorder event to the live resource; state changes are persisted.
     fn apply(&self, id: &str, event: RecorderEvent) {
         let mut live = self.lock_live();
-        let Some(rec) = live.get_mut(id).map(|l| &mut l.resource) else { return };
-        let persist = match event {
-            RecorderEvent::Started { at } => {
-                tracing::info!(first_frame_ms = (at - rec.created_at).num_milliseconds(), "recording");
-                rec.state = RecordingState::Recording;
-                rec.started_at = Some(at);
-                true
-            }
-            RecorderEvent::Progress { duration_s, bytes, fps } => {
-                rec.progress = Progress { duration_s, bytes, fps };
-                rec.duration_s = Some(duration_s);
-                false
-            }
-            RecorderEvent::Stopping { reason } => {
-                rec.state = RecordingState::Stopping;
-                rec.end_reason = Some(reason);
-                true
-            }
-            RecorderEvent::Participants { waiting, publishers } => {
-                rec.waiting_for_participants = waiting;
-                rec.participants = publishers;
-                false
-            }
-            RecorderEvent::Incident { kind, message } => {
-                rec.incidents.push(Incident { kind, message, at: Utc::now() });
-                true
-            }
-            RecorderEvent::SettingsApplied { revision, at, failed } => {
-                let started = rec.started_at;
-                let Some(change) = rec.changes.iter_mut().rev().find(|c| c.revision == revision) else { return };
-                change.applied_at = failed.is_none().then_some(at);
-                change.t_ms = started.filter(|_| failed.is_none()).map(|s| (at - s).num_milliseconds());
-                change.failed = failed;
-                true
-            }
-        };
-        if persist {
-            self.persist(rec);
+        let Some(entry) = live.get_mut(id) else { return };
+        if entry.apply(event) {
+            self.persist(&entry.resource);
         }
     }
 
     /// Records the outcome, delivers the file, and forgets the live entry.
     fn finish(&self, id: &str, result: Result<Outcome, Failure>) {
-        let Some(Live { resource: mut rec, .. }) = self.lock_live().remove(id) else { return };
+        let Some(Live { resource: mut rec, timeline, .. }) = self.lock_live().remove(id) else { return };
         rec.ended_at = Some(Utc::now());
         match result {
             Ok(outcome) => {
@@ -272,6 +256,7 @@ impl Inner {
                         rec.end_reason = Some(outcome.end_reason);
                         rec.duration_s = Some(outcome.media.duration_s);
                         rec.files = files;
+                        rec.files.extend(sidecars(&rec, &timeline));
                     }
                     Err(e) => fail(&mut rec, e.code(), e.to_string()),
                 }
@@ -282,6 +267,7 @@ impl Inner {
                 if let Some((file, media)) = failure.partial {
                     rec.duration_s = Some(media.duration_s);
                     rec.files = vec![FileInfo::video(&file, &media)];
+                    rec.files.extend(sidecars(&rec, &timeline));
                 }
             }
         }
@@ -296,6 +282,22 @@ impl Inner {
     fn persist(&self, rec: &Recording) {
         if let Err(e) = self.store.put(rec) {
             tracing::error!("cannot persist recording {}: {e}", rec.id);
+        }
+    }
+}
+
+/// A call's `timeline.json` and `chat.vtt`, written beside its video.
+fn sidecars(rec: &Recording, timeline: &Timeline) -> Vec<FileInfo> {
+    let (Some(started), true) = (rec.started_at, rec.source.is_call()) else { return Vec::new() };
+    let duration_ms = (rec.duration_s.unwrap_or(0.0) * 1000.0) as i64;
+    match timeline.write(&rec.id, started, duration_ms) {
+        Ok(files) => vec![
+            FileInfo::sidecar("timeline", &files.timeline, "application/json"),
+            FileInfo::sidecar("chat", &files.chat, "text/vtt"),
+        ],
+        Err(e) => {
+            tracing::error!("cannot write the timeline: {e}");
+            Vec::new()
         }
     }
 }

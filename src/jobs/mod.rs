@@ -2,6 +2,7 @@
 //! ([`model`]), persistence behind a small trait ([`store`]), and the [`manager`] that admits,
 //! runs, stops and reports them.
 
+mod live;
 pub mod manager;
 pub mod model;
 pub mod request;
@@ -23,6 +24,10 @@ pub enum JobError {
     Conflict { code: &'static str, message: String },
     #[error(transparent)]
     Layout(#[from] crate::layouts::LayoutError),
+    #[error(transparent)]
+    Event(#[from] crate::timeline::TimelineError),
+    #[error("{0}")]
+    RateLimited(String),
     #[error("at capacity: {running} recordings running (maximum {max}); retry later")]
     AtCapacity { running: usize, max: usize },
     #[error("the service is shutting down")]
@@ -46,6 +51,8 @@ impl JobError {
             Self::NotFound(_) => "not_found",
             Self::Conflict { code, .. } => code,
             Self::Layout(e) => e.code(),
+            Self::Event(e) => e.code(),
+            Self::RateLimited(_) => "rate_limited",
             Self::AtCapacity { .. } => "at_capacity",
             Self::ShuttingDown => "shutting_down",
             Self::Store(_) => "store_error",
@@ -57,6 +64,8 @@ impl JobError {
     pub fn is_client_error(&self) -> bool {
         match self {
             Self::Layout(e) => e.is_client_error(),
+            Self::Event(e) => e.is_client_error(),
+            Self::RateLimited(_) => true,
             other => matches!(other, Self::Invalid { .. } | Self::NotFound(_) | Self::Conflict { .. }),
         }
     }

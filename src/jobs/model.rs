@@ -97,6 +97,25 @@ pub struct Recording {
     /// Calls: every live change of `settings` (`PATCH`), in order, with when it showed.
     #[serde(default)]
     pub changes: Vec<SettingsChange>,
+    /// Calls: chat messages, reactions and slides so far.
+    #[serde(default)]
+    pub events: EventCounts,
+}
+
+/// How many call events a recording has seen. A flood is coalesced by the page (`dropped`:
+/// not drawn, still in the timeline) and rate-limited at the API (`rate_limited`: refused).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct EventCounts {
+    /// Accepted through `POST /v1/recordings/{id}/events`.
+    pub posted: u64,
+    /// Refused with 429 `rate_limited`.
+    pub rate_limited: u64,
+    /// Received by the page (data channels and posted ones).
+    pub received: u64,
+    /// Drawn into the video.
+    pub shown: u64,
+    /// Not drawn because too many came at once.
+    pub dropped: u64,
 }
 
 /// One live change of a recording's layout or branding.

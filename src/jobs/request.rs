@@ -8,9 +8,9 @@ use super::JobError;
 use super::model::Limits;
 use std::time::Duration;
 
-use crate::layouts::settings::Layouts;
+use crate::layouts::settings::{Layouts, Overlays};
 use crate::layouts::{Branding, PageSettings};
-use crate::recorder::{OutputSpec, RecordingJob, SettingsReceiver, Source};
+use crate::recorder::{CallControls, OutputSpec, RecordingJob, Source};
 use crate::storage::DestinationSpec;
 
 /// A request for a recording; everything but `source` is optional.
@@ -34,6 +34,9 @@ pub struct RecordingRequest {
     /// Calls: title, logo, colours, font, name labels, watermark, extra CSS.
     #[serde(default)]
     pub branding: Option<Branding>,
+    /// Calls: which of chat, reactions and slides are drawn into the video (default all).
+    #[serde(default)]
+    pub overlays: Option<Overlays>,
 }
 
 impl RecordingRequest {
@@ -48,20 +51,27 @@ impl RecordingRequest {
     /// which take no layout or branding.
     pub fn page_settings(&self, layouts: &Layouts) -> Result<Option<PageSettings>, JobError> {
         if !self.source.is_call() {
-            let given = [("layout", self.layout.is_some()), ("layout_params", self.layout_params.is_some()), ("branding", self.branding.is_some())];
+            let given = [
+                ("layout", self.layout.is_some()),
+                ("layout_params", self.layout_params.is_some()),
+                ("branding", self.branding.is_some()),
+                ("overlays", self.overlays.is_some()),
+            ];
             if let Some((field, _)) = given.into_iter().find(|(_, set)| *set) {
                 let message = format!("{field} applies to call sources (janus); a `{}` source is recorded as it is", self.source.kind());
                 return Err(JobError::invalid("not_applicable", field, message));
             }
             return Ok(None);
         }
-        let settings = layouts.settings(self.layout.as_deref(), self.layout_params.as_ref(), self.branding.as_ref())?;
+        let mut settings = layouts.settings(self.layout.as_deref(), self.layout_params.as_ref(), self.branding.as_ref())?;
+        settings.overlays = self.overlays.unwrap_or_default();
         Ok(Some(settings))
     }
 
-    /// The recorder's job for this request, writing to `file`; `settings` carries the page
-    /// settings and their live changes.
-    pub fn into_job(self, id: String, file: std::path::PathBuf, settings: Option<SettingsReceiver>) -> RecordingJob {
+    /// The recorder's job for this request, writing to `file`; `call` carries a call's live
+    /// settings and the events the application posts.
+    pub fn into_job(self, id: String, file: std::path::PathBuf, call: Option<CallControls>) -> RecordingJob {
+        let (settings, inbox) = call.map(|c| (c.settings, c.inbox)).unzip();
         let stop_when_empty = self.source.is_call().then(|| Duration::from_secs(self.limits.stop_when_empty_s));
         RecordingJob {
             id,
@@ -71,6 +81,7 @@ impl RecordingRequest {
             stop_when_empty,
             file,
             settings,
+            inbox,
         }
     }
 

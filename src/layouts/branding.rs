@@ -130,22 +130,26 @@ fn check_font(font: &str) -> Result<(), LayoutError> {
 }
 
 fn check_logo(logo: &str, assets: &Path) -> Result<(), LayoutError> {
-    const FIELD: &str = "branding.logo_url";
-    if let Ok(url) = Url::parse(logo) {
+    check_url_or_asset("branding.logo_url", logo, assets)
+}
+
+/// An http(s) URL, or the plain name of a file in the operator's assets folder (no traversal).
+pub fn check_url_or_asset(field: &str, value: &str, assets: &Path) -> Result<(), LayoutError> {
+    if let Ok(url) = Url::parse(value) {
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
-            let message = format!("{FIELD} must be an http(s) URL or the name of a file in the assets folder, got {logo:?}");
-            return Err(LayoutError::invalid("invalid_url", FIELD, message));
+            let message = format!("{field} must be an http(s) URL or the name of a file in the assets folder, got {value:?}");
+            return Err(LayoutError::invalid("invalid_url", field, message));
         }
         return Ok(());
     }
     let safe_part = |p: &str| !p.is_empty() && !p.starts_with('.') && p.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
-    if logo.len() > 200 || !logo.split('/').all(safe_part) {
-        let message = format!("{FIELD}: {logo:?} is neither an http(s) URL nor a plain file name in the assets folder");
-        return Err(LayoutError::invalid("invalid_url", FIELD, message));
+    if value.len() > 200 || !value.split('/').all(safe_part) {
+        let message = format!("{field}: {value:?} is neither an http(s) URL nor a plain file name in the assets folder");
+        return Err(LayoutError::invalid("invalid_url", field, message));
     }
-    if !assets.join(logo).is_file() {
-        let message = format!("{FIELD}: no file {logo:?} in the assets folder {}", assets.display());
-        return Err(LayoutError::invalid("asset_not_found", FIELD, message));
+    if !assets.join(value).is_file() {
+        let message = format!("{field}: no file {value:?} in the assets folder {}", assets.display());
+        return Err(LayoutError::invalid("asset_not_found", field, message));
     }
     Ok(())
 }

@@ -34,6 +34,9 @@ pub struct PreviewRequest {
     pub names: Option<Vec<String>>,
     /// Moving tiles and transitions; `false` draws a fixed picture (reference images).
     pub animate: bool,
+    /// Call events (chat, reactions, slides) the simulated participants send at the start, each
+    /// with `from_index` (which participant) besides the event's own fields.
+    pub events: Vec<Value>,
 }
 
 impl PreviewRequest {
@@ -48,6 +51,7 @@ impl PreviewRequest {
             branding: Branding::default(),
             names: None,
             animate: false,
+            events: Vec::new(),
         }
     }
 
@@ -115,7 +119,7 @@ impl Previewer {
         config["start"] = json!("immediately");
         config["source"] = json!({
             "type": "simulated", "participants": request.participants, "animate": request.animate,
-            "screen_share": screen_share, "names": request.names,
+            "screen_share": screen_share, "names": request.names, "events": request.events,
         });
         Ok(config)
     }
@@ -132,6 +136,7 @@ impl Previewer {
             height,
             no_sandbox: self.no_sandbox,
             instance: &self.instance,
+            extra_args: Vec::new(),
         };
         let browser = Browser::launch(launch).await.map_err(preview_error)?;
         Ok(PreviewSession { previewer: self, browser, _profile: profile })

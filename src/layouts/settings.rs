@@ -13,6 +13,26 @@ use super::{Branding, Catalog, LayoutError};
 
 /// The layout of a call recording when the request names none.
 pub const DEFAULT_LAYOUT: &str = "grid";
+/// Not a folder: `presentation` while a slide or a shared screen is shown, else `grid`.
+pub const AUTO_LAYOUT: &str = "auto";
+
+/// Which call events the layout draws into the video (all are in the timeline either way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Overlays {
+    /// A panel with the latest chat messages.
+    pub chat: bool,
+    /// Emoji floating up over the sender's tile.
+    pub reactions: bool,
+    /// The current slide, shown large by the presentation layout.
+    pub slides: bool,
+}
+
+impl Default for Overlays {
+    fn default() -> Self {
+        Self { chat: true, reactions: true, slides: true }
+    }
+}
 
 /// The layout catalog plus the operator's assets folder: everything settings are checked against.
 #[derive(Debug, Clone)]
@@ -33,6 +53,8 @@ pub struct PageSettings {
     pub layout_params: Map<String, Value>,
     #[serde(default)]
     pub branding: Branding,
+    #[serde(default)]
+    pub overlays: Overlays,
 }
 
 /// A live change: any field left out stays as it is.
@@ -50,6 +72,10 @@ pub struct SettingsPatch {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub branding: Option<Value>,
+    /// Merged into the overlay switches, e.g. `{"chat": false}`.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub overlays: Option<Value>,
 }
 
 impl Layouts {
@@ -65,17 +91,36 @@ impl Layouts {
         params: Option<&Map<String, Value>>,
         branding: Option<&Branding>,
     ) -> Result<PageSettings, LayoutError> {
-        let info = self.catalog.get(layout.unwrap_or(DEFAULT_LAYOUT))?;
-        let layout_params = info.resolve_params(params.unwrap_or(&Map::new()))?;
+        let (layout, layout_params) = self.layout(layout.unwrap_or(DEFAULT_LAYOUT), params.unwrap_or(&Map::new()))?;
         let branding = branding.cloned().unwrap_or_default();
         branding.validate(&self.assets_dir)?;
-        Ok(PageSettings { revision: 0, layout: info.name, layout_params, branding })
+        Ok(PageSettings { revision: 0, layout, layout_params, branding, overlays: Overlays::default() })
+    }
+
+    /// The layout's name and its parameters with defaults; `auto` takes none.
+    fn layout(&self, name: &str, params: &Map<String, Value>) -> Result<(String, Map<String, Value>), LayoutError> {
+        if name == AUTO_LAYOUT {
+            if let Some(key) = params.keys().next() {
+                let message = format!("layout `auto` takes no parameters (got `{key}`)");
+                return Err(LayoutError::invalid("unknown_field", format!("layout_params.{key}"), message));
+            }
+            return Ok((AUTO_LAYOUT.to_owned(), Map::new()));
+        }
+        let info = self.catalog.get(name).map_err(|e| match e {
+            LayoutError::Unknown { name, mut valid } => {
+                valid.push(AUTO_LAYOUT.to_owned());
+                valid.sort();
+                LayoutError::Unknown { name, valid }
+            }
+            other => other,
+        })?;
+        Ok((info.name.clone(), info.resolve_params(params)?))
     }
 
     /// `current` with `patch` applied, checked, as the next revision.
     pub fn apply(&self, current: &PageSettings, patch: &SettingsPatch) -> Result<PageSettings, LayoutError> {
-        if patch.layout.is_none() && patch.layout_params.is_none() && patch.branding.is_none() {
-            let message = "nothing to change: give `layout`, `layout_params` and/or `branding`";
+        if patch.layout.is_none() && patch.layout_params.is_none() && patch.branding.is_none() && patch.overlays.is_none() {
+            let message = "nothing to change: give `layout`, `layout_params`, `branding` and/or `overlays`";
             return Err(LayoutError::invalid("empty_patch", "", message));
         }
         let layout = patch.layout.as_deref().unwrap_or(&current.layout);
@@ -85,23 +130,28 @@ impl Layouts {
             (None, _) => current.layout_params.clone(),
         };
         let branding = match &patch.branding {
-            Some(changes) => merged_branding(&current.branding, changes)?,
+            Some(changes) => merged("branding", &current.branding, changes)?,
             None => current.branding.clone(),
         };
         let mut next = self.settings(Some(layout), Some(&params), Some(&branding))?;
+        next.overlays = match &patch.overlays {
+            Some(changes) => merged("overlays", &current.overlays, changes)?,
+            None => current.overlays,
+        };
         next.revision = current.revision + 1;
         Ok(next)
     }
 }
 
-/// RFC 7396 merge of `changes` into `branding`, read back with the same field checks.
-fn merged_branding(branding: &Branding, changes: &Value) -> Result<Branding, LayoutError> {
-    let mut merged = serde_json::to_value(branding).unwrap_or_default();
+/// RFC 7396 merge of `changes` into `current` (the request field `name`), read back with the
+/// same field checks.
+fn merged<T: Serialize + serde::de::DeserializeOwned>(name: &str, current: &T, changes: &Value) -> Result<T, LayoutError> {
+    let mut merged = serde_json::to_value(current).unwrap_or_default();
     merge(&mut merged, changes);
-    let de = serde_path_to_error::deserialize::<_, Branding>(merged);
+    let de = serde_path_to_error::deserialize::<_, T>(merged);
     de.map_err(|e| {
         let path = e.path().to_string();
-        let mut field = if path == "." { "branding".to_owned() } else { format!("branding.{path}") };
+        let mut field = if path == "." { name.to_owned() } else { format!("{name}.{path}") };
         let message = e.into_inner().to_string();
         let unknown = message.strip_prefix("unknown field `").and_then(|r| r.split('`').next());
         let code = match unknown {
@@ -113,7 +163,7 @@ fn merged_branding(branding: &Branding, changes: &Value) -> Result<Branding, Lay
             }
             None => "invalid_value",
         };
-        LayoutError::invalid(code, field, format!("branding: {message}"))
+        LayoutError::invalid(code, field, format!("{name}: {message}"))
     })
 }
 
@@ -145,6 +195,7 @@ impl PageSettings {
             "layout": self.layout,
             "layout_params": self.layout_params,
             "branding": self.branding.for_page(&assets),
+            "overlays": self.overlays,
         })
     }
 }

@@ -64,9 +64,35 @@ pub enum PageMessage {
         #[serde(default)]
         message: String,
     },
-    /// Anything else (later: chat, reactions, slides); kept for the timeline.
+    /// A chat message, reaction or slide the page received (from a participant's data channel,
+    /// or injected by the service) and, if `shown`, drew at `shown_at_ms` (Unix ms).
+    CallEvent {
+        event: serde_json::Value,
+        #[serde(default)]
+        id: Option<String>,
+        #[serde(default)]
+        source: Option<String>,
+        #[serde(default)]
+        shown_at_ms: Option<f64>,
+        #[serde(default = "yes")]
+        shown: bool,
+    },
+    /// How many call events the page received, drew, and dropped (floods are coalesced).
+    EventStats {
+        #[serde(default)]
+        received: u64,
+        #[serde(default)]
+        shown: u64,
+        #[serde(default)]
+        dropped: u64,
+    },
+    /// Anything else; logged.
     #[serde(untagged)]
     Other(serde_json::Value),
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// A publisher in the call, as the page reports it.
@@ -131,6 +157,8 @@ mod tests {
         assert_eq!(parse(r#"{"type":"room_destroyed"}"#), PageMessage::RoomDestroyed);
         assert_eq!(parse(r#"{"type":"applied","revision":2,"layout":"speaker"}"#), PageMessage::Applied { revision: 2, layout: Some("speaker".into()) });
         assert!(matches!(parse(r#"{"type":"apply_failed","revision":3,"message":"404"}"#), PageMessage::ApplyFailed { revision: 3, .. }));
+        let event = parse(r#"{"type":"call_event","event":{"type":"chat","text":"hi"},"source":"data_channel","shown_at_ms":1.7e12}"#);
+        assert!(matches!(event, PageMessage::CallEvent { shown: true, shown_at_ms: Some(_), .. }), "{event:?}");
         assert!(matches!(parse("not json"), PageMessage::Other(serde_json::Value::String(_))));
     }
 }

@@ -24,6 +24,8 @@ pub struct LaunchOptions<'a> {
     pub height: u32,
     pub no_sandbox: bool,
     pub instance: &'a str,
+    /// More Chromium flags (synthetic participants add fake media devices).
+    pub extra_args: Vec<String>,
 }
 
 /// The X display and PulseAudio sink a recording's Chromium draws and plays into.
@@ -126,6 +128,7 @@ fn chromium_args(opts: &LaunchOptions<'_>) -> Vec<String> {
     if opts.no_sandbox {
         args.push("--no-sandbox".into());
     }
+    args.extend(opts.extra_args.iter().cloned());
     args
 }
 

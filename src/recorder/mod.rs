@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 pub use capture::OutputSpec;
-pub use pipeline::{Failure, Outcome, RecordingJob, Runner, SettingsReceiver, StopSignal};
+pub use pipeline::{CallControls, Failure, Inbox, Outcome, RecordingJob, Runner, SettingsReceiver, StopSignal};
 pub use probe::MediaInfo;
 pub use source::Source;
 
@@ -63,6 +63,10 @@ pub enum RecorderEvent {
     Participants { waiting: bool, publishers: Vec<bridge::Publisher> },
     /// Something happened to the source that the status should show (e.g. `connection_lost`).
     Incident { kind: String, message: Option<String> },
+    /// A chat message, reaction or slide; `at` is when it showed (or arrived, if not shown).
+    CallEvent { at: DateTime<Utc>, event: serde_json::Value, id: Option<String>, source: Option<String>, shown: bool },
+    /// The page's counts of call events received, shown and dropped.
+    EventStats { received: u64, shown: u64, dropped: u64 },
     /// The page shows settings `revision` since `at` (or could not: `failed`).
     SettingsApplied { revision: u32, at: DateTime<Utc>, failed: Option<String> },
 }

@@ -34,7 +34,19 @@ pub struct RecordingJob {
     pub file: PathBuf,
     /// Calls: the layout and branding, changed live by the job manager.
     pub settings: Option<SettingsReceiver>,
+    /// Calls: events the application posts (chat, reactions, slides) for the page to show.
+    pub inbox: Option<Inbox>,
 }
+
+/// What the job manager steers a running call recording with.
+#[derive(Debug, Clone)]
+pub struct CallControls {
+    pub settings: SettingsReceiver,
+    pub inbox: Inbox,
+}
+
+/// Events for the page, from the job manager; one consumer (the recording's supervisor).
+pub type Inbox = std::sync::Arc<tokio::sync::Mutex<mpsc::Receiver<serde_json::Value>>>;
 
 /// The live page settings of a recording.
 pub type SettingsReceiver = tokio::sync::watch::Receiver<PageSettings>;
@@ -232,6 +244,7 @@ impl Recorder {
             height: out.height,
             no_sandbox: self.config.chromium_no_sandbox,
             instance: &self.instance,
+            extra_args: Vec::new(),
         };
         let browser = parts.browser.insert(Browser::launch(launch).await?);
         let mut messages = bridge::install(&browser.page, &self.page_config(job)).await?;

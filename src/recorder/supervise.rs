@@ -41,6 +41,10 @@ struct Clock {
 pub async fn supervise(w: Watched<'_>, stop: &StopSignal) -> Result<EndReason, RecorderError> {
     let Watched { job, browser, display, capture, messages, events, base } = w;
     let mut settings = job.settings.clone();
+    let mut inbox = match &job.inbox {
+        Some(inbox) => Some(inbox.lock().await),
+        None => None,
+    };
     let mut clock = Clock {
         started: false,
         // Until the first frame is known, allow for a slow ffmpeg start.
@@ -55,6 +59,7 @@ pub async fn supervise(w: Watched<'_>, stop: &StopSignal) -> Result<EndReason, R
             _ = tokio::time::sleep_until(clock.deadline) => return Ok(EndReason::MaxDuration),
             _ = tokio::time::sleep_until(clock.empty_deadline.unwrap_or(far)) => return Ok(EndReason::RoomEmpty),
             Some(update) = next_settings(&mut settings) => send_settings(&browser.page, &update, base).await,
+            Some(event) = next_injected(&mut inbox) => inject(&browser.page, event, base).await,
             Some(message) = messages.recv() => {
                 if let Some(end) = on_page_message(message, job, &mut clock, events).await {
                     return end;
@@ -94,6 +99,29 @@ async fn send_settings(page: &chromiumoxide::Page, update: &PageSettings, base: 
     }
 }
 
+/// The next event the application posted; never resolves for recordings without an inbox.
+async fn next_injected(inbox: &mut Option<tokio::sync::MutexGuard<'_, mpsc::Receiver<serde_json::Value>>>) -> Option<serde_json::Value> {
+    match inbox.as_mut() {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Hands an application's event to the page, which shows it and reports it back (`call_event`).
+/// A slide named by its file in the assets folder gets its URL on the asset server.
+async fn inject(page: &chromiumoxide::Page, mut event: serde_json::Value, base: &url::Url) {
+    if let Some(url) = event.get_mut("url")
+        && let Some(name) = url.as_str().filter(|u| url::Url::parse(u).is_err())
+        && let Ok(resolved) = base.join("assets/").and_then(|assets| assets.join(name))
+    {
+        *url = serde_json::Value::String(resolved.into());
+    }
+    let script = format!("window.__wallflowerEvent && window.__wallflowerEvent({event})");
+    if let Err(e) = page.evaluate(script).await {
+        tracing::warn!("cannot hand an event to the page: {e}");
+    }
+}
+
 /// Forwards what the page reports about the call; returns how the recording ends, if it does.
 pub async fn relay(message: PageMessage, events: &mpsc::Sender<RecorderEvent>) -> Option<Result<EndReason, RecorderError>> {
     match message {
@@ -120,6 +148,13 @@ pub async fn relay(message: PageMessage, events: &mpsc::Sender<RecorderEvent>) -
         PageMessage::ApplyFailed { revision, message } => {
             tracing::warn!(revision, "page could not apply new settings: {message}");
             let _ = events.send(RecorderEvent::SettingsApplied { revision, at: Utc::now(), failed: Some(message) }).await;
+        }
+        PageMessage::CallEvent { event, id, source, shown_at_ms, shown } => {
+            let at = shown_at_ms.and_then(|ms| DateTime::from_timestamp_millis(ms as i64)).unwrap_or_else(Utc::now);
+            let _ = events.send(RecorderEvent::CallEvent { at, event, id, source, shown }).await;
+        }
+        PageMessage::EventStats { received, shown, dropped } => {
+            let _ = events.send(RecorderEvent::EventStats { received, shown, dropped }).await;
         }
         other => tracing::debug!(?other, "page message"),
     }

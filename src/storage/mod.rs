@@ -41,16 +41,20 @@ pub enum DestinationSpec {
 /// One delivered file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct FileInfo {
-    /// `video` for the recording itself.
+    /// `video` for the recording itself; `timeline` (JSON) and `chat` (WebVTT) beside a call's.
     pub kind: String,
     /// Absolute path of the file on the service's machine.
     #[schema(value_type = String)]
     pub path: PathBuf,
     pub bytes: u64,
     pub content_type: String,
-    pub duration_s: f64,
-    pub width: u32,
-    pub height: u32,
+    /// Videos only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_s: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
 }
 
 impl FileInfo {
@@ -62,10 +66,17 @@ impl FileInfo {
             path,
             bytes: media.bytes,
             content_type: "video/mp4".into(),
-            duration_s: media.duration_s,
-            width: media.width,
-            height: media.height,
+            duration_s: Some(media.duration_s),
+            width: Some(media.width),
+            height: Some(media.height),
         }
+    }
+
+    /// Describes a sidecar file (`timeline`, `chat`) beside the video.
+    pub fn sidecar(kind: &str, path: &Path, content_type: &str) -> Self {
+        let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        Self { kind: kind.into(), path, bytes, content_type: content_type.into(), duration_s: None, width: None, height: None }
     }
 }
 

@@ -1,0 +1,174 @@
+//! A recording while it runs: its resource, the handles that steer it (stop, live settings, the
+//! event inbox), its timeline, and how each recorder event changes them.
+
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+use super::JobError;
+use super::model::{Incident, Progress, Recording, RecordingState};
+use crate::layouts::PageSettings;
+use crate::recorder::RecorderEvent;
+use crate::recorder::bridge::Publisher;
+use crate::timeline::{CallEvent, Timeline};
+
+/// Events an application may post per second to one recording, and the burst it may save up.
+const EVENTS_PER_S: f64 = 20.0;
+const EVENT_BURST: f64 = 40.0;
+
+pub(super) struct Live {
+    pub resource: Recording,
+    pub stop: CancellationToken,
+    /// Calls: live changes of the page settings go to the recorder through this.
+    pub settings: Option<watch::Sender<PageSettings>>,
+    /// Calls: events posted through the API, for the page to show.
+    pub inbox: Option<mpsc::Sender<Value>>,
+    pub timeline: Timeline,
+    bucket: TokenBucket,
+}
+
+impl Live {
+    pub fn new(resource: Recording, stop: CancellationToken, timeline: Timeline) -> Self {
+        let bucket = TokenBucket { tokens: EVENT_BURST, at: Instant::now() };
+        Self { resource, stop, settings: None, inbox: None, timeline, bucket }
+    }
+
+    /// Queues an application's event for the page; `Ok(id)` once it is on its way.
+    pub fn post_event(&mut self, event: &CallEvent) -> Result<String, JobError> {
+        let Some(inbox) = &self.inbox else {
+            let message = format!("a `{}` source shows no call events", self.resource.source.kind());
+            return Err(JobError::invalid("not_applicable", "type", message));
+        };
+        if !self.bucket.take() {
+            self.resource.events.rate_limited += 1;
+            let message = format!("more than {EVENTS_PER_S} events a second (burst {EVENT_BURST}); slow down");
+            return Err(JobError::RateLimited(message));
+        }
+        let id = format!("evt_{}", uuid::Uuid::now_v7().simple());
+        let mut payload = serde_json::to_value(event).unwrap_or_default();
+        payload["id"] = json!(id);
+        inbox.try_send(payload).map_err(|_| {
+            self.resource.events.rate_limited += 1;
+            JobError::RateLimited("the page is behind on events; retry shortly".into())
+        })?;
+        self.resource.events.posted += 1;
+        Ok(id)
+    }
+
+    /// Applies a recorder event; true when the change should be persisted.
+    pub fn apply(&mut self, event: RecorderEvent) -> bool {
+        let rec = &mut self.resource;
+        match event {
+            RecorderEvent::Started { at } => {
+                tracing::info!(first_frame_ms = (at - rec.created_at).num_milliseconds(), "recording");
+                rec.state = RecordingState::Recording;
+                rec.started_at = Some(at);
+                self.timeline.push(at, "recording_started", None, json!({}));
+                true
+            }
+            RecorderEvent::Progress { duration_s, bytes, fps } => {
+                rec.progress = Progress { duration_s, bytes, fps };
+                rec.duration_s = Some(duration_s);
+                false
+            }
+            RecorderEvent::Stopping { reason } => {
+                rec.state = RecordingState::Stopping;
+                rec.end_reason = Some(reason);
+                self.timeline.push(Utc::now(), "recording_stopped", None, json!({"reason": reason}));
+                true
+            }
+            RecorderEvent::Participants { waiting, publishers } => {
+                self.note_participants(&publishers);
+                let rec = &mut self.resource;
+                rec.waiting_for_participants = waiting;
+                rec.participants = publishers;
+                false
+            }
+            RecorderEvent::Incident { kind, message } => {
+                let at = Utc::now();
+                self.timeline.push(at, "incident", None, json!({"kind": kind, "message": message}));
+                rec.incidents.push(Incident { kind, message, at });
+                true
+            }
+            RecorderEvent::SettingsApplied { revision, at, failed } => self.settings_applied(revision, at, failed),
+            RecorderEvent::CallEvent { at, event, id, source, shown } => {
+                self.call_event(at, event, id, source, shown);
+                false
+            }
+            RecorderEvent::EventStats { received, shown, dropped } => {
+                let counts = &mut rec.events;
+                (counts.received, counts.shown, counts.dropped) = (received, shown, dropped);
+                false
+            }
+        }
+    }
+
+    fn settings_applied(&mut self, revision: u32, at: DateTime<Utc>, failed: Option<String>) -> bool {
+        let rec = &mut self.resource;
+        let started = rec.started_at;
+        let Some(change) = rec.changes.iter_mut().rev().find(|c| c.revision == revision) else { return false };
+        change.applied_at = failed.is_none().then_some(at);
+        change.t_ms = started.filter(|_| failed.is_none()).map(|s| (at - s).num_milliseconds());
+        change.failed = failed;
+        if change.failed.is_none()
+            && let Some(settings) = &rec.settings
+        {
+            let payload = json!({"revision": revision, "layout": settings.layout, "branding": settings.branding});
+            self.timeline.push(at, "layout_changed", None, payload);
+        }
+        true
+    }
+
+    /// Who joined and who left since the last report.
+    fn note_participants(&mut self, now: &[Publisher]) {
+        let before = &self.resource.participants;
+        let at = Utc::now();
+        for p in now.iter().filter(|p| !before.iter().any(|b| b.id == p.id)) {
+            self.timeline.push(at, "participant_joined", p.display.clone(), json!({"id": p.id}));
+        }
+        for p in before.iter().filter(|b| !now.iter().any(|p| p.id == b.id)) {
+            self.timeline.push(at, "participant_left", p.display.clone(), json!({"id": p.id}));
+        }
+    }
+
+    fn call_event(&mut self, at: DateTime<Utc>, mut event: Value, id: Option<String>, source: Option<String>, shown: bool) {
+        let Some(kind) = event.get("type").and_then(Value::as_str).map(String::from) else { return };
+        if !["chat", "reaction", "slide"].contains(&kind.as_str()) {
+            return;
+        }
+        let from = event.get("from").and_then(Value::as_str).map(String::from);
+        if let Some(map) = event.as_object_mut() {
+            map.remove("type");
+            map.remove("from");
+            map.remove("id");
+            map.insert("source".into(), json!(source.unwrap_or_else(|| "data_channel".into())));
+            map.insert("shown".into(), json!(shown));
+            if let Some(id) = id {
+                map.insert("id".into(), json!(id));
+            }
+        }
+        self.timeline.push(at, &kind, from, event);
+    }
+}
+
+/// A token bucket: `EVENTS_PER_S` tokens a second, at most `EVENT_BURST` saved.
+struct TokenBucket {
+    tokens: f64,
+    at: Instant,
+}
+
+impl TokenBucket {
+    fn take(&mut self) -> bool {
+        let now = Instant::now();
+        self.tokens = (self.tokens + now.duration_since(self.at).as_secs_f64() * EVENTS_PER_S).min(EVENT_BURST);
+        self.at = now;
+        if self.tokens < 1.0 {
+            return false;
+        }
+        self.tokens -= 1.0;
+        true
+    }
+}
