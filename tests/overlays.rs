@@ -47,7 +47,7 @@ fn first_change(file: &Path, t_s: f64) -> Option<f64> {
             hi[i] = hi[i].max(f[i]);
         }
     }
-    let changed = |f: &[u8]| (0..n).filter(|&i| f[i] + 24 < lo[i] || f[i] > hi[i].saturating_add(24)).count();
+    let changed = |f: &[u8]| (0..n).filter(|&i| f[i].saturating_add(24) < lo[i] || f[i] > hi[i].saturating_add(24)).count();
     rest.into_iter().find(|(_, f)| changed(f) > 60).map(|(t, _)| t)
 }
 

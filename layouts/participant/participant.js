@@ -21,7 +21,8 @@
  *
  * Test hooks (window.wfParticipant, e.g. via CDP Runtime.evaluate):
  *   unpublish(), publish(), leave(), configure(body), setVideo(on), state()
- *   (Promises where asynchronous)
+ *   (Promises where asynchronous); sendData(text): one message on the data
+ *   channel, true when it went out (call events: JSON, see layouts/README.md)
  */
 (function () {
   'use strict';

@@ -1,16 +1,13 @@
 /*
- * presentation layout: the presenter's shared screen large (letterboxed,
- * never cropped), every participant in a filmstrip (param `filmstrip`:
- * "right" | "bottom"). While nobody presents it is the speaker layout.
+ * presentation layout: the current slide, else the presenter's shared screen,
+ * large (letterboxed, never cropped), every participant in a filmstrip (param
+ * `filmstrip`: "right" | "bottom"). While there is neither it is the speaker
+ * layout. The slide (L.slide, shown in L.slideElement()) wins over a screen:
+ * it is newer and explicit.
  */
 (function () {
   'use strict';
   var L = window.WallflowerLayout;
-
-  // Slides arrive in a later issue: when the host knows a current slide
-  // (e.g. {url, width, height}), return it here and it takes the main spot,
-  // shown as an <img> (see mainItem below).
-  function currentSlide() { return null; }
 
   function screenAspect(p) {
     try {
@@ -20,16 +17,15 @@
     return 16 / 9;
   }
 
-  var slideEl = null;
-  function slideElement(slide) {
-    if (!slideEl) {
-      slideEl = document.createElement('img');
-      slideEl.className = 'slide';
-      slideEl.setAttribute('data-wf-more', '');   // removed by L.render when not placed
-      slideEl.alt = '';
-    }
-    if (slideEl.getAttribute('src') !== slide.url) slideEl.setAttribute('src', slide.url);
-    return slideEl;
+  function slideAspect(slide) {
+    // a 4:3 to 16:9 plate: odd images are letterboxed rather than reshaping the layout
+    var a = slide.width > 0 && slide.height > 0 ? slide.width / slide.height : 16 / 9;
+    return Math.max(4 / 3, Math.min(16 / 9, a));
+  }
+
+  // the caption band under the big picture (the presenter's name, a slide's index and title)
+  function captionHeight() {
+    return Math.round(Math.min(140, Math.max(16, Math.min(window.innerWidth, window.innerHeight) * 0.046)));
   }
 
   function render() {
@@ -37,12 +33,12 @@
     var ps = L.participants;
     if (!ps.length) { L.render(st, []); L.ready(); return; }
     var pos = L.params.filmstrip === 'bottom' ? 'bottom' : 'right';
-    var slide = currentSlide();
+    var slide = L.slide;
     var presenter = L.presenter && L.presenter.screen ? L.presenter : null;
     var main, strip, mainAspect;
     if (slide) {
       strip = ps;
-      mainAspect = slide.width > 0 && slide.height > 0 ? slide.width / slide.height : 16 / 9;
+      mainAspect = slideAspect(slide);
     } else if (presenter) {
       strip = ps;
       mainAspect = screenAspect(presenter);
@@ -52,17 +48,15 @@
       strip = ps.filter(function (p) { return p !== main; });
       mainAspect = 16 / 9;
     }
-    // a caption band under a shared screen for the presenter's name
     var cap = 0;
-    if (presenter && !slide && L.branding.show_names) {
-      cap = Math.round(Math.min(140, Math.max(16, Math.min(window.innerWidth, window.innerHeight) * 0.046)));
-    }
+    if (slide) cap = slide.index != null || slide.title || slide.from ? captionHeight() : 0;
+    else if (presenter && L.branding.show_names) cap = captionHeight();
     document.documentElement.style.setProperty('--wf-caption-h', cap + 'px');
     var fs = L.filmstripRects(strip.length, st.clientWidth, st.clientHeight,
                               { position: pos, gap: L.gap(), mainAspect: mainAspect, mainExtraH: cap });
     var m = fs.main;
     var items = [];
-    if (slide) items.push({ el: slideElement(slide), x: m.x, y: m.y, w: m.w, h: m.h });
+    if (slide) items.push({ el: L.slideElement(), x: m.x, y: m.y, w: m.w, h: m.h });
     else if (presenter) items.push({ participant: presenter, role: 'presentation', source: 'screen', x: m.x, y: m.y, w: m.w, h: m.h });
     else items.push({ participant: main, role: 'main', source: 'camera', x: m.x, y: m.y, w: m.w, h: m.h });
     fs.strip.forEach(function (r, i) {
@@ -75,6 +69,7 @@
   }
 
   L.onChange(function (c) {
-    if (c.participants || c.tracks || c.presenter || c.activeSpeaker || c.params || c.resize || c.branding || c.initial) render();
+    if (c.participants || c.tracks || c.presenter || c.activeSpeaker || c.params || c.resize || c.branding ||
+        c.slide || c.initial) render();
   });
 })();

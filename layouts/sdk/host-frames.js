@@ -4,10 +4,13 @@
  *
  * Owns the layout <iframe>s: loading a layout (../<name>/layout.json, then
  * its index.html underneath the current frame), the fallback when nothing is
- * on screen yet, the crossfade that swaps a ready layout in, live updates
- * (window.__wallflowerUpdate), delivering room snapshots to the layouts
- * (sdk/layout.js registers through wfHost._register), and the test hooks on
- * window.wfHost (boxes(), snapshot(), update(), event(), layout).
+ * on screen yet, the crossfade that swaps a ready layout in, the `auto`
+ * layout (presentation while a slide is up or a screen is shared, else grid),
+ * live updates (window.__wallflowerUpdate), delivering room snapshots to the
+ * layouts (sdk/layout.js registers through wfHost._register) and the hooks on
+ * window.wfHost (boxes() from host-boxes.js, snapshot(), update(), event(),
+ * currentSlide(), layout; _register, _layoutReady, _videoFrame, _overlayDrawn
+ * for sdk/layout.js).
  *
  * Exported as window.__wfHostInternals.frames (see host.js for the namespace).
  */
@@ -19,6 +22,7 @@
   var LOAD_TIMEOUT_MS = 5000;   // a layout must say ready within this
   var FADE_MS = 250;            // crossfade on a layout switch
   var NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+  var AUTO = 'auto';            // requested layout: presentation or grid, see autoTarget()
 
   var body = document.body;
   var elFrames = document.getElementById('wf-frames');
@@ -32,6 +36,7 @@
   var initialName = 'grid';    // set by start()
   var requested = { name: initialName, raw: {} };
   var tried = {};              // names that failed while nothing was visible
+  var autoFailed = {};         // layouts an `auto` switch could not load (not tried again)
 
   function log(level, msg) { H.host.log(level, msg); }
   function send(type, payload) { H.host.W.send(type, payload); }
@@ -51,7 +56,8 @@
       branding: H.host.branding,
       params: job ? job.params : {},
       state: body.dataset.state,
-      isStatic: H.host.isStatic || !H.host.readySent
+      isStatic: H.host.isStatic || !H.host.readySent,
+      overlays: H.overlays.state()
     };
   }
 
@@ -65,6 +71,7 @@
       if (job.paramsChanged) { f.params = true; job.paramsChanged = false; }
       safe(function () { job.handler.update(snap, f); }, 'layout update');
     });
+    if (flags.presenter || flags.tracks || flags.participants) autoSync();
   }
 
   function eachHandler(fn) {
@@ -164,6 +171,7 @@
     if (job.dead) return;
     removeJob(job);
     log('warn', message);
+    if (job.auto) autoFailed[job.name] = true;
     if (job.fromUpdate) send('apply_failed', { revision: job.revision, message: message });
     if (!current && !pending) {
       // nothing on screen yet: fall back to the configured layout, then grid
@@ -183,10 +191,15 @@
     var old = current;
     current = job;
     job.iframe.classList.add('wf-current');
+    // the first frame of the swap (the crossfade start): events this layout drew show from here
+    requestAnimationFrame(function (ts) {
+      job.visibleAt = performance.timeOrigin + ts;
+      if (!job.dead) H.overlays.swapped(job, job.visibleAt);
+    });
     var shown = function () {
       if (job.dead) return;
       body.dataset.layout = job.name;
-      if (job.fromUpdate) send('applied', { revision: job.revision, layout: job.name });
+      if (job.fromUpdate) send('applied', { revision: job.revision, layout: job.reportAs || job.name });
       if (!layoutShown) { layoutShown = true; H.host.checkReady(); }
     };
     if (!old) { H.host.raf2(shown); return; }
@@ -231,9 +244,10 @@
     var np = mergeParams(current.meta, requested.raw);
     if (JSON.stringify(np) !== JSON.stringify(current.params)) { current.params = np; current.paramsChanged = true; }
     var job = current;
+    var as = requested.name === AUTO ? AUTO : job.name;
     H.room.afterNextFlush(function () {
       H.host.raf2(function () {
-        if (!job.dead) send('applied', { revision: revision, layout: job.name });
+        if (!job.dead) send('applied', { revision: revision, layout: as });
       });
     });
     changed({});
@@ -248,19 +262,57 @@
     var revision = s.revision == null ? null : s.revision;
     var brandingChanged = s.branding !== undefined && H.host.setBranding(s.branding);
     if (s.layout_params !== undefined) requested.raw = H.host.objectOr(s.layout_params);
-    if (s.layout != null && s.layout !== '') requested.name = String(s.layout);
-    var name = requested.name;
+    if (s.layout != null && s.layout !== '') setRequested(String(s.layout));
+    if (s.overlays !== undefined && H.events.setOverlays(s.overlays)) H.overlays.settingsChanged(false);
+    var name = effectiveName();      // (after the overlays: slides off, `auto` shows grid)
     if (brandingChanged) changed({ branding: true });
 
-    if (pending && pending.name === name) { retargetPending(revision); return true; }
+    if (pending && pending.name === name) { retargetPending(revision); pending.reportAs = reportAs(); return true; }
     if (pending) {
       var old = pending;
       removeJob(old);
       supersede(old, revision);
     }
     if (current && current.name === name) { updateInPlace(revision); return true; }
-    loadLayout(name, revision, true);
+    loadLayout(name, revision, true).reportAs = reportAs();
     return true;
+  }
+
+  // ------------------------------------------------------------- auto
+
+  function setRequested(name) {
+    requested.name = name;
+    body.dataset.requestedLayout = name;
+  }
+
+  function reportAs() { return requested.name === AUTO ? AUTO : null; }
+
+  // what `auto` shows now: presentation while a slide is up or someone shares a screen
+  function autoTarget() {
+    var screen = H.room.parts.some(function (p) { return !!p.screen; });
+    return (screen || H.overlays.slideShown()) && !autoFailed.presentation ? 'presentation' : 'grid';
+  }
+
+  function effectiveName() { return requested.name === AUTO ? autoTarget() : requested.name; }
+
+  // with `auto` requested, switch when its target changed (a slide, a screen share)
+  function autoSync() {
+    if (requested.name !== AUTO || (!current && !pending)) return;
+    var want = autoTarget();
+    if (pending) {
+      if (pending.name === want) return;
+      var p = pending;
+      removeJob(p);
+      if (current && current.name === want) {
+        if (p.fromUpdate) updateInPlace(p.revision);
+        return;
+      }
+      var j = loadLayout(want, p.revision, p.fromUpdate);
+      j.reportAs = p.reportAs;
+      j.auto = true;
+      return;
+    }
+    if (current && current.name !== want && !autoFailed[want]) loadLayout(want, null, false).auto = true;
   }
 
   window.__wallflowerUpdate = function (settings) {
@@ -270,77 +322,17 @@
     }
   };
 
-  // ------------------------------------------------------------- test hooks
-
-  function displayed(el, win) {
-    var r = el.getBoundingClientRect();
-    if (r.width <= 0 || r.height <= 0) return false;
-    var cs = win.getComputedStyle(el);
-    return cs.display !== 'none' && cs.visibility !== 'hidden' && parseFloat(cs.opacity) > 0;
-  }
-
-  function rnd(v) { return Math.round(v * 100) / 100; }
-
-  // a tile's name label: its text, its box (snapped inward to whole pixels:
-  // cropping a screenshot at (x, y, w, h) gives only pixels of the label),
-  // and whether it sticks out of the tile box r
-  function labelBox(label, win, off, r) {
-    var out = { name: '', box: null, overflow: false };
-    if (!label) return out;
-    var txt = label.querySelector('.wf-name-text') || label;
-    out.name = txt.textContent;
-    if (!displayed(label, win)) return out;
-    var lr = label.getBoundingClientRect();
-    var lx = Math.ceil(lr.left + off.left - 0.001), ly = Math.ceil(lr.top + off.top - 0.001);
-    out.box = { x: lx, y: ly, w: Math.max(0, Math.floor(lr.right + off.left + 0.001) - lx),
-                h: Math.max(0, Math.floor(lr.bottom + off.top + 0.001) - ly) };
-    out.overflow = lr.left < r.left - 0.5 || lr.top < r.top - 0.5 || lr.right > r.right + 0.5 || lr.bottom > r.bottom + 0.5;
-    return out;
-  }
-
-  function tileBox(el, win, off) {
-    var r = el.getBoundingClientRect();
-    var id = el.getAttribute('data-wf-participant');
-    var l = labelBox(el.querySelector('[data-wf-name]'), win, off, r);
-    var name = l.name;
-    if (!name) { var p = H.room.findPart(id); name = p ? p.display : ''; }
-    return { id: id, name: name, role: el.getAttribute('data-wf-role') || 'tile',
-             source: el.getAttribute('data-wf-source') || 'camera',
-             x: rnd(r.left + off.left), y: rnd(r.top + off.top), w: rnd(r.width), h: rnd(r.height),
-             label: l.box, name_overflows: l.overflow };
-  }
-
-  function brandBox(el, off) {
-    var r = el.getBoundingClientRect();
-    var kind = el.getAttribute('data-wf-brand');
-    return { kind: kind, text: kind === 'logo' ? (el.getAttribute('src') || '') : el.textContent,
-             x: rnd(r.left + off.left), y: rnd(r.top + off.top), w: rnd(r.width), h: rnd(r.height) };
-  }
-
-  function boxes() {
-    var out = { width: window.innerWidth, height: window.innerHeight, layout: body.dataset.layout || null, tiles: [], brand: [] };
-    var job = current;
-    if (!job || !job.iframe) return out;
-    var d, win;
-    try { d = job.iframe.contentDocument; win = job.iframe.contentWindow; } catch (e) { return out; }
-    if (!d || !win) return out;
-    // report where things end up, not where a transition currently has them
-    try { d.getAnimations().forEach(function (a) { try { a.finish(); } catch (e) { /* infinite */ } }); } catch (e) { /* ignore */ }
-    var off = job.iframe.getBoundingClientRect();
-    Array.prototype.forEach.call(d.querySelectorAll('[data-wf-participant]'), function (el) {
-      if (displayed(el, win)) out.tiles.push(tileBox(el, win, off));
-    });
-    Array.prototype.forEach.call(d.querySelectorAll('[data-wf-brand]'), function (el) {
-      if (displayed(el, win)) out.brand.push(brandBox(el, off));
-    });
-    return out;
-  }
+  // ------------------------------------------------------------- window.wfHost
 
   window.wfHost = {
-    boxes: function () { try { return boxes(); } catch (e) { return { error: String(e && e.message || e) }; } },
     update: function (s) { return window.__wallflowerUpdate(s); },
-    // feeds an event (chat, reactions, slides: later) to the layouts' on('event')
+    boxes: function () {
+      try { return H.boxes.boxes(current); } catch (e) { return { error: String(e && e.message || e) }; }
+    },
+    // feeds an event to the layouts' on('event') (it is not drawn: see __wallflowerEvent)
     event: function (ev) { eachHandler(function (h) { h.event(ev); }); },
+    // the slide the host keeps ({url, index, title, from}), or null
+    currentSlide: function () { return H.overlays.currentSlide(); },
     snapshot: function () {
       var s = snapshot(current);
       s.participants.forEach(function (p) {
@@ -366,17 +358,30 @@
       var job = findJob(win);
       if (!job || job.dead) return;
       if (!layoutFrameSeen) { layoutFrameSeen = true; H.host.checkReady(); }
+    },
+    // the layout drew call events ([{seq, shown}]) in its frame at Unix ms t
+    _overlayDrawn: function (win, list, t) {
+      var job = findJob(win);
+      if (!job || job.dead || !Array.isArray(list)) return;
+      H.overlays.drawn(job, list, +t);
     }
   };
 
   H.frames = {
     // the first layout: `name` (also the fallback), with the configured layout_params
     start: function (name, rawParams) {
-      initialName = name;
-      requested = { name: initialName, raw: rawParams };
-      loadLayout(requested.name, null, false);
+      initialName = name === AUTO ? 'grid' : name;
+      requested = { name: name, raw: rawParams };
+      setRequested(name);
+      loadLayout(effectiveName(), null, false).auto = name === AUTO;
     },
     deliver: deliver,
+    autoSync: autoSync,
+    autoTarget: autoTarget,
+    // job's first frame on screen has passed (its swap began a frame ago or more)
+    isVisible: function (job) { return !!job && job === current && !!job.visibleAt && !job.dead; },
+    get current() { return current; },
+    get requestedName() { return requested.name; },
     eachHandler: eachHandler,
     videoTick: videoTick,
     get layoutShown() { return layoutShown; },

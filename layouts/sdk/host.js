@@ -1,28 +1,30 @@
 /*
  * host.js — the Wallflower host page (sdk/host.html): configuration, slate,
  * page state, ready logic, bridge and connection wiring. Plain script, loaded
- * last, after host-room.js and host-frames.js.
+ * last, after host-room.js, host-frames.js, host-boxes.js, host-events.js and
+ * host-overlays.js.
  *
  * The recorder (and the preview renderer) opens sdk/host.html. The host owns
  * all that must survive a layout switch: the connection (Janus connector or
- * sdk/simulated.js), the audio, the room model, the slate and reconnecting
- * banner, and the bridge to the service. The layout (../<name>/index.html)
- * renders in a same-origin full-viewport <iframe> through sdk/layout.js.
+ * sdk/simulated.js), the audio, the room model, call events, the slate and
+ * reconnecting banner, and the bridge to the service. The layout
+ * (../<name>/index.html) renders in a same-origin full-viewport <iframe>
+ * through sdk/layout.js.
  *
- * Three classic scripts, one internal namespace (window.__wfHostInternals):
- *   .room    host-room.js    participants, tracks, monitors, audio, speaking,
- *                            active speaker, presenter, the change feed
- *   .frames  host-frames.js  layout iframes, switching, live updates
- *                            (window.__wallflowerUpdate), window.wfHost hooks
- *   .host    host.js (this)  config, layout_params checks, logging, host
- *                            branding, slate, page state, ready, connection
+ * Six classic scripts, one internal namespace (window.__wfHostInternals):
+ *   .room      participants, tracks, monitors, audio, speaking, presenter, change feed
+ *   .frames    layout iframes, switching, `auto`, __wallflowerUpdate, window.wfHost
+ *   .boxes     wfHost.boxes(): tiles, branding, overlays
+ *   .events    call events in (data channels, __wallflowerEvent), checks,
+ *              overlay settings, call_event / event_stats
+ *   .overlays  what the layouts draw (chat, reactions, slide), limits, shown-at times
+ *   .host      (this file) config, layout_params checks, logging, host branding,
+ *              slate, page state, ready, connection
  * Each keeps its state private and exports functions (and getters for the few
- * values others read). The first two only define things; start() at the end
- * of this file sets everything going.
- *
- * Config (Wallflower.config): {recording_id, source, start, layout,
- * layout_params, branding}; see layouts/README.md. No config at all (a preview
- * in a browser): 4 simulated participants, the layout from the URL `layout`.
+ * values others read); only start() at the end of this file sets things going.
+ * Config (Wallflower.config): {recording_id, source, start, layout, layout_params,
+ * branding, overlays}; see layouts/README.md. No config at all (a preview in a
+ * browser): 4 simulated participants, the layout from the URL `layout`.
  */
 (function () {
   'use strict';
@@ -258,7 +260,8 @@
   function checkReady() {
     if (readySent || readyPending || terminal || !H.frames.layoutShown) return;
     if (simulated) {
-      if (!statusSeen || !H.room.videosStarted()) return;
+      // (and the simulated events are drawn, or known not to be)
+      if (!statusSeen || !H.room.videosStarted() || !H.overlays.settled()) return;
     } else if (startMode === 'immediately') {
       if (!statusSeen) return;
     } else {
@@ -337,9 +340,7 @@
     c.on('incident', onIncident);
     c.on('error', function (ev) { failWith(ev.code, ev.message); });
     c.on('room-destroyed', onRoomDestroyed);
-    c.on('data', function (ev) {
-      try { console.debug('[host] data from ' + (ev.participantId == null ? '?' : ev.participantId) + ': ' + String(ev.data).slice(0, 200)); } catch (e) { /* ignore */ }
-    });
+    c.on('data', H.events.fromData);
   }
 
   // the connection for the configured source; null after failWith()
@@ -364,6 +365,7 @@
 
   function start() {
     styleHost();
+    H.events.setOverlays(cfg.overlays);
     H.frames.start(String(cfg.layout || W.params.layout || 'grid'), objectOr(cfg.layout_params));
     var c = connect();
     if (!c) return;

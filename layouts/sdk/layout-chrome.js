@@ -8,9 +8,10 @@
  * the wf-no-names class, custom_css as the last <style> in <head>, and
  * WallflowerLayout.fontStack(). A page without a stage gets no bars (the
  * stage is then <body>) but still the variables, show_names and custom_css.
- * Shares state through window.__wfLayoutInternals (see sdk/layout.js) and adds
- * buildChrome(), applyBranding(force), fitWatermark(), logoSettled() and
- * onLogoSettled(fn) to it.
+ * Also the branding defaults (normBranding(): what WallflowerLayout.branding
+ * holds). Shares state through window.__wfLayoutInternals (see sdk/layout.js)
+ * and adds normBranding(b), cleanFamily(f), buildChrome(), applyBranding(force),
+ * fitWatermark(), logoSettled() and onLogoSettled(fn) to it.
  */
 (function (global) {
   'use strict';
@@ -22,12 +23,46 @@
   var FONT_TAIL = '"Noto Sans", "Noto Sans CJK JP", "Noto Color Emoji", sans-serif';
   var FONT_BASE = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, ' + FONT_TAIL;
 
+  var DEFAULT_BRANDING = {
+    title: '', subtitle: '', logo_url: '', logo_position: 'top-right',
+    colors: { background: '#0b0e14', primary: '#5ee08f', text: '#e8ecf3' },
+    font_family: '', show_names: true, watermark: '', custom_css: ''
+  };
+
   var chrome = null;                 // {topbar, footbar, title, subtitle, logoTop, logoFoot, watermark, css}
   var lastBrandingKey = null;
   var logoWaiters = [];
 
+  function cleanFamily(f) {
+    return String(f == null ? '' : f).replace(/["'\\;{}<>\n\r]/g, '').trim().slice(0, 100);
+  }
+
+  function isHex(c) { return typeof c === 'string' && /^#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$/.test(c); }
+
+  function normBranding(b) {
+    b = b && typeof b === 'object' ? b : {};
+    var c = b.colors && typeof b.colors === 'object' ? b.colors : {};
+    var str = function (v) { return v == null ? '' : String(v); };
+    var pos = str(b.logo_position);
+    return {
+      title: str(b.title),
+      subtitle: str(b.subtitle),
+      logo_url: str(b.logo_url),
+      logo_position: /^(top|bottom)-(left|right)$/.test(pos) ? pos : DEFAULT_BRANDING.logo_position,
+      colors: {
+        background: isHex(c.background) ? c.background : DEFAULT_BRANDING.colors.background,
+        primary: isHex(c.primary) ? c.primary : DEFAULT_BRANDING.colors.primary,
+        text: isHex(c.text) ? c.text : DEFAULT_BRANDING.colors.text
+      },
+      font_family: cleanFamily(b.font_family),
+      show_names: b.show_names !== false,
+      watermark: str(b.watermark),
+      custom_css: str(b.custom_css)
+    };
+  }
+
   function fontStack(family) {
-    var f = I.cleanFamily(family);
+    var f = cleanFamily(family);
     return (f ? '"' + f + '", ' : '') + FONT_BASE;
   }
 
@@ -204,6 +239,9 @@
   }
 
   L.fontStack = fontStack;
+  L.branding = normBranding(null);
+  I.normBranding = normBranding;
+  I.cleanFamily = cleanFamily;
   I.buildChrome = buildChrome;
   I.applyBranding = applyBranding;
   I.fitWatermark = fitWatermark;

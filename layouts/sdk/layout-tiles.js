@@ -311,7 +311,8 @@
   /* Places items in container (position: relative), absolute, in % of its size.
    * items: [{participant, role, source, x, y, w, h}] or [{el, x, y, w, h}]
    * with x/y/w/h in container pixels. Tiles (and "+N" elements made by
-   * L.moreTile) in the container that are not in items are removed. */
+   * L.moreTile, the slide element of L.slideElement) in the container that
+   * are not in items are removed. */
   L.render = function (container, items) {
     container = container || L.stage;
     if (!container) return [];
@@ -331,7 +332,7 @@
     Array.prototype.slice.call(container.children).forEach(function (c) {
       if (keep.indexOf(c) >= 0) return;
       if (c._wf) releaseTile(c);
-      else if (c.hasAttribute('data-wf-more')) container.removeChild(c);
+      else if (c.hasAttribute('data-wf-more') || c.hasAttribute('data-wf-slide')) container.removeChild(c);
     });
     settleFresh(container, keep);
     return keep;

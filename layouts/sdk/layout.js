@@ -26,6 +26,9 @@
  *   WallflowerLayout.bestFit(n, w, h, opts) / gridRects(n, w, h, opts) /
  *     filmstripRects(n, w, h, opts) / gap() / moreTile(container, count)
  *   WallflowerLayout.initials(name) / colorFor(key) / fontStack(family)
+ *   WallflowerLayout.slide             the current slide {url, index, title, from, width,
+ *                                      height} (decoded, slides on), or null
+ *   WallflowerLayout.slideElement()    the element showing it, for render() items
  *   WallflowerLayout.log(level, message)   a line in the service's log
  *
  * Participant: {id, key, name, display, initials, color, index, camera,
@@ -38,12 +41,17 @@
  *
  * Parts. Pages load only this file (<script src="../sdk/layout.js"></script>,
  * a plain script tag). Classic scripts cannot import, so while the page is
- * being parsed this file document.write()s the tags of its two parts right
- * after its own tag; the parser runs such scripts, in order, before anything
- * that follows, so the whole API exists when the page's own scripts run:
+ * being parsed this file document.write()s the tags of its parts (and the
+ * overlay stylesheet) right after its own tag; the parser runs such scripts,
+ * in order, before anything that follows, so the whole API exists when the
+ * page's own scripts run:
  *   layout-tiles.js    tile(), render(), attachVideo(), moreTile(), bestFit(),
  *                      gridRects(), filmstripRects(), gap(), initials(), colorFor()
- *   layout-chrome.js   the branding chrome, CSS variables, custom CSS, fontStack()
+ *   layout-chrome.js   the branding chrome, CSS variables, custom CSS, fontStack(),
+ *                      branding defaults
+ *   layout-overlays.js call events over the stage: chat panel, floating reactions
+ *   layout-slide.js    the current slide: slide, slideElement()
+ *                      (both styled by layout-overlays.css)
  * (Loaded any other way, e.g. deferred, it appends them as ordered scripts
  * instead, and starts once they ran.) The parts share state with this file
  * through one object, window.__wfLayoutInternals, never through other globals.
@@ -53,15 +61,11 @@
 
   var doc = global.document;
   var thisScript = doc.currentScript;   // this <script>: the parts are next to it
-  var PARTS = ['layout-tiles.js', 'layout-chrome.js'];
+  var PARTS = ['layout-tiles.js', 'layout-chrome.js', 'layout-overlays.js', 'layout-slide.js'];
+  var STYLES = ['layout-overlays.css'];   // written before the parts (render-blocking, like the page's own)
   var FRAME_WAIT_MS = 1500;     // ready(): longest wait for tiles' first video frames
   var LOGO_WAIT_MS = 2000;      // ready(): longest wait for the logo image
-
-  var DEFAULT_BRANDING = {
-    title: '', subtitle: '', logo_url: '', logo_position: 'top-right',
-    colors: { background: '#0b0e14', primary: '#5ee08f', text: '#e8ecf3' },
-    font_family: '', show_names: true, watermark: '', custom_css: ''
-  };
+  var OVERLAY_WAIT_MS = 2000;   // ready(): longest wait for the slide image
 
   // ------------------------------------------------------------- helpers
 
@@ -87,34 +91,6 @@
     var segs = String(global.location.pathname || '').split('/').filter(Boolean);
     if (segs.length && /\.html?$/i.test(segs[segs.length - 1])) segs.pop();
     try { return decodeURIComponent(segs[segs.length - 1] || ''); } catch (e) { return segs[segs.length - 1] || ''; }
-  }
-
-  function cleanFamily(f) {
-    return String(f == null ? '' : f).replace(/["'\\;{}<>\n\r]/g, '').trim().slice(0, 100);
-  }
-
-  function isHex(c) { return typeof c === 'string' && /^#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$/.test(c); }
-
-  function normBranding(b) {
-    b = b && typeof b === 'object' ? b : {};
-    var c = b.colors && typeof b.colors === 'object' ? b.colors : {};
-    var str = function (v) { return v == null ? '' : String(v); };
-    var pos = str(b.logo_position);
-    return {
-      title: str(b.title),
-      subtitle: str(b.subtitle),
-      logo_url: str(b.logo_url),
-      logo_position: /^(top|bottom)-(left|right)$/.test(pos) ? pos : DEFAULT_BRANDING.logo_position,
-      colors: {
-        background: isHex(c.background) ? c.background : DEFAULT_BRANDING.colors.background,
-        primary: isHex(c.primary) ? c.primary : DEFAULT_BRANDING.colors.primary,
-        text: isHex(c.text) ? c.text : DEFAULT_BRANDING.colors.text
-      },
-      font_family: cleanFamily(b.font_family),
-      show_names: b.show_names !== false,
-      watermark: str(b.watermark),
-      custom_css: str(b.custom_css)
-    };
   }
 
   // ------------------------------------------------------------- host link
@@ -153,7 +129,7 @@
     participants: [],
     activeSpeaker: null,
     presenter: null,
-    branding: normBranding(null),
+    branding: null,              // layout-chrome.js fills in the defaults
     params: {},
     state: 'connecting',
     isStatic: false,
@@ -170,7 +146,6 @@
     safe: safe,
     el: el,
     emit: emit,
-    cleanFamily: cleanFamily,
     get registered() { return registered; },
     partDone: openGate       // each part calls it last
   };
@@ -198,7 +173,7 @@
 
   function allChanges() {
     return { initial: true, participants: true, tracks: true, speaking: true, activeSpeaker: true,
-             presenter: true, branding: true, params: true, state: true, resize: true };
+             presenter: true, branding: true, params: true, state: true, resize: true, slide: true };
   }
 
   // ------------------------------------------------------------- model
@@ -231,7 +206,7 @@
 
   function applySnapshot(s) {
     if (!s) return;
-    if (s.branding) L.branding = normBranding(s.branding);
+    if (s.branding) L.branding = I.normBranding(s.branding);
     if (s.params && typeof s.params === 'object') L.params = s.params;
     if (typeof s.state === 'string') L.state = s.state;
     if (typeof s.isStatic === 'boolean') L.isStatic = s.isStatic;
@@ -257,6 +232,16 @@
     });
   }
 
+  // the slide image being decoded (sdk/layout-overlays.js)
+  function waitOverlays(t0) {
+    return new Promise(function (resolve) {
+      (function check() {
+        if (!I.overlaysBusy || !I.overlaysBusy() || performance.now() - t0 > OVERLAY_WAIT_MS) { resolve(); return; }
+        setTimeout(check, 20);
+      })();
+    });
+  }
+
   function waitFrames(t0) {
     return new Promise(function (resolve) {
       (function check() {
@@ -277,6 +262,8 @@
     var fontsTimeout = new Promise(function (r) { setTimeout(r, 1500); });
     Promise.race([fonts, fontsTimeout]).then(waitLogo).then(function () {
       return waitFrames(t0);
+    }).then(function () {
+      return waitOverlays(performance.now());
     }).then(function () {
       raf2(function () {
         if (readyDone) return;
@@ -300,7 +287,9 @@
       Object.keys(map || {}).forEach(function (k) { if (byKey[k]) byKey[k].level = +map[k] || 0; });
       emit('levels', map);
     },
-    event: function (ev) { emit('event', ev); }
+    event: function (ev) { emit('event', ev); },
+    // call-event overlays: {settings, frozen, chats, reactions, slide} (sdk/layout-overlays.js)
+    overlays: function (st) { I.setOverlays(st); }
   };
 
   function afterModelChange(changes) {
@@ -325,6 +314,7 @@
     I.applyBranding(true);
     I.syncTiles();
     emit('change', allChanges());
+    I.startOverlays(snap && snap.overlays);   // after the first render: reactions rise from tiles
   }
 
   var resizeTimer = null;
@@ -366,18 +356,23 @@
   // Else (deferred, async, injected): ordered scripts at the end of <head>.
   function loadParts() {
     var urls = PARTS.map(partUrl);
+    var attr = function (u) { return u.replace(/&/g, '&amp;').replace(/"/g, '&quot;'); };
+    var links = STYLES.map(function (f) { return '<link rel="stylesheet" href="' + attr(partUrl(f)) + '" data-wf-part="' + f + '">'; });
     doc.addEventListener('error', function (e) {
       var t = e.target;
       if (t && t.tagName === 'SCRIPT' && t.hasAttribute('data-wf-part')) warn('could not load ' + t.src);
     }, true);
     if (doc.readyState === 'loading') {
       try {
-        doc.write(urls.map(function (u, i) {
-          return '<script src="' + u.replace(/&/g, '&amp;').replace(/"/g, '&quot;') + '" data-wf-part="' + PARTS[i] + '"><\/script>';
+        doc.write(links.join('') + urls.map(function (u, i) {
+          return '<script src="' + attr(u) + '" data-wf-part="' + PARTS[i] + '"><\/script>';
         }).join(''));
       } catch (e) { /* not writable: below */ }
       if (doc.querySelector('script[data-wf-part]')) return;
     }
+    STYLES.forEach(function (f) {
+      (doc.head || doc.documentElement).appendChild(el('link', null, { rel: 'stylesheet', href: partUrl(f), 'data-wf-part': f }));
+    });
     urls.forEach(function (u, i) {
       var s = el('script', null, { 'data-wf-part': PARTS[i] });
       s.async = false;

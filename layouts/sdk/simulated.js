@@ -6,21 +6,26 @@
  * so the host treats both alike:
  *
  *   var conn = WallflowerSimulated.connect({participants: 4, animate: true,
- *       screen_share: false, names: [...], audio_only: [3], speaker: 0});
+ *       screen_share: false, names: [...], audio_only: [3], speaker: 0,
+ *       events: [{type: 'chat', from_index: 0, text: 'hi'}, ...]});
  *   conn.on('participant-joined' | 'participant-left' | 'track-added' |
- *           'track-removed' | 'speaking' | 'status', fn)
+ *           'track-removed' | 'speaking' | 'status' | 'data', fn)
  *
  * Every participant with video is a canvas (640x360) captured with
  * captureStream(): its own saturated colour, a slowly moving shape and the
  * name in big letters. With screen_share participant 0 also shares a
  * 1280x720 "screen" (a slide: title, bar chart, bullet points). No audio
  * tracks; the `speaker` participant sends `speaking` levels (~0.7).
+ * `events` (chat, reactions, slides) are sent at the start, right after the
+ * first `status`, as `data` events from participant `from_index` (its
+ * data-channel message is the event without `from_index`).
  *
  * animate: false draws every canvas for t = 0 only (deterministic), redrawn
  * every 200 ms so that video elements keep receiving (identical) frames.
  *
  * Test hooks on the returned object: participants(), add(name), remove(id),
- * setSpeaker(index), setVideo(id, on), setScreenShare(on, id), close().
+ * setSpeaker(index), setVideo(id, on), setScreenShare(on, id),
+ * sendData(index, message), close().
  */
 (function (global) {
   'use strict';
@@ -159,6 +164,18 @@
 
   // ------------------------------------------------------------- connect
 
+  // the `data` event for participant p sending msg: an object as JSON without
+  // from_index (a simulated call event), anything else as text
+  function dataEvent(p, msg) {
+    var data = msg;
+    if (msg && typeof msg === 'object') {
+      var o = {};
+      Object.keys(msg).forEach(function (k) { if (k !== 'from_index') o[k] = msg[k]; });
+      data = JSON.stringify(o);
+    }
+    return { participantId: p ? p.id : null, data: String(data), label: 'wallflower' };
+  }
+
   function connect(opts) {
     opts = opts || {};
     var conn = new Emitter();
@@ -239,6 +256,13 @@
       return null;
     }
 
+    // participant `index` sends `msg` on its data channel
+    function sendData(index, msg) {
+      var p = index == null ? null : parts[Number(index)] || null;
+      emit('data', dataEvent(p, msg));
+      return !!p;
+    }
+
     function draw() {
       if (closed) return;
       var t = animate ? (performance.now() - t0) / 1000 : 0;
@@ -264,6 +288,9 @@
       speakerId = sp ? sp.id : null;
       if (opts.screen_share && parts.length) startScreen(parts[0]);
       emit('status', { connected: true, publishers: pub() });
+      (Array.isArray(opts.events) ? opts.events : []).forEach(function (ev) {
+        sendData(ev && typeof ev === 'object' ? ev.from_index : null, ev);
+      });
       drawTimer = setInterval(draw, animate ? FRAME_MS : STATIC_MS);
       speakTimer = setInterval(speakTick, SPEAK_MS);
       speakTick();
@@ -302,6 +329,7 @@
       if (on) startVideo(p); else stopVideo(p);
       return true;
     };
+    conn.sendData = function (index, msg) { return closed ? false : sendData(index, msg); };
     conn.setScreenShare = function (on, id) {
       if (!on) { stopScreen(); return true; }
       var p = id == null ? parts[0] : find(id);

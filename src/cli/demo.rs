@@ -1,7 +1,8 @@
 //! `wallflower demo`: the whole product in one command. A real Janus and three synthetic
 //! participants (Alice, Bob, Carol) in a private network namespace, the service, and a recording
-//! asked for over REST with branding: ~20 s in the grid layout, switched live to the speaker
-//! layout after a third, with Carol leaving midway. Prints where the file is.
+//! asked for over REST with branding: ~20 s in the grid layout; Alice chats and Bob reacts over
+//! their data channels, the layout switches live to `speaker`, a moderator posts a chat message
+//! through the API, Carol leaves. Prints where the file and its timeline are.
 
 use std::time::{Duration, Instant};
 
@@ -47,7 +48,25 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Asks for the recording, lets Carol leave halfway, stops, and returns the file's path.
+/// What happens during the demo, at which share of its length.
+#[derive(Clone, Copy, Debug)]
+enum Step {
+    AliceChats,
+    BobReacts,
+    SwitchLayout,
+    ModeratorChats,
+    CarolLeaves,
+}
+
+const SCRIPT: [(f64, Step); 5] = [
+    (0.2, Step::AliceChats),
+    (0.3, Step::BobReacts),
+    (0.4, Step::SwitchLayout),
+    (0.5, Step::ModeratorChats),
+    (0.6, Step::CarolLeaves),
+];
+
+/// Asks for the recording, plays the script, stops, and returns the file's path.
 async fn record(base: &str, call: &mut CallHarness, seconds: u64) -> anyhow::Result<String> {
     let client = reqwest::Client::new();
     let body = json!({"source": {"type": "janus", "server": URL, "room": ROOM},
@@ -60,7 +79,7 @@ async fn record(base: &str, call: &mut CallHarness, seconds: u64) -> anyhow::Res
     let id = rec["id"].as_str().with_context(|| format!("no recording: {rec}"))?.to_owned();
     let url = format!("{base}/v1/recordings/{id}");
     let started = Instant::now();
-    let (mut carol_left, mut switched) = (false, false);
+    let mut script = SCRIPT.iter().peekable();
     while started.elapsed() < Duration::from_secs(seconds) {
         tokio::time::sleep(Duration::from_secs(1)).await;
         let rec: Value = client.get(&url).send().await?.json().await?;
@@ -68,29 +87,54 @@ async fn record(base: &str, call: &mut CallHarness, seconds: u64) -> anyhow::Res
         if rec["state"] == "failed" {
             bail!("recording failed: {}", rec["error"]);
         }
-        if !switched && started.elapsed() > Duration::from_secs(seconds / 3) {
-            let change = json!({"layout": "speaker", "branding": {"subtitle": "live layout switch"}});
-            println!("== PATCH {url} {change}");
-            let answer = client.patch(&url).json(&change).send().await?;
-            if !answer.status().is_success() {
-                bail!("layout switch refused: {}", answer.text().await?);
-            }
-            switched = true;
-        }
-        if !carol_left && started.elapsed() > Duration::from_secs(seconds / 2) {
-            println!("== Carol leaves");
-            call.leave("Carol").await;
-            carol_left = true;
+        while let Some((_, step)) = script.next_if(|(at, _)| started.elapsed().as_secs_f64() > at * seconds as f64) {
+            play(*step, &client, &url, call).await?;
         }
     }
     println!("== POST {url}/stop");
     client.post(format!("{url}/stop")).send().await?;
+    finished(&client, &url).await
+}
+
+async fn play(step: Step, client: &reqwest::Client, url: &str, call: &mut CallHarness) -> anyhow::Result<()> {
+    let say = |who: usize, text: &str| {
+        let message = json!({"type": "chat", "text": text}).to_string();
+        println!("== {} sends {message} over the data channel", call.participants[who].spec.name);
+        message
+    };
+    match step {
+        Step::AliceChats => call.participants[0].send_data(&say(0, "Hi everyone 👋")).await?,
+        Step::BobReacts => call.participants[1].send_data(r#"{"type":"reaction","emoji":"🎉"}"#).await?,
+        Step::SwitchLayout => send(client, reqwest::Method::PATCH, url, json!({"layout": "speaker", "branding": {"subtitle": "live layout switch"}})).await?,
+        Step::ModeratorChats => send(client, reqwest::Method::POST, &format!("{url}/events"), json!({"type": "chat", "from": "Moderator", "text": "Recording with Wallflower"})).await?,
+        Step::CarolLeaves => {
+            println!("== Carol leaves");
+            call.leave("Carol").await;
+        }
+    }
+    Ok(())
+}
+
+async fn send(client: &reqwest::Client, method: reqwest::Method, url: &str, body: Value) -> anyhow::Result<()> {
+    println!("== {method} {url} {body}");
+    let answer = client.request(method, url).json(&body).send().await?;
+    if !answer.status().is_success() {
+        bail!("refused: {}", answer.text().await?);
+    }
+    Ok(())
+}
+
+/// Waits for the recording to be delivered; prints its files and returns the video's path.
+async fn finished(client: &reqwest::Client, url: &str) -> anyhow::Result<String> {
     loop {
-        let rec: Value = client.get(&url).send().await?.json().await?;
+        let rec: Value = client.get(url).send().await?.json().await?;
         match rec["state"].as_str() {
             Some("completed") => {
                 let file = &rec["files"][0];
                 println!("== completed: {} s, {}x{}, {} bytes", file["duration_s"], file["width"], file["height"], file["bytes"]);
+                for sidecar in rec["files"].as_array().into_iter().flatten().skip(1) {
+                    println!("   {}: {}", sidecar["kind"].as_str().unwrap_or("?"), sidecar["path"].as_str().unwrap_or("?"));
+                }
                 return Ok(file["path"].as_str().unwrap_or_default().to_owned());
             }
             Some("failed") => bail!("recording failed: {}", rec["error"]),
