@@ -36,13 +36,8 @@
     log: function (l, m) { try { console.log(l, m); } catch (e) { /* ignore */ } }
   };
 
-  var DEFAULT_BRANDING = {
-    title: '', subtitle: '', logo_url: '', logo_position: 'top-right',
-    colors: { background: '#0b0e14', primary: '#5ee08f', text: '#e8ecf3' },
-    font_family: '', show_names: true, watermark: '', custom_css: ''
-  };
-  var FONT_BASE = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, ' +
-                  '"Noto Sans", "Noto Sans CJK JP", "Noto Color Emoji", sans-serif';
+  var B = window.WallflowerBranding;
+  var normBranding = B.normalize, safeUrl = B.safeUrl;
 
   // ------------------------------------------------------------- config
 
@@ -82,32 +77,6 @@
 
   // ------------------------------------------------------------- branding
 
-  function isHex(c) { return typeof c === 'string' && /^#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$/.test(c); }
-  function cleanFamily(f) { return String(f == null ? '' : f).replace(/["'\\;{}<>\n\r]/g, '').trim().slice(0, 100); }
-  function safeUrl(u) { u = String(u || '').trim(); return /^(https?:|data:image\/|blob:)/i.test(u) ? u : ''; }
-
-  function normBranding(b) {
-    b = b && typeof b === 'object' && !Array.isArray(b) ? b : {};
-    var c = b.colors && typeof b.colors === 'object' ? b.colors : {};
-    var str = function (v) { return v == null ? '' : String(v); };
-    var pos = str(b.logo_position);
-    return {
-      title: str(b.title),
-      subtitle: str(b.subtitle),
-      logo_url: str(b.logo_url),
-      logo_position: /^(top|bottom)-(left|right)$/.test(pos) ? pos : DEFAULT_BRANDING.logo_position,
-      colors: {
-        background: isHex(c.background) ? c.background : DEFAULT_BRANDING.colors.background,
-        primary: isHex(c.primary) ? c.primary : DEFAULT_BRANDING.colors.primary,
-        text: isHex(c.text) ? c.text : DEFAULT_BRANDING.colors.text
-      },
-      font_family: cleanFamily(b.font_family),
-      show_names: b.show_names !== false,
-      watermark: str(b.watermark),
-      custom_css: str(b.custom_css)
-    };
-  }
-
   var branding = normBranding(cfg.branding);
 
   // a live update's branding; true when it differs from the current one
@@ -123,7 +92,7 @@
     root.style.setProperty('--wf-primary', branding.colors.primary);
     root.style.setProperty('--wf-text', branding.colors.text);
     var f = branding.font_family;
-    root.style.setProperty('--wf-font', (f ? '"' + f + '", ' : '') + FONT_BASE);
+    root.style.setProperty('--wf-font', B.fontStack(f));
     var logo = safeUrl(branding.logo_url);
     if (logo) {
       if (elLogo.getAttribute('src') !== logo) { elLogo.dataset.failed = ''; elLogo.setAttribute('src', logo); }

@@ -8,8 +8,7 @@
  * the wf-no-names class, custom_css as the last <style> in <head>, and
  * WallflowerLayout.fontStack(). A page without a stage gets no bars (the
  * stage is then <body>) but still the variables, show_names and custom_css.
- * Also the branding defaults (normBranding(): what WallflowerLayout.branding
- * holds). Shares state through window.__wfLayoutInternals (see sdk/layout.js)
+ * The branding rules themselves live in sdk/branding.js. Shares state through window.__wfLayoutInternals (see sdk/layout.js)
  * and adds normBranding(b), cleanFamily(f), buildChrome(), applyBranding(force),
  * fitWatermark(), logoSettled() and onLogoSettled(fn) to it.
  */
@@ -20,56 +19,12 @@
   var L = I.L;
   var el = I.el;
   var doc = global.document;
-  var FONT_TAIL = '"Noto Sans", "Noto Sans CJK JP", "Noto Color Emoji", sans-serif';
-  var FONT_BASE = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, ' + FONT_TAIL;
-
-  var DEFAULT_BRANDING = {
-    title: '', subtitle: '', logo_url: '', logo_position: 'top-right',
-    colors: { background: '#0b0e14', primary: '#5ee08f', text: '#e8ecf3' },
-    font_family: '', show_names: true, watermark: '', custom_css: ''
-  };
+  var B = global.WallflowerBranding;
+  var normBranding = B.normalize, cleanFamily = B.cleanFamily, fontStack = B.fontStack, safeUrl = B.safeUrl;
 
   var chrome = null;                 // {topbar, footbar, title, subtitle, logoTop, logoFoot, watermark, css}
   var lastBrandingKey = null;
   var logoWaiters = [];
-
-  function cleanFamily(f) {
-    return String(f == null ? '' : f).replace(/["'\\;{}<>\n\r]/g, '').trim().slice(0, 100);
-  }
-
-  function isHex(c) { return typeof c === 'string' && /^#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$/.test(c); }
-
-  function normBranding(b) {
-    b = b && typeof b === 'object' ? b : {};
-    var c = b.colors && typeof b.colors === 'object' ? b.colors : {};
-    var str = function (v) { return v == null ? '' : String(v); };
-    var pos = str(b.logo_position);
-    return {
-      title: str(b.title),
-      subtitle: str(b.subtitle),
-      logo_url: str(b.logo_url),
-      logo_position: /^(top|bottom)-(left|right)$/.test(pos) ? pos : DEFAULT_BRANDING.logo_position,
-      colors: {
-        background: isHex(c.background) ? c.background : DEFAULT_BRANDING.colors.background,
-        primary: isHex(c.primary) ? c.primary : DEFAULT_BRANDING.colors.primary,
-        text: isHex(c.text) ? c.text : DEFAULT_BRANDING.colors.text
-      },
-      font_family: cleanFamily(b.font_family),
-      show_names: b.show_names !== false,
-      watermark: str(b.watermark),
-      custom_css: str(b.custom_css)
-    };
-  }
-
-  function fontStack(family) {
-    var f = cleanFamily(family);
-    return (f ? '"' + f + '", ' : '') + FONT_BASE;
-  }
-
-  function safeUrl(u) {
-    u = String(u || '').trim();
-    return /^(https?:|data:image\/|blob:)/i.test(u) ? u : '';
-  }
 
   // ------------------------------------------------------------- building
 

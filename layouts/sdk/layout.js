@@ -45,6 +45,7 @@
  * overlay stylesheet) right after its own tag; the parser runs such scripts,
  * in order, before anything that follows, so the whole API exists when the
  * page's own scripts run:
+ *   branding.js        branding defaults and checks (shared with the host)
  *   layout-tiles.js    tile(), render(), attachVideo(), moreTile(), bestFit(),
  *                      gridRects(), filmstripRects(), gap(), initials(), colorFor()
  *   layout-chrome.js   the branding chrome, CSS variables, custom CSS, fontStack(),
@@ -61,7 +62,7 @@
 
   var doc = global.document;
   var thisScript = doc.currentScript;   // this <script>: the parts are next to it
-  var PARTS = ['layout-tiles.js', 'layout-chrome.js', 'layout-overlays.js', 'layout-slide.js'];
+  var PARTS = ['branding.js', 'layout-tiles.js', 'layout-chrome.js', 'layout-overlays.js', 'layout-slide.js'];
   var STYLES = ['layout-overlays.css'];   // written before the parts (render-blocking, like the page's own)
   var FRAME_WAIT_MS = 1500;     // ready(): longest wait for tiles' first video frames
   var LOGO_WAIT_MS = 2000;      // ready(): longest wait for the logo image

@@ -140,9 +140,7 @@ impl JobManager {
         let mut live = self.inner.lock_live();
         let Some(entry) = live.get_mut(id) else {
             drop(live);
-            let finished = self.get(id)?;
-            let message = format!("recording `{id}` is {:?}: it can no longer change", finished.state).to_lowercase();
-            return Err(JobError::Conflict { code: "recording_finished", message });
+            return Err(self.not_running(id, "it can no longer change"));
         };
         let (Some(sender), Some(current)) = (&entry.settings, &entry.resource.settings) else {
             let message = format!("a `{}` source has no layout or branding to change", entry.resource.source.kind());
@@ -171,11 +169,20 @@ impl JobManager {
         let mut live = self.inner.lock_live();
         let Some(entry) = live.get_mut(id) else {
             drop(live);
-            let finished = self.get(id)?;
-            let message = format!("recording `{id}` is {:?}: it takes no more events", finished.state).to_lowercase();
-            return Err(JobError::Conflict { code: "recording_finished", message });
+            return Err(self.not_running(id, "it takes no more events"));
         };
         entry.post_event(event)
+    }
+
+    /// 404 for an unknown recording, 409 `recording_finished` for one that has ended.
+    fn not_running(&self, id: &str, consequence: &str) -> JobError {
+        match self.get(id) {
+            Ok(finished) => {
+                let state = format!("{:?}", finished.state).to_lowercase();
+                JobError::Conflict { code: "recording_finished", message: format!("recording `{id}` is {state}: {consequence}") }
+            }
+            Err(e) => e,
+        }
     }
 
     /// Recordings running now.
