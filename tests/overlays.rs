@@ -63,6 +63,12 @@ fn check_shown_on_time(file: &Path, what: &str, event: &Value) {
     assert!(off.abs() <= TOLERANCE_MS, "{what}: shows at {:.0} ms, timeline says {t:.0} ms", seen * 1000.0);
 }
 
+/// Seconds of media recorded so far.
+async fn done_so_far(app: &TestApp, id: &str) -> f64 {
+    let (_, live) = app.get(&format!("/v1/recordings/{id}")).await;
+    live["progress"]["duration_s"].as_f64().unwrap_or(0.0)
+}
+
 /// The cues of a WebVTT file as ffmpeg's WebVTT demuxer reads them: (start s, end s).
 fn vtt_cues(file: &Path) -> Vec<(f64, f64)> {
     let out = Command::new("ffprobe")
@@ -105,6 +111,14 @@ fn chat_reactions_and_slides_show_in_the_video_and_the_timeline() {
         let (status, body) = app.post(&events, json!({"type": "chat", "from": "Moderator", "text": xss})).await;
         assert_eq!(status, 202, "{body}");
         tokio::time::sleep(Duration::from_secs(2)).await;
+        // A flood of 1,000 reactions: the page coalesces, the recording goes on.
+        let flood_at = done_so_far(&app, &id).await;
+        call.participants[0].send_data_times(r#"{"type":"reaction","emoji":"🔥"}"#, 1000).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let (_, live) = app.get(&format!("/v1/recordings/{id}")).await;
+        assert_eq!(live["state"], "recording", "{live}");
+        let counts = &live["events"];
+        assert!(counts["received"].as_u64() >= Some(1000) && counts["dropped"].as_u64() > Some(500), "{counts}");
         app.post(&format!("/v1/recordings/{id}/stop"), json!({})).await;
         let done = app.wait_for(&id, &["completed", "failed"], FINISH).await;
         assert_eq!(done["state"], "completed", "{done}");
@@ -118,7 +132,11 @@ fn chat_reactions_and_slides_show_in_the_video_and_the_timeline() {
         assert_eq!(chats.len(), 2, "{timeline}");
         assert_eq!((chats[0]["from"].as_str(), chats[0]["payload"]["source"].as_str()), (Some("Alice"), Some("data_channel")));
         assert_eq!(chats[1]["payload"]["text"], xss);
-        let reactions = events_of(&timeline, "reaction");
+        let reactions: Vec<&Value> = events_of(&timeline, "reaction").into_iter().filter(|r| r["payload"]["emoji"] == "🎉").collect();
+        let flood = events_of(&timeline, "reaction").len() - reactions.len();
+        assert!(flood > 0 && flood < 1000, "{flood} flood reactions in the timeline (forwarding is capped)");
+        let frames_after_flood = video_times(&file).into_iter().filter(|t| *t > flood_at).count();
+        assert!(frames_after_flood as f64 > 3.0 * 30.0 * 0.8, "the picture kept moving through the flood: {frames_after_flood} frames");
         assert_eq!((reactions.len(), reactions[0]["from"].as_str()), (1, Some("Bob")), "{timeline}");
         let slides = events_of(&timeline, "slide");
         assert_eq!(slides.len(), 1, "{timeline}");

@@ -204,7 +204,9 @@
     };
     if (!old) { H.host.raf2(shown); return; }
     old.iframe.classList.remove('wf-current');
-    if (H.host.isStatic) {
+    // An automatic switch (a slide came up) cuts at once: the slide's time in the timeline is
+    // the frame it appears in, not somewhere in a crossfade.
+    if (H.host.isStatic || job.auto) {
       removeJob(old);
       H.host.raf2(shown);
       return;

@@ -131,7 +131,16 @@ impl Participant {
 
     /// Sends `text` on the participant's data channel (as a chat or reaction would travel).
     pub async fn send_data(&self, text: &str) -> Result<(), HarnessError> {
-        let script = format!("window.wfParticipant ? window.wfParticipant.sendData({}) : false", serde_json::json!(text));
+        self.send_data_times(text, 1).await
+    }
+
+    /// Sends `text` `times` times in a row, as fast as the page can (a flood).
+    pub async fn send_data_times(&self, text: &str, times: u32) -> Result<(), HarnessError> {
+        let script = format!(
+            "(() => {{ const p = window.wfParticipant; if (!p) return false; \
+              for (let i = 0; i < {times}; i++) if (!p.sendData({})) return false; return true; }})()",
+            serde_json::json!(text)
+        );
         let sent = self.browser.page.evaluate(script).await.map_err(|e| fail(&self.spec, e))?;
         match sent.into_value::<bool>() {
             Ok(true) => Ok(()),
