@@ -14,12 +14,14 @@
 //! - [`storage`]: delivery of finished files.
 //! - [`harness`]: a real Janus in a private network namespace and synthetic participants, for
 //!   tests, the demo and the benchmark.
+//! - [`fields`]: the request-field checks and error shape every validating module shares.
 //! - [`config`]: layered settings; [`app`]: wiring for `serve`; [`cli`]: the binary's commands.
 
 pub mod api;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod fields;
 pub mod harness;
 pub mod jobs;
 pub mod layouts;

@@ -87,3 +87,9 @@ impl From<rusqlite::Error> for JobError {
         Self::Store(e.to_string())
     }
 }
+
+impl From<crate::fields::FieldError> for JobError {
+    fn from(e: crate::fields::FieldError) -> Self {
+        Self::Invalid { code: e.code, field: e.field, message: e.message }
+    }
+}

@@ -5,6 +5,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::JobError;
+use crate::fields::{self, FieldError, in_range};
 use super::model::Limits;
 use std::time::Duration;
 
@@ -87,6 +88,10 @@ impl RecordingRequest {
 
     /// Checks ranges and URLs.
     pub fn validate(&self) -> Result<(), JobError> {
+        Ok(self.check_fields()?)
+    }
+
+    fn check_fields(&self) -> Result<(), FieldError> {
         let o = &self.output;
         even_in_range("output.width", o.width, 160, 3840)?;
         even_in_range("output.height", o.height, 120, 2160)?;
@@ -96,12 +101,12 @@ impl RecordingRequest {
         in_range("limits.stop_when_empty_s", self.limits.stop_when_empty_s, 1, 86_400)?;
         match &self.source {
             Source::Test { tone_hz } => in_range("source.tone_hz", (*tone_hz).into(), 20, 20_000),
-            Source::Web { url } => check_url("source.url", url, &["http", "https"]),
+            Source::Web { url } => fields::url("source.url", url, &["http", "https"]).map(drop),
             Source::Janus { server, room, pin, display, .. } => {
-                check_url("source.server", server, &["ws", "wss"])?;
+                fields::url("source.server", server, &["ws", "wss"])?;
                 in_range("source.room", *room, 1, u64::MAX)?;
-                text_len("source.display", display, 1, 100)?;
-                pin.as_deref().map_or(Ok(()), |p| text_len("source.pin", p, 1, 256))
+                fields::length("source.display", display, 1, 100)?;
+                pin.as_deref().map_or(Ok(()), |p| fields::length("source.pin", p, 1, 256))
             }
         }
     }
@@ -113,79 +118,29 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, JobE
     serde_path_to_error::deserialize(de).map_err(classify)
 }
 
-fn in_range(field: &str, value: u64, min: u64, max: u64) -> Result<(), JobError> {
-    if (min..=max).contains(&value) {
-        return Ok(());
-    }
-    Err(JobError::invalid("out_of_range", field, format!("{field} must be between {min} and {max}, got {value}")))
-}
-
-fn even_in_range(field: &str, value: u32, min: u64, max: u64) -> Result<(), JobError> {
+fn even_in_range(field: &str, value: u32, min: u64, max: u64) -> Result<(), FieldError> {
     in_range(field, value.into(), min, max)?;
     if value % 2 == 1 {
-        return Err(JobError::invalid("not_even", field, format!("{field} must be even (H.264 4:2:0), got {value}")));
+        return Err(FieldError::new("not_even", field, format!("{field} must be even (H.264 4:2:0), got {value}")));
     }
     Ok(())
 }
 
-fn text_len(field: &str, value: &str, min: usize, max: usize) -> Result<(), JobError> {
-    let len = value.chars().count();
-    if (min..=max).contains(&len) {
-        return Ok(());
-    }
-    Err(JobError::invalid("invalid_length", field, format!("{field} must be {min} to {max} characters long")))
-}
-
-fn check_url(field: &str, url: &str, schemes: &[&str]) -> Result<(), JobError> {
-    let invalid = |why: String| JobError::invalid("invalid_url", field, why);
-    let parsed = url::Url::parse(url).map_err(|e| invalid(format!("{field} is not a valid URL: {e}")))?;
-    if !schemes.contains(&parsed.scheme()) {
-        let allowed = schemes.join(" or ");
-        return Err(invalid(format!("{field} must be {allowed}, not `{}`", parsed.scheme())));
-    }
-    if parsed.host_str().is_none_or(str::is_empty) {
-        return Err(invalid(format!("{field} has no host")));
-    }
-    Ok(())
-}
-
-/// Turns a serde error into a validation error with a stable code and the field's path.
+/// A serde error as a field error; an unknown `type` of a source or destination has its own code.
 fn classify(err: serde_path_to_error::Error<serde_json::Error>) -> JobError {
     let path = err.path().to_string();
-    let inner = err.into_inner();
-    if matches!(inner.classify(), serde_json::error::Category::Syntax | serde_json::error::Category::Eof) {
-        return JobError::invalid("malformed_json", "", format!("malformed JSON: {inner}"));
-    }
-    let text = inner.to_string();
-    let message = text.split(" at line ").next().unwrap_or(&text).to_owned();
-    let field = |name: Option<&str>| match (path.as_str(), name) {
-        (".", Some(n)) => n.to_owned(),
-        (p, Some(n)) if !p.ends_with(n) => format!("{p}.{n}"),
-        (p, _) => p.to_owned(),
-    };
-    if let Some(name) = quoted_after(&message, "unknown field `") {
-        return JobError::invalid("unknown_field", field(Some(name)), message.clone());
-    }
-    if let Some(name) = quoted_after(&message, "missing field `") {
-        return JobError::invalid("missing_field", field(Some(name)), message.clone());
-    }
-    if message.starts_with("unknown variant") {
+    let e = fields::from_serde("", &path, err.inner());
+    if e.message.starts_with("unknown variant") {
         // Tagged enums buffer their content, so the path stops at the enum; the expected
         // variants tell a wrong source type from a wrong value inside a source.
-        if path.starts_with("source") && message.contains("`web`") {
-            return JobError::invalid("unknown_source_type", "source.type", message);
+        if path.starts_with("source") && e.message.contains("`web`") {
+            return JobError::invalid("unknown_source_type", "source.type", e.message);
         }
-        if path.starts_with("destination") && message.contains("`local`") {
-            return JobError::invalid("unknown_destination_type", "destination.type", message);
+        if path.starts_with("destination") && e.message.contains("`local`") {
+            return JobError::invalid("unknown_destination_type", "destination.type", e.message);
         }
-        return JobError::invalid("invalid_value", field(None), message);
     }
-    JobError::invalid("invalid_type", field(None), message)
-}
-
-fn quoted_after<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
-    let rest = text.strip_prefix(prefix)?;
-    rest.split('`').next()
+    e.into()
 }
 
 #[cfg(test)]

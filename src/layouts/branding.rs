@@ -9,6 +9,7 @@ use url::Url;
 use utoipa::ToSchema;
 
 use super::LayoutError;
+use crate::fields::{self, FieldError};
 
 /// Largest `custom_css`, in bytes.
 pub const MAX_CUSTOM_CSS: usize = 16 * 1024;
@@ -69,6 +70,10 @@ pub struct Colors {
 impl Branding {
     /// Checks every field; `assets` is the operator's assets folder (for logo file names).
     pub fn validate(&self, assets: &Path) -> Result<(), LayoutError> {
+        Ok(self.check_fields(assets)?)
+    }
+
+    fn check_fields(&self, assets: &Path) -> Result<(), FieldError> {
         text_max("branding.title", self.title.as_deref(), 200)?;
         text_max("branding.subtitle", self.subtitle.as_deref(), 200)?;
         text_max("branding.watermark", self.watermark.as_deref(), 100)?;
@@ -77,7 +82,7 @@ impl Branding {
         }
         if let Some(css) = self.custom_css.as_deref().filter(|c| c.len() > MAX_CUSTOM_CSS) {
             let message = format!("branding.custom_css is {} bytes; at most {MAX_CUSTOM_CSS} are allowed", css.len());
-            return Err(LayoutError::invalid("too_large", "branding.custom_css", message));
+            return Err(FieldError::new("too_large", "branding.custom_css", message));
         }
         if let Some(colors) = &self.colors {
             check_color("branding.colors.background", colors.background.as_deref())?;
@@ -85,7 +90,7 @@ impl Branding {
             check_color("branding.colors.text", colors.text.as_deref())?;
         }
         if let Some(logo) = &self.logo_url {
-            check_logo(logo, assets)?;
+            fields::url_or_asset("branding.logo_url", logo, assets)?;
         }
         Ok(())
     }
@@ -100,58 +105,28 @@ impl Branding {
     }
 }
 
-fn text_max(field: &str, value: Option<&str>, max: usize) -> Result<(), LayoutError> {
-    match value {
-        Some(v) if v.chars().count() > max => {
-            Err(LayoutError::invalid("invalid_length", field, format!("{field} must be at most {max} characters long")))
-        }
-        _ => Ok(()),
-    }
+fn text_max(field: &str, value: Option<&str>, max: usize) -> Result<(), FieldError> {
+    value.map_or(Ok(()), |v| fields::length(field, v, 0, max))
 }
 
-fn check_color(field: &str, value: Option<&str>) -> Result<(), LayoutError> {
+fn check_color(field: &str, value: Option<&str>) -> Result<(), FieldError> {
     let Some(value) = value else { return Ok(()) };
     let hex = value.strip_prefix('#').unwrap_or("");
     if [3, 4, 6, 8].contains(&hex.len()) && hex.chars().all(|c| c.is_ascii_hexdigit()) {
         return Ok(());
     }
     let message = format!("{field} must be a hex colour like #1a2b3c (or #rgb, #rgba, #rrggbbaa), got {value:?}");
-    Err(LayoutError::invalid("invalid_color", field, message))
+    Err(FieldError::new("invalid_color", field, message))
 }
 
 /// Font names end up in CSS: letters, digits, spaces and `-_.,'"` only.
-fn check_font(font: &str) -> Result<(), LayoutError> {
+fn check_font(font: &str) -> Result<(), FieldError> {
     let allowed = |c: char| c.is_alphanumeric() || " -_.,'\"".contains(c);
     if !font.trim().is_empty() && font.chars().count() <= 200 && font.chars().all(allowed) {
         return Ok(());
     }
     let message = "branding.font_family must be 1-200 characters of letters, digits, spaces and -_.,'\" (a CSS font family)";
-    Err(LayoutError::invalid("invalid_value", "branding.font_family", message))
-}
-
-fn check_logo(logo: &str, assets: &Path) -> Result<(), LayoutError> {
-    check_url_or_asset("branding.logo_url", logo, assets)
-}
-
-/// An http(s) URL, or the plain name of a file in the operator's assets folder (no traversal).
-pub fn check_url_or_asset(field: &str, value: &str, assets: &Path) -> Result<(), LayoutError> {
-    if let Ok(url) = Url::parse(value) {
-        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
-            let message = format!("{field} must be an http(s) URL or the name of a file in the assets folder, got {value:?}");
-            return Err(LayoutError::invalid("invalid_url", field, message));
-        }
-        return Ok(());
-    }
-    let safe_part = |p: &str| !p.is_empty() && !p.starts_with('.') && p.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
-    if value.len() > 200 || !value.split('/').all(safe_part) {
-        let message = format!("{field}: {value:?} is neither an http(s) URL nor a plain file name in the assets folder");
-        return Err(LayoutError::invalid("invalid_url", field, message));
-    }
-    if !assets.join(value).is_file() {
-        let message = format!("{field}: no file {value:?} in the assets folder {}", assets.display());
-        return Err(LayoutError::invalid("asset_not_found", field, message));
-    }
-    Ok(())
+    Err(FieldError::new("invalid_value", "branding.font_family", message))
 }
 
 #[cfg(test)]

@@ -69,3 +69,9 @@ impl LayoutError {
         }
     }
 }
+
+impl From<crate::fields::FieldError> for LayoutError {
+    fn from(e: crate::fields::FieldError) -> Self {
+        Self::Invalid { code: e.code, field: e.field, message: e.message }
+    }
+}

@@ -16,6 +16,7 @@ use super::settings::Layouts;
 use super::{Branding, LayoutError};
 use crate::recorder::bridge::{self, PageMessage};
 use crate::recorder::browser::{Browser, LaunchOptions};
+use crate::fields::{self, FieldError};
 use crate::recorder::{RecorderError, page};
 
 /// How long a preview page may take to say it is ready.
@@ -55,14 +56,10 @@ impl PreviewRequest {
         }
     }
 
-    fn check(&self) -> Result<(), LayoutError> {
-        let range = |field: &str, v: u32, min: u32, max: u32| {
-            let message = format!("{field} must be between {min} and {max}, got {v}");
-            if (min..=max).contains(&v) { Ok(()) } else { Err(LayoutError::invalid("out_of_range", field, message)) }
-        };
-        range("participants", self.participants, 0, 25)?;
-        range("width", self.width, 160, 3840)?;
-        range("height", self.height, 120, 2160)
+    fn check(&self) -> Result<(), FieldError> {
+        fields::in_range("participants", self.participants.into(), 0, 25)?;
+        fields::in_range("width", self.width.into(), 160, 3840)?;
+        fields::in_range("height", self.height.into(), 120, 2160)
     }
 }
 

@@ -150,20 +150,13 @@ fn merged<T: Serialize + serde::de::DeserializeOwned>(name: &str, current: &T, c
     merge(&mut merged, changes);
     let de = serde_path_to_error::deserialize::<_, T>(merged);
     de.map_err(|e| {
-        let path = e.path().to_string();
-        let mut field = if path == "." { name.to_owned() } else { format!("{name}.{path}") };
-        let message = e.into_inner().to_string();
-        let unknown = message.strip_prefix("unknown field `").and_then(|r| r.split('`').next());
-        let code = match unknown {
-            Some(name) => {
-                if !field.ends_with(name) {
-                    field = format!("{field}.{name}");
-                }
-                "unknown_field"
-            }
-            None => "invalid_value",
-        };
-        LayoutError::invalid(code, field, format!("{name}: {message}"))
+        let mut error = crate::fields::from_serde(name, &e.path().to_string(), e.inner());
+        // Whatever the JSON shape, a merged value that does not fit is a bad value of `name`.
+        if error.code != "unknown_field" {
+            error.code = "invalid_value";
+        }
+        error.message = format!("{name}: {}", error.message);
+        error.into()
     })
 }
 

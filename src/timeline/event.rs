@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::TimelineError;
+use crate::fields::{self, FieldError};
 
 /// Largest event body, in bytes.
 pub const MAX_EVENT_BYTES: usize = 4 * 1024;
@@ -47,9 +48,9 @@ impl CallEvent {
         if body.len() > MAX_EVENT_BYTES {
             return Err(TimelineError::TooLarge { bytes: body.len(), max: MAX_EVENT_BYTES });
         }
-        let event: Self = serde_json::from_slice(body).map_err(classify)?;
-        event.validate(assets)?;
-        Ok(event)
+        let de = &mut serde_json::Deserializer::from_slice(body);
+        let event: Self = serde_path_to_error::deserialize(de).map_err(classify)?;
+        Ok(event.validate(assets).map(|()| event)?)
     }
 
     /// The event's type name (`chat`, `reaction`, `slide`).
@@ -61,60 +62,41 @@ impl CallEvent {
         }
     }
 
-    fn validate(&self, assets: &Path) -> Result<(), TimelineError> {
+    fn validate(&self, assets: &Path) -> Result<(), FieldError> {
         let from = match self {
             Self::Chat { from, text } => {
-                length("text", text, 1, 2000)?;
+                fields::length("text", text, 1, 2000)?;
                 from
             }
             Self::Reaction { from, emoji } => {
-                length("emoji", emoji, 1, 16)?;
+                fields::length("emoji", emoji, 1, 16)?;
                 if emoji.chars().any(|c| c.is_ascii_alphanumeric() || c.is_whitespace()) {
-                    return Err(TimelineError::invalid("invalid_value", "emoji", "emoji must be emoji, e.g. \"🎉\""));
+                    return Err(FieldError::new("invalid_value", "emoji", "emoji must be emoji, e.g. \"🎉\""));
                 }
                 from
             }
             Self::Slide { from, url, title, .. } => {
-                crate::layouts::branding::check_url_or_asset("url", url, assets)
-                    .map_err(|e| TimelineError::invalid(e.code(), "url", e.to_string()))?;
+                fields::url_or_asset("url", url, assets)?;
                 if let Some(title) = title {
-                    length("title", title, 0, 200)?;
+                    fields::length("title", title, 0, 200)?;
                 }
                 from
             }
         };
         match from {
-            Some(name) => length("from", name, 1, 100),
+            Some(name) => fields::length("from", name, 1, 100),
             None => Ok(()),
         }
     }
 }
 
-fn length(field: &str, value: &str, min: usize, max: usize) -> Result<(), TimelineError> {
-    let n = value.chars().count();
-    if (min..=max).contains(&n) {
-        return Ok(());
+/// A serde error as a field error; an unknown `type` is `unknown_event_type`.
+fn classify(err: serde_path_to_error::Error<serde_json::Error>) -> TimelineError {
+    let e = fields::from_serde("", &err.path().to_string(), err.inner());
+    if e.message.starts_with("unknown variant") {
+        return TimelineError::invalid("unknown_event_type", "type", format!("{} (event types)", e.message));
     }
-    Err(TimelineError::invalid("invalid_length", field, format!("{field} must be {min} to {max} characters long, got {n}")))
-}
-
-fn classify(e: serde_json::Error) -> TimelineError {
-    let text = e.to_string();
-    let message = text.split(" at line ").next().unwrap_or(&text).to_owned();
-    if matches!(e.classify(), serde_json::error::Category::Syntax | serde_json::error::Category::Eof) {
-        return TimelineError::invalid("malformed_json", "", format!("malformed JSON: {message}"));
-    }
-    if message.starts_with("unknown variant") {
-        return TimelineError::invalid("unknown_event_type", "type", format!("{message} (event types)"));
-    }
-    let quoted = |prefix: &str| message.strip_prefix(prefix).and_then(|r| r.split('`').next()).map(String::from);
-    if let Some(field) = quoted("unknown field `") {
-        return TimelineError::invalid("unknown_field", field, message);
-    }
-    if let Some(field) = quoted("missing field `") {
-        return TimelineError::invalid("missing_field", field, message);
-    }
-    TimelineError::invalid("invalid_type", "", message)
+    e.into()
 }
 
 #[cfg(test)]

@@ -56,6 +56,12 @@ impl TimelineError {
     }
 }
 
+impl From<crate::fields::FieldError> for TimelineError {
+    fn from(e: crate::fields::FieldError) -> Self {
+        Self::Invalid { code: e.code, field: e.field, message: e.message }
+    }
+}
+
 /// One thing that happened.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Entry {
