@@ -4,7 +4,10 @@
  * counts as a colour, a font family or a logo URL, and normalize(b), which
  * turns whatever the service sent into a complete branding object. The
  * service has already checked every field; this keeps a page safe even when
- * opened by hand with a hand-written config.
+ * opened by hand with a hand-written config. Also the mechanics both pages
+ * share: applyVariables(rootEl, b) sets --wf-bg, --wf-primary, --wf-text and
+ * --wf-font on an element, and fitWatermark(el) sizes a rotated watermark to
+ * its window's viewport.
  */
 (function (global) {
   'use strict';
@@ -28,6 +31,29 @@
   function fontStack(family) {
     var f = cleanFamily(family);
     return (f ? '"' + f + '", ' : '') + FONT_BASE;
+  }
+
+  // the branding's CSS variables on rootEl (normally <html>)
+  function applyVariables(rootEl, b) {
+    rootEl.style.setProperty('--wf-bg', b.colors.background);
+    rootEl.style.setProperty('--wf-primary', b.colors.primary);
+    rootEl.style.setProperty('--wf-text', b.colors.text);
+    rootEl.style.setProperty('--wf-font', fontStack(b.font_family));
+  }
+
+  // The watermark's rotated box must fit in 90 % of its window's viewport:
+  // 10 % of the smaller side, shrunk until it fits, never below 6 px.
+  function fitWatermark(el) {
+    if (!el || !el.textContent) return;
+    el.style.fontSize = '';
+    var win = el.ownerDocument && el.ownerDocument.defaultView;
+    var vw = win && win.innerWidth, vh = win && win.innerHeight;
+    if (!vw || !vh) return;
+    var base = Math.min(vw, vh) * 0.1;
+    el.style.fontSize = base + 'px';
+    var r = el.getBoundingClientRect();
+    var k = Math.min(1, (vw * 0.9) / Math.max(1, r.width), (vh * 0.9) / Math.max(1, r.height));
+    if (k < 1) el.style.fontSize = Math.max(6, base * k) + 'px';
   }
 
   function pick(v, fallback, ok) { return ok(v) ? v : fallback; }
@@ -56,7 +82,8 @@
 
   global.WallflowerBranding = {
     DEFAULTS: DEFAULTS, FONT_BASE: FONT_BASE, isHex: isHex, cleanFamily: cleanFamily,
-    safeUrl: safeUrl, fontStack: fontStack, normalize: normalize
+    safeUrl: safeUrl, fontStack: fontStack, normalize: normalize,
+    applyVariables: applyVariables, fitWatermark: fitWatermark
   };
   // loaded as a part of the layout SDK (sdk/layout.js): say it ran
   var I = global.__wfLayoutInternals;

@@ -210,12 +210,9 @@
 
   H.events = {
     fromData: fromData,
-    fromApi: fromApi,
     report: report,
     nowMs: nowMs,
     setOverlays: setOverlays,
-    publicEvent: publicEvent,
-    get settings() { return settings; },
-    get stats() { return { received: stats.received, shown: stats.shown, dropped: stats.dropped }; }
+    get settings() { return settings; }
   };
 })();

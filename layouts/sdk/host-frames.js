@@ -297,6 +297,9 @@
 
   function effectiveName() { return requested.name === AUTO ? autoTarget() : requested.name; }
 
+  // `auto` is requested and shows (or is switching to) the presentation layout
+  function autoSwitchingToSlides() { return requested.name === AUTO && autoTarget() === 'presentation'; }
+
   // with `auto` requested, switch when its target changed (a slide, a screen share)
   function autoSync() {
     if (requested.name !== AUTO || (!current && !pending)) return;
@@ -380,6 +383,7 @@
     deliver: deliver,
     autoSync: autoSync,
     autoTarget: autoTarget,
+    autoSwitchingToSlides: autoSwitchingToSlides,
     // job's first frame on screen has passed (its swap began a frame ago or more)
     isVisible: function (job) { return !!job && job === current && !!job.visibleAt && !job.dead; },
     get current() { return current; },

@@ -19,7 +19,8 @@
   var H = window.__wfHostInternals = window.__wfHostInternals || {};
 
   var CHAT_KEEP = 5;            // messages in the panel
-  var CHAT_LIFE_MS = 21000;     // kept for new layouts this long (the panel fades them at 20 s)
+  var CHAT_SHOW_MS = 20000;     // the layouts' panel fades a message out after this
+  var CHAT_LIFE_MS = 21000;     // kept for new layouts this long (past the panel's fade)
   var CHAT_PER_S = 10;          // drawn a second at most
   var REACTION_MS = 2500;       // rise and fade
   var REACTION_MAX = 30;        // on screen at once
@@ -51,13 +52,16 @@
 
   function copy(o) { var c = {}; Object.keys(o).forEach(function (k) { c[k] = o[k]; }); return c; }
 
-  // plain data for sdk/layout.js: settings, chats (fresh = not on screen yet), reactions, slide
+  // plain data for sdk/layout.js: settings, how long a chat message and a
+  // reaction show, chats (fresh = not on screen yet), reactions, slide
   function state() {
     prune();
     var s = events().settings;
     return {
       settings: { chat: s.chat, reactions: s.reactions, slides: s.slides },
       frozen: frozen(),
+      chatLifeMs: CHAT_SHOW_MS,
+      reactionMs: REACTION_MS,
       chats: chats.map(function (c) { var o = copy(c); o.fresh = !!waiting[c.seq]; return o; }),
       reactions: reactions.map(copy),
       slide: slide && s.slides ? copy(slide) : null
@@ -166,8 +170,8 @@
 
   // a slide the visible layout does not show, but the `auto` layout is about to
   function autoWillShow(item) {
-    return item.kind === 'slide' && H.frames.autoTarget() === 'presentation' &&
-           H.frames.requestedName === 'auto' && !!slide && slide.seq === item.seq;
+    return item.kind === 'slide' && H.frames.autoSwitchingToSlides() &&
+           !!slide && slide.seq === item.seq;
   }
 
   /* A layout drew (or could not draw) these events in its frame at Unix ms t:

@@ -49,8 +49,8 @@
   function addPart(id, display) {
     var p = findPart(id);
     if (p) {
-      var d = display == null ? '' : String(display);
-      if (d && d !== p.display) { p.display = d; changed({ participants: true }); }
+      // (an empty name never clears a known one)
+      if (display != null && String(display)) setName(p, display);
       return p;
     }
     p = {
@@ -183,10 +183,9 @@
 
   // every camera and screen produced a frame (the simulated source's readiness)
   function videosStarted() {
-    return parts.every(function (p) {
-      return (!p.camera || frameRecent(p.camera, performance.now()) || (monitors[p.camera.mid] && monitors[p.camera.mid].lastFrame)) &&
-             (!p.screen || (monitors[p.screen.mid] && monitors[p.screen.mid].lastFrame));
-    });
+    // no such track, or its monitor saw a frame
+    function framed(slot) { return !slot || !!(monitors[slot.mid] && monitors[slot.mid].lastFrame); }
+    return parts.every(function (p) { return framed(p.camera) && framed(p.screen); });
   }
 
   // ------------------------------------------------------------- audio

@@ -88,11 +88,7 @@
   }
 
   function styleHost() {
-    root.style.setProperty('--wf-bg', branding.colors.background);
-    root.style.setProperty('--wf-primary', branding.colors.primary);
-    root.style.setProperty('--wf-text', branding.colors.text);
-    var f = branding.font_family;
-    root.style.setProperty('--wf-font', B.fontStack(f));
+    B.applyVariables(root, branding);
     var logo = safeUrl(branding.logo_url);
     if (logo) {
       if (elLogo.getAttribute('src') !== logo) { elLogo.dataset.failed = ''; elLogo.setAttribute('src', logo); }
@@ -109,17 +105,8 @@
     fitWatermark();
   }
 
-  // the rotated watermark must fit in 90 % of the viewport
-  function fitWatermark() {
-    if (!elWatermark.textContent) return;
-    var vw = window.innerWidth, vh = window.innerHeight;
-    if (!vw || !vh) return;
-    var base = Math.min(vw, vh) * 0.1;
-    elWatermark.style.fontSize = base + 'px';
-    var r = elWatermark.getBoundingClientRect();
-    var k = Math.min(1, (vw * 0.9) / Math.max(1, r.width), (vh * 0.9) / Math.max(1, r.height));
-    if (k < 1) elWatermark.style.fontSize = Math.max(6, base * k) + 'px';
-  }
+  // the rotated watermark must fit in 90 % of the viewport (sdk/branding.js)
+  function fitWatermark() { B.fitWatermark(elWatermark); }
   window.addEventListener('resize', fitWatermark);
   if (document.fonts && document.fonts.ready) document.fonts.ready.then(fitWatermark);
   elLogo.addEventListener('error', function () {

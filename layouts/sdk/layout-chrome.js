@@ -4,12 +4,13 @@
  *
  * Owns the title bar (accent, title, subtitle, logo at its left or right
  * end), the bottom bar (a bottom logo), the watermark (sized to fit the
- * viewport), the CSS variables (--wf-bg, --wf-primary, --wf-text, --wf-font),
+ * viewport, refitted on resize and once the fonts are in), the CSS variables (--wf-bg, --wf-primary, --wf-text, --wf-font),
  * the wf-no-names class, custom_css as the last <style> in <head>, and
  * WallflowerLayout.fontStack(). A page without a stage gets no bars (the
  * stage is then <body>) but still the variables, show_names and custom_css.
- * The branding rules themselves live in sdk/branding.js. Shares state through window.__wfLayoutInternals (see sdk/layout.js)
- * and adds normBranding(b), cleanFamily(f), buildChrome(), applyBranding(force),
+ * The branding rules and the shared mechanics (variables, watermark fit)
+ * live in sdk/branding.js. Shares state through window.__wfLayoutInternals (see sdk/layout.js)
+ * and adds normBranding(b), buildChrome(), applyBranding(force),
  * fitWatermark(), logoSettled() and onLogoSettled(fn) to it.
  */
 (function (global) {
@@ -20,7 +21,7 @@
   var el = I.el;
   var doc = global.document;
   var B = global.WallflowerBranding;
-  var normBranding = B.normalize, cleanFamily = B.cleanFamily, fontStack = B.fontStack, safeUrl = B.safeUrl;
+  var normBranding = B.normalize, fontStack = B.fontStack, safeUrl = B.safeUrl;
 
   var chrome = null;                 // {topbar, footbar, title, subtitle, logoTop, logoFoot, watermark, css}
   var lastBrandingKey = null;
@@ -98,10 +99,7 @@
 
   function applyVariables(b) {
     var root = doc.documentElement;
-    root.style.setProperty('--wf-bg', b.colors.background);
-    root.style.setProperty('--wf-primary', b.colors.primary);
-    root.style.setProperty('--wf-text', b.colors.text);
-    root.style.setProperty('--wf-font', fontStack(b.font_family));
+    B.applyVariables(root, b);
     root.classList.toggle('wf-no-names', !b.show_names);
     applyCustomCss(b.custom_css);
   }
@@ -179,24 +177,18 @@
     if (css.parentNode !== head || css !== head.lastElementChild) head.appendChild(css);
   }
 
-  // The watermark's rotated box must fit in 90 % of the viewport.
+  // The watermark's rotated box must fit in 90 % of the viewport (sdk/branding.js).
   function fitWatermark() {
     var wm = chrome && !chrome.bare && chrome.watermark;
-    if (!wm || !wm.textContent) return;
-    wm.style.fontSize = '';
-    var vw = global.innerWidth, vh = global.innerHeight;
-    if (!vw || !vh) return;
-    var base = Math.min(vw, vh) * 0.1;
-    wm.style.fontSize = base + 'px';
-    var r = wm.getBoundingClientRect();
-    var k = Math.min(1, (vw * 0.9) / Math.max(1, r.width), (vh * 0.9) / Math.max(1, r.height));
-    if (k < 1) wm.style.fontSize = Math.max(6, base * k) + 'px';
+    if (wm) B.fitWatermark(wm);
   }
+  // refit when the viewport changes size and once the fonts are in
+  global.addEventListener('resize', fitWatermark);
+  if (doc.fonts && doc.fonts.ready) doc.fonts.ready.then(fitWatermark);
 
   L.fontStack = fontStack;
   L.branding = normBranding(null);
   I.normBranding = normBranding;
-  I.cleanFamily = cleanFamily;
   I.buildChrome = buildChrome;
   I.applyBranding = applyBranding;
   I.fitWatermark = fitWatermark;

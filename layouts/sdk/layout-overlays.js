@@ -21,19 +21,15 @@
   var el = I.el;
   var doc = global.document;
 
-  var CHAT_LIFE_MS = 20000;     // a message fades out after this
   var CHAT_FADE_MS = 800;
-  var CHAT_MAX = 5;             // messages in the panel
   var CHAT_MAX_H = 0.45;        // of the stage's height
   var ENTER_MS = 180;           // a new message slides in (from 65 % opacity)
   var MOVE_MS = 200;            // older messages move up
-  var REACTION_MS = 2500;       // rise and fade
   var FROZEN_AT = 0.4;          // still pictures: a reaction this far up its path
-  var MAX_FLOATS = 40;
   var EASE = 'cubic-bezier(.2, .7, .3, 1)';
 
   var started = false;
-  var st = null;                // the host's latest state
+  var st = null;                // the host's latest state (with chatLifeMs, reactionMs)
   var root = null, panel = null, layer = null;
   var cards = {};               // seq -> chat card
   var fades = {};               // seq -> fade timer
@@ -88,7 +84,7 @@
     if (reportRaf || !reports.length) return;
     reportRaf = global.requestAnimationFrame(function (ts) {
       reportRaf = 0;
-      var t = epoch() - performance.now() + ts;
+      var t = (performance.timeOrigin || 0) + ts;
       var list = reports.splice(0).map(function (r) { return { seq: r.seq, shown: r.check ? !!r.check() : !!r.shown }; });
       if (I.host && typeof I.host._overlayDrawn === 'function') {
         I.safe(function () { I.host._overlayDrawn(global, list, t); }, 'host._overlayDrawn');
@@ -98,16 +94,11 @@
 
   // ------------------------------------------------------------- chat
 
-  function hueOf(color) {
-    var m = /hsl\(\s*(-?\d+(?:\.\d+)?)/.exec(String(color || ''));
-    return m ? Math.round(+m[1]) : null;
-  }
-
-  // the sender's colour: their tile's (participant) colour, else one for the name
+  // the sender's hue: their tile's (participant) colour's, else one for the name
   function senderHue(c) {
     var p = c.fromId != null ? L.get(c.fromId) : null;
-    if (p) return hueOf(p.color);
-    return c.from ? hueOf(L.colorFor(c.from)) : null;
+    if (p) return I.hueFor(p.display || p.key);   // as sdk/layout.js colours the participant
+    return c.from ? I.hueFor(c.from) : null;
   }
 
   function makeCard(c) {
@@ -136,12 +127,12 @@
     if (card && card.parentNode) card.parentNode.removeChild(card);
   }
 
-  // at most CHAT_MAX messages, and no taller than CHAT_MAX_H of the stage: the oldest go
+  // no taller than CHAT_MAX_H of the stage: the oldest go (the host keeps the count)
   function trimChats() {
     if (!panel) return;
     var maxH = (root.clientHeight || global.innerHeight) * CHAT_MAX_H;
     var kids = panel.children;
-    while (kids.length > CHAT_MAX || (kids.length > 1 && panel.offsetHeight > maxH)) {
+    while (kids.length > 1 && panel.offsetHeight > maxH) {
       dropCard(kids[0].getAttribute('data-wf-seq'));
     }
   }
@@ -185,7 +176,7 @@
     var added = [];
     fresh.forEach(function (c) {
       var age = Math.max(0, now - c.at);
-      if (!st.frozen && age >= CHAT_LIFE_MS) { gone[c.seq] = true; return; }
+      if (!st.frozen && age >= st.chatLifeMs) { gone[c.seq] = true; return; }
       cards[c.seq] = makeCard(c);
       panel.appendChild(cards[c.seq]);
       added.push({ c: c, age: age });
@@ -198,7 +189,7 @@
         card.animate([{ opacity: 0.65, transform: 'translateY(0.7em) scale(0.97)' }, { opacity: 1, transform: 'none' }],
                      { duration: ENTER_MS, easing: EASE });
       }
-      if (!st.frozen) scheduleFade(a.c.seq, Math.max(0, CHAT_LIFE_MS - a.age));
+      if (!st.frozen) scheduleFade(a.c.seq, Math.max(0, st.chatLifeMs - a.age));
       reports.push({ seq: a.c.seq, shown: true });
     });
     if (anim) glide(before);
@@ -262,12 +253,13 @@
   var CENTER = 'translate(-50%, -50%) ';
 
   function animateFloat(e, inner, p, age) {
+    var ms = st.reactionMs;
     var up = function (k) { return CENTER + 'translateY(' + (-p.rise * k) + 'px)'; };
     var a = e.animate([
       { offset: 0, transform: up(0), opacity: 1 },
       { offset: 0.65, transform: up(0.68), opacity: 1 },
       { offset: 1, transform: up(1), opacity: 0 }
-    ], { duration: REACTION_MS, easing: 'cubic-bezier(.3, .45, .55, 1)', fill: 'forwards' });
+    ], { duration: ms, easing: 'cubic-bezier(.3, .45, .55, 1)', fill: 'forwards' });
     var side = function (k, s, sc) { return 'translateX(' + (p.drift * k + p.sway * s) + 'px) scale(' + sc + ')'; };
     var b = inner.animate([
       { offset: 0, transform: side(0, 0, 0.55) },
@@ -277,7 +269,7 @@
       { offset: 0.65, transform: side(0.65, 0.8, 1) },
       { offset: 0.85, transform: side(0.85, -0.4, 0.96) },
       { offset: 1, transform: side(1, 0, 0.9) }
-    ], { duration: REACTION_MS, easing: 'linear', fill: 'forwards' });
+    ], { duration: ms, easing: 'linear', fill: 'forwards' });
     if (age > 0) { a.currentTime = age; b.currentTime = age; }
     return a;
   }
@@ -297,7 +289,7 @@
     if (st.frozen || !animated()) {
       e.style.transform = CENTER + 'translateY(' + (-p.frozen) + 'px)';
       inner.style.transform = 'translateX(' + (p.drift * FROZEN_AT - p.sway) + 'px)';
-      if (!st.frozen) setTimeout(function () { removeFloat(seq); }, Math.max(0, REACTION_MS - age));
+      if (!st.frozen) setTimeout(function () { removeFloat(seq); }, Math.max(0, st.reactionMs - age));
     } else {
       animateFloat(e, inner, p, age).onfinish = function () { removeFloat(seq); };
     }
@@ -330,9 +322,9 @@
     Object.keys(floats).forEach(function (k) { if (!want[k]) removeFloat(k); });   // expired, or switched off
     var now = epoch();
     list.forEach(function (r) {
-      if (floats[r.seq] || gone[r.seq] || Object.keys(floats).length >= MAX_FLOATS) return;
+      if (floats[r.seq] || gone[r.seq]) return;
       var age = st.frozen ? 0 : Math.max(0, now - r.at);
-      if (age >= REACTION_MS) { gone[r.seq] = true; return; }
+      if (age >= st.reactionMs) { gone[r.seq] = true; return; }
       floats[r.seq] = { el: spawn(r, age), r: r };
       reports.push({ seq: r.seq, shown: true });
     });

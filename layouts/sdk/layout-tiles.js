@@ -8,7 +8,7 @@
  * colorFor() for the avatars — and the pure geometry helpers bestFit(),
  * gridRects(), filmstripRects(), gap(). Shares state through
  * window.__wfLayoutInternals (see sdk/layout.js) and adds initials(),
- * colorFor(), syncTiles() and tilesWaiting() to it.
+ * hueFor(), colorFor(), syncTiles() and tilesWaiting() to it.
  */
 (function (global) {
   'use strict';
@@ -169,12 +169,15 @@
     return out.toUpperCase();
   }
 
-  function colorFor(key) {
+  // a hue (0-359) from a key's hash: a name keeps its colour
+  function hueFor(key) {
     var h = 0;
     key = String(key == null ? '' : key);
     for (var i = 0; i < key.length; i++) h = (h * 31 + key.charCodeAt(i)) >>> 0;
-    return 'hsl(' + (h % 360) + ', 45%, 44%)';
+    return h % 360;
   }
+
+  function colorFor(key) { return 'hsl(' + hueFor(key) + ', 45%, 44%)'; }
 
   function tileKey(p, source) { return String(p && p.key != null ? p.key : p && p.id) + '|' + source; }
 
@@ -381,6 +384,7 @@
 
   I.initials = initials;
   I.colorFor = colorFor;
+  I.hueFor = hueFor;
   I.syncTiles = function () { Object.keys(tiles).forEach(function (k) { syncTile(tiles[k]); }); };
   I.tilesWaiting = tilesWaiting;
   I.partDone();

@@ -45,7 +45,8 @@
  * overlay stylesheet) right after its own tag; the parser runs such scripts,
  * in order, before anything that follows, so the whole API exists when the
  * page's own scripts run:
- *   branding.js        branding defaults and checks (shared with the host)
+ *   branding.js        branding defaults and checks, CSS variables and the
+ *                      watermark fit (shared with the host)
  *   layout-tiles.js    tile(), render(), attachVideo(), moreTile(), bestFit(),
  *                      gridRects(), filmstripRects(), gap(), initials(), colorFor()
  *   layout-chrome.js   the branding chrome, CSS variables, custom CSS, fontStack(),
@@ -233,21 +234,13 @@
     });
   }
 
-  // the slide image being decoded (sdk/layout-overlays.js)
-  function waitOverlays(t0) {
+  // resolves once the part's I[test]() is false (or it has none), polling
+  // every `every` ms, and at the latest `limit` ms after t0
+  function waitWhile(test, t0, limit, every) {
     return new Promise(function (resolve) {
       (function check() {
-        if (!I.overlaysBusy || !I.overlaysBusy() || performance.now() - t0 > OVERLAY_WAIT_MS) { resolve(); return; }
-        setTimeout(check, 20);
-      })();
-    });
-  }
-
-  function waitFrames(t0) {
-    return new Promise(function (resolve) {
-      (function check() {
-        if (!I.tilesWaiting || !I.tilesWaiting() || performance.now() - t0 > FRAME_WAIT_MS) { resolve(); return; }
-        setTimeout(check, 30);
+        if (!I[test] || !I[test]() || performance.now() - t0 > limit) { resolve(); return; }
+        setTimeout(check, every);
       })();
     });
   }
@@ -262,9 +255,9 @@
     var fonts = (doc.fonts && doc.fonts.ready) ? doc.fonts.ready : Promise.resolve();
     var fontsTimeout = new Promise(function (r) { setTimeout(r, 1500); });
     Promise.race([fonts, fontsTimeout]).then(waitLogo).then(function () {
-      return waitFrames(t0);
+      return waitWhile('tilesWaiting', t0, FRAME_WAIT_MS, 30);            // the tiles' first video frames
     }).then(function () {
-      return waitOverlays(performance.now());
+      return waitWhile('overlaysBusy', performance.now(), OVERLAY_WAIT_MS, 20);   // the slide image being decoded
     }).then(function () {
       raf2(function () {
         if (readyDone) return;
@@ -320,7 +313,6 @@
 
   var resizeTimer = null;
   global.addEventListener('resize', function () {
-    if (I.fitWatermark) I.fitWatermark();
     if (resizeTimer) return;
     resizeTimer = setTimeout(function () {
       resizeTimer = null;
@@ -334,7 +326,6 @@
   function openGate() { if (--startGates === 0) start(); }
   if (doc.readyState === 'loading') doc.addEventListener('DOMContentLoaded', openGate);
   else setTimeout(openGate, 0);
-  if (doc.fonts && doc.fonts.ready) doc.fonts.ready.then(function () { if (I.fitWatermark) I.fitWatermark(); });
 
   /* A log line into the service's log (through the host's bridge). */
   L.log = function (level, message) {
