@@ -49,6 +49,7 @@ impl Application {
             recordings_dir: settings.data_dir.join("recordings"),
             max_concurrent: settings.max_concurrent,
             layouts,
+            storage: settings.storage.clone(),
         };
         let jobs = JobManager::new(store, recorder.clone(), config, cancel.child_token())?;
         let listener = TcpListener::bind(settings.listen)

@@ -10,6 +10,8 @@ use serde::Deserialize;
 use crate::layouts::Catalog;
 use crate::layouts::settings::Layouts;
 use crate::recorder::RecorderConfig;
+use crate::storage::StorageConfig;
+use crate::storage::config::StorageFileConfig;
 
 /// Flags (and their environment variables) shared by `serve` and `record`.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -41,6 +43,12 @@ pub struct CommonArgs {
     /// x264 preset of the recording encoder.
     #[arg(long, env = "WALLFLOWER_X264_PRESET")]
     pub x264_preset: Option<String>,
+    /// How long uploads retry an unreachable store after the recording ended, e.g. `15m`.
+    #[arg(long, env = "WALLFLOWER_UPLOAD_RETRY_FOR", value_parser = humantime::parse_duration)]
+    pub upload_retry_for: Option<Duration>,
+    /// Keep the local copy of a recording after its upload was confirmed.
+    #[arg(long, env = "WALLFLOWER_KEEP_LOCAL_COPIES")]
+    pub keep_local_copies: Option<bool>,
 }
 
 /// Flags of `serve` only.
@@ -71,6 +79,9 @@ pub struct FileConfig {
     pub stop_timeout_s: Option<u64>,
     pub max_concurrent: Option<usize>,
     pub x264_preset: Option<String>,
+    /// `[storage]`: upload policy and S3 credential profiles (`[storage.s3.NAME]`).
+    #[serde(default)]
+    pub storage: StorageFileConfig,
 }
 
 /// Resolved settings.
@@ -87,6 +98,7 @@ pub struct Settings {
     pub stop_timeout: Duration,
     pub max_concurrent: usize,
     pub x264_preset: String,
+    pub storage: StorageConfig,
 }
 
 impl Settings {
@@ -112,6 +124,7 @@ impl Settings {
             stop_timeout: Duration::from_secs(file.stop_timeout_s.unwrap_or(10)),
             max_concurrent: args.max_concurrent.or(file.max_concurrent).unwrap_or(cores).max(1),
             x264_preset: c.x264_preset.clone().or(file.x264_preset).unwrap_or_else(|| "veryfast".into()),
+            storage: StorageConfig::from_file(file.storage, c.upload_retry_for, c.keep_local_copies)?,
         })
     }
 

@@ -9,7 +9,8 @@ use super::AppState;
 #[openapi(
     info(title = "Wallflower", description = "Records video calls and web pages as a silent participant."),
     paths(super::recordings::create, super::recordings::list, super::recordings::show,
-          super::recordings::stop, super::recordings::update, super::recordings::post_event, super::recordings::healthz,
+          super::recordings::stop, super::recordings::update, super::recordings::post_event, super::recordings::retry_upload,
+          super::recordings::healthz,
           super::layouts::list, super::layouts::show, super::layouts::preview)
 )]
 pub struct ApiDoc;

@@ -23,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/recordings", post(create).get(list))
         .route("/v1/recordings/{id}", get(show).patch(update))
         .route("/v1/recordings/{id}/stop", post(stop))
+        .route("/v1/recordings/{id}/retry-upload", post(retry_upload))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .route("/v1/recordings/{id}/events", post(post_event).layer(DefaultBodyLimit::max(MAX_EVENT_BYTES)))
 }
@@ -53,7 +54,7 @@ pub async fn create(
 ) -> Result<impl IntoResponse, ApiError> {
     let body = body.map_err(|r| ApiError::from_body(r, MAX_BODY_BYTES))?;
     let request = RecordingRequest::parse(&body)?;
-    let recording = state.jobs.create(request)?;
+    let recording = state.jobs.create(request)?.redacted();
     let location = format!("/v1/recordings/{}", recording.id);
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(recording)))
 }
@@ -61,14 +62,14 @@ pub async fn create(
 /// List recordings, newest first.
 #[utoipa::path(get, path = "/v1/recordings", responses((status = 200, body = RecordingList)))]
 pub async fn list(State(state): State<AppState>) -> Result<Json<RecordingList>, ApiError> {
-    Ok(Json(RecordingList { recordings: state.jobs.list()? }))
+    Ok(Json(RecordingList { recordings: state.jobs.list()?.into_iter().map(Recording::redacted).collect() }))
 }
 
 /// One recording.
 #[utoipa::path(get, path = "/v1/recordings/{id}", params(("id" = String, Path)), responses(
     (status = 200, body = Recording), (status = 404, body = ErrorBody)))]
 pub async fn show(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Recording>, ApiError> {
-    Ok(Json(state.jobs.get(&id)?))
+    Ok(Json(state.jobs.get(&id)?.redacted()))
 }
 
 /// Change a running call recording's layout, layout parameters or branding (merge patch for
@@ -84,7 +85,7 @@ pub async fn update(
 ) -> Result<Json<Recording>, ApiError> {
     let body = body.map_err(|r| ApiError::from_body(r, MAX_BODY_BYTES))?;
     let patch: SettingsPatch = crate::jobs::request::parse_json(&body)?;
-    Ok(Json(state.jobs.update(&id, &patch)?))
+    Ok(Json(state.jobs.update(&id, &patch)?.redacted()))
 }
 
 /// `POST /v1/recordings/{id}/events` answer.
@@ -118,7 +119,16 @@ pub async fn post_event(
     (status = 202, description = "Stopping (or already finished)", body = Recording),
     (status = 404, body = ErrorBody)))]
 pub async fn stop(State(state): State<AppState>, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
-    Ok((StatusCode::ACCEPTED, Json(state.jobs.stop(&id)?)))
+    Ok((StatusCode::ACCEPTED, Json(state.jobs.stop(&id)?.redacted())))
+}
+
+/// Upload again a recording whose upload failed (`upload_failed`); its local files were kept.
+#[utoipa::path(post, path = "/v1/recordings/{id}/retry-upload", params(("id" = String, Path)), responses(
+    (status = 202, description = "Uploading again; follow `state` and `upload`", body = Recording),
+    (status = 404, body = ErrorBody),
+    (status = 409, description = "Not a failed upload (`not_retryable`), or its local copy is gone (`local_copy_missing`)", body = ErrorBody)))]
+pub async fn retry_upload(State(state): State<AppState>, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+    Ok((StatusCode::ACCEPTED, Json(state.jobs.retry_upload(&id)?.redacted())))
 }
 
 /// Liveness.

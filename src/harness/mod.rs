@@ -6,6 +6,7 @@
 //! thread into a fresh network namespace with a veth pair whose both ends stay inside it. Call it
 //! before starting any runtime or thread: only threads and processes created afterwards are in it.
 
+pub mod garage;
 pub mod janus;
 pub mod janus_client;
 pub mod netns;
@@ -21,6 +22,8 @@ pub enum HarnessError {
     Netns(String),
     #[error("Janus: {0}")]
     Janus(String),
+    #[error("Garage: {0}")]
+    Garage(String),
     #[error("participant {name}: {message}")]
     Participant { name: String, message: String },
     #[error("I/O error: {0}")]
@@ -33,6 +36,7 @@ impl HarnessError {
         match self {
             Self::Netns(_) => "netns_failed",
             Self::Janus(_) => "janus_failed",
+            Self::Garage(_) => "garage_failed",
             Self::Participant { .. } => "participant_failed",
             Self::Io(_) => "io_error",
         }

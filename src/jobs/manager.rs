@@ -13,13 +13,15 @@ use tracing::Instrument;
 
 use super::live::Live;
 use super::model::{ErrorInfo, EventCounts, Progress, Recording, RecordingState, SettingsChange};
+use crate::recorder::pipeline::spool_path;
+use crate::storage::{Delivery, UploadStatus};
 use super::request::RecordingRequest;
 use super::store::RecordingStore;
 use super::{JobError, ManagerConfig};
 use crate::layouts::SettingsPatch;
 use crate::timeline::{CallEvent, Timeline};
 use crate::recorder::pipeline::{Runner, StopSignal};
-use crate::recorder::{CallControls, EndReason, Failure, Outcome, RecorderEvent, RecordingJob};
+use crate::recorder::{CallControls, EndReason, RecorderEvent, RecordingJob};
 use crate::storage::FileInfo;
 
 /// Events queued for a page before posting gets `rate_limited`.
@@ -31,15 +33,17 @@ pub struct JobManager {
     inner: Arc<Inner>,
 }
 
-struct Inner {
-    store: Arc<dyn RecordingStore>,
-    /// Recordings not yet final, with the token that stops each. A std Mutex: held briefly, never
-    /// across an await.
+pub(super) struct Inner {
+    pub(super) store: Arc<dyn RecordingStore>,
+    /// Recordings not yet final (capturing or uploading), with the token that stops each. A std
+    /// Mutex: held briefly, never across an await.
     live: Mutex<HashMap<String, Live>>,
     recorder: Arc<dyn Runner>,
-    tracker: TaskTracker,
-    shutdown: CancellationToken,
-    config: ManagerConfig,
+    pub(super) tracker: TaskTracker,
+    pub(super) shutdown: CancellationToken,
+    pub(super) config: ManagerConfig,
+    /// For uploads to presigned URLs.
+    pub(super) http: reqwest::Client,
 }
 
 
@@ -64,7 +68,8 @@ impl JobManager {
         }
         let live = Mutex::new(HashMap::new());
         let tracker = TaskTracker::new();
-        let inner = Inner { store, live, recorder, tracker, shutdown, config };
+        let http = reqwest::Client::builder().connect_timeout(std::time::Duration::from_secs(5)).build().map_err(|e| JobError::Store(e.to_string()))?;
+        let inner = Inner { store, live, recorder, tracker, shutdown, config, http };
         Ok(Self { inner: Arc::new(inner) })
     }
 
@@ -79,6 +84,8 @@ impl JobManager {
         let dir = inner.config.recordings_dir.join(&id);
         let mut resource = new_resource(&id, &request);
         resource.settings = settings.clone();
+        let (delivery, progress) = inner.delivery(&resource)?;
+        resource.upload = delivery.uploads().then(|| progress.borrow().clone());
         let stop = inner.shutdown.child_token();
         let mut entry = Live::new(resource.clone(), stop.clone(), Timeline::new(&dir));
         let call = settings.map(|settings| {
@@ -89,9 +96,9 @@ impl JobManager {
         });
         {
             let mut live = inner.lock_live();
-            let max = inner.config.max_concurrent;
-            if live.len() >= max {
-                return Err(JobError::AtCapacity { running: live.len(), max });
+            let (max, running) = (inner.config.max_concurrent, capturing(&live));
+            if running >= max {
+                return Err(JobError::AtCapacity { running, max });
             }
             std::fs::create_dir_all(&dir)?;
             inner.store.put(&resource)?;
@@ -99,7 +106,7 @@ impl JobManager {
         }
         let job = request.into_job(id.clone(), dir.join("recording.mp4"), call);
         let span = tracing::info_span!("recording", id = %id);
-        let task = Arc::clone(inner).run(job, stop);
+        let task = Arc::clone(inner).run(job, stop, delivery, progress);
         inner.tracker.spawn(task.instrument(span));
         Ok(resource)
     }
@@ -138,7 +145,7 @@ impl JobManager {
     /// change within a second, without a gap in the file.
     pub fn update(&self, id: &str, patch: &SettingsPatch) -> Result<Recording, JobError> {
         let mut live = self.inner.lock_live();
-        let Some(entry) = live.get_mut(id) else {
+        let Some(entry) = live.get_mut(id).filter(|e| e.resource.state.is_capturing()) else {
             drop(live);
             return Err(self.not_running(id, "it can no longer change"));
         };
@@ -167,7 +174,7 @@ impl JobManager {
     /// event's id. It shows in the video and lands in the timeline when the page has drawn it.
     pub fn post_event(&self, id: &str, event: &CallEvent) -> Result<String, JobError> {
         let mut live = self.inner.lock_live();
-        let Some(entry) = live.get_mut(id) else {
+        let Some(entry) = live.get_mut(id).filter(|e| e.resource.state.is_capturing()) else {
             drop(live);
             return Err(self.not_running(id, "it takes no more events"));
         };
@@ -178,16 +185,21 @@ impl JobManager {
     fn not_running(&self, id: &str, consequence: &str) -> JobError {
         match self.get(id) {
             Ok(finished) => {
-                let state = format!("{:?}", finished.state).to_lowercase();
+                let state = finished.state.name();
                 JobError::Conflict { code: "recording_finished", message: format!("recording `{id}` is {state}: {consequence}") }
             }
             Err(e) => e,
         }
     }
 
-    /// Recordings running now.
+    /// Sends the kept files of a recording whose upload failed again.
+    pub fn retry_upload(&self, id: &str) -> Result<Recording, JobError> {
+        self.inner.retry_upload(id)
+    }
+
+    /// Recordings capturing now (uploads in progress do not count).
     pub fn running(&self) -> usize {
-        self.inner.lock_live().len()
+        capturing(&self.inner.lock_live())
     }
 
     /// Stops every recording and waits until each is finalised.
@@ -196,6 +208,10 @@ impl JobManager {
         self.inner.tracker.close();
         self.inner.tracker.wait().await;
     }
+}
+
+fn capturing(live: &HashMap<String, Live>) -> usize {
+    live.values().filter(|l| l.resource.state.is_capturing()).count()
 }
 
 fn new_resource(id: &str, request: &RecordingRequest) -> Recording {
@@ -214,6 +230,7 @@ fn new_resource(id: &str, request: &RecordingRequest) -> Recording {
         progress: Progress::default(),
         error: None,
         files: Vec::new(),
+        upload: None,
         waiting_for_participants: false,
         participants: Vec::new(),
         incidents: Vec::new(),
@@ -224,12 +241,17 @@ fn new_resource(id: &str, request: &RecordingRequest) -> Recording {
 }
 
 impl Inner {
-    fn lock_live(&self) -> std::sync::MutexGuard<'_, HashMap<String, Live>> {
+    pub(super) fn lock_live(&self) -> std::sync::MutexGuard<'_, HashMap<String, Live>> {
         self.live.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    async fn run(self: Arc<Self>, job: RecordingJob, stop: CancellationToken) {
+    async fn run(self: Arc<Self>, job: RecordingJob, stop: CancellationToken, delivery: Delivery, progress: watch::Receiver<UploadStatus>) {
         tracing::info!(source = job.source.kind(), "recording starting");
+        if delivery.uploads() {
+            self.tracker.spawn(Arc::clone(&self).follow_upload(job.id.clone(), progress).in_current_span());
+        }
+        let spawn = |task: futures::future::BoxFuture<'static, _>| self.tracker.spawn(task.in_current_span());
+        let streaming = delivery.stream(&spool_path(&job.file), &spawn);
         let (tx, mut rx) = mpsc::channel(64);
         let signal = StopSignal { stop, shutdown: self.shutdown.clone() };
         let recording = self.recorder.run(&job, tx, signal);
@@ -239,7 +261,7 @@ impl Inner {
             }
         };
         let (result, ()) = tokio::join!(recording, events);
-        self.finish(&job.id, result);
+        self.conclude(&job.id, result, delivery, streaming).await;
     }
 
     /// Applies a recorder event to the live resource; state changes are persisted.
@@ -251,42 +273,7 @@ impl Inner {
         }
     }
 
-    /// Records the outcome, delivers the file, and forgets the live entry.
-    fn finish(&self, id: &str, result: Result<Outcome, Failure>) {
-        let Some(Live { resource: mut rec, timeline, .. }) = self.lock_live().remove(id) else { return };
-        rec.ended_at = Some(Utc::now());
-        match result {
-            Ok(outcome) => {
-                match rec.destination.destination().deliver(&outcome.file, &outcome.media) {
-                    Ok(files) => {
-                        rec.state = RecordingState::Completed;
-                        rec.end_reason = Some(outcome.end_reason);
-                        rec.duration_s = Some(outcome.media.duration_s);
-                        rec.files = files;
-                        rec.files.extend(sidecars(&rec, &timeline));
-                    }
-                    Err(e) => fail(&mut rec, e.code(), e.to_string()),
-                }
-            }
-            Err(failure) => {
-                tracing::error!(code = failure.error.code(), "recording failed: {}", failure.error);
-                fail(&mut rec, failure.error.code(), failure.error.to_string());
-                if let Some((file, media)) = failure.partial {
-                    rec.duration_s = Some(media.duration_s);
-                    rec.files = vec![FileInfo::video(&file, &media)];
-                    rec.files.extend(sidecars(&rec, &timeline));
-                }
-            }
-        }
-        if rec.files.is_empty() {
-            // Nothing was recorded (e.g. the page never loaded): leave no empty folder behind.
-            let _ = std::fs::remove_dir(self.config.recordings_dir.join(id));
-        }
-        tracing::info!(state = ?rec.state, duration_s = rec.duration_s, "recording finished");
-        self.persist(&rec);
-    }
-
-    fn persist(&self, rec: &Recording) {
+    pub(super) fn persist(&self, rec: &Recording) {
         if let Err(e) = self.store.put(rec) {
             tracing::error!("cannot persist recording {}: {e}", rec.id);
         }
@@ -294,7 +281,7 @@ impl Inner {
 }
 
 /// A call's `timeline.json` and `chat.vtt`, written beside its video.
-fn sidecars(rec: &Recording, timeline: &Timeline) -> Vec<FileInfo> {
+pub(super) fn sidecars(rec: &Recording, timeline: &Timeline) -> Vec<FileInfo> {
     let (Some(started), true) = (rec.started_at, rec.source.is_call()) else { return Vec::new() };
     let duration_ms = (rec.duration_s.unwrap_or(0.0) * 1000.0) as i64;
     match timeline.write(&rec.id, started, duration_ms) {
@@ -307,10 +294,4 @@ fn sidecars(rec: &Recording, timeline: &Timeline) -> Vec<FileInfo> {
             Vec::new()
         }
     }
-}
-
-fn fail(rec: &mut Recording, code: &str, message: String) {
-    rec.state = RecordingState::Failed;
-    rec.end_reason = Some(EndReason::Error);
-    rec.error = Some(ErrorInfo { code: code.to_owned(), message });
 }

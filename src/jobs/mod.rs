@@ -2,6 +2,7 @@
 //! ([`model`]), persistence behind a small trait ([`store`]), and the [`manager`] that admits,
 //! runs, stops and reports them.
 
+mod delivering;
 mod live;
 pub mod manager;
 pub mod model;
@@ -80,6 +81,8 @@ pub struct ManagerConfig {
     pub max_concurrent: usize,
     /// What layouts and branding are checked against.
     pub layouts: crate::layouts::settings::Layouts,
+    /// Storage profiles and the upload policy.
+    pub storage: crate::storage::StorageConfig,
 }
 
 impl From<rusqlite::Error> for JobError {

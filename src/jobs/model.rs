@@ -7,16 +7,19 @@ use utoipa::ToSchema;
 use crate::layouts::PageSettings;
 use crate::recorder::bridge::Publisher;
 use crate::recorder::{EndReason, OutputSpec, Source};
-use crate::storage::{DestinationSpec, FileInfo};
+use crate::storage::{DestinationSpec, FileInfo, UploadStatus};
 
-/// Lifecycle: `starting` → `recording` → `stopping` → `completed` | `failed`
-/// (`starting` may go straight to `failed`).
+/// Lifecycle: `starting` → `recording` → `stopping` → (`uploading` →) `completed` | `failed`
+/// (`starting` may go straight to `failed`; `retry-upload` takes an `upload_failed` recording
+/// back to `uploading`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RecordingState {
     Starting,
     Recording,
     Stopping,
+    /// Captured; the files are on their way to the destination (see `upload`).
+    Uploading,
     Completed,
     Failed,
 }
@@ -25,6 +28,23 @@ impl RecordingState {
     /// True once the recording can no longer change.
     pub fn is_final(self) -> bool {
         matches!(self, Self::Completed | Self::Failed)
+    }
+
+    /// The state as the API spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Starting => "starting",
+            Self::Recording => "recording",
+            Self::Stopping => "stopping",
+            Self::Uploading => "uploading",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// True while capture runs (what counts against capacity and can be steered live).
+    pub fn is_capturing(self) -> bool {
+        matches!(self, Self::Starting | Self::Recording | Self::Stopping)
     }
 }
 
@@ -73,7 +93,8 @@ pub struct Recording {
     pub limits: Limits,
     pub destination: DestinationSpec,
     pub created_at: DateTime<Utc>,
-    /// Wall-clock time of the first frame in the file.
+    /// Wall-clock time of media time zero in the delivered file (the first frame follows within
+    /// a frame or two); timeline `t_ms` values count from here.
     pub started_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
     /// Duration of the delivered file (or of what has been recorded so far).
@@ -82,6 +103,9 @@ pub struct Recording {
     pub progress: Progress,
     pub error: Option<ErrorInfo>,
     pub files: Vec<FileInfo>,
+    /// Uploading destinations: how the upload goes (while recording too, for S3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload: Option<UploadStatus>,
     /// Calls: true while nobody publishes (the page shows a "waiting for participants" slate).
     #[serde(default)]
     pub waiting_for_participants: bool,
@@ -100,6 +124,14 @@ pub struct Recording {
     /// Calls: chat messages, reactions and slides so far.
     #[serde(default)]
     pub events: EventCounts,
+}
+
+impl Recording {
+    /// The resource as the API and webhooks show it (no credentials in a destination URL).
+    pub fn redacted(mut self) -> Self {
+        self.destination = self.destination.redacted();
+        self
+    }
 }
 
 /// How many call events a recording has seen. A flood is coalesced by the page (`dropped`:

@@ -83,6 +83,8 @@ impl RecordingRequest {
             file,
             settings,
             inbox,
+            // S3 uploads the spool while it is written, so the spool is what gets delivered.
+            keep_fragmented: matches!(self.destination, DestinationSpec::S3 { .. }),
         }
     }
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use ffmpeg_sidecar::child::FfmpegChild;
 use ffmpeg_sidecar::command::FfmpegCommand;
 use ffmpeg_sidecar::event::{FfmpegEvent, LogLevel};
@@ -67,6 +67,10 @@ pub struct CaptureInput<'a> {
 
 /// A running ffmpeg.
 pub struct Capture {
+    /// Wall-clock Unix time of media time zero in the file: both inputs keep their wall-clock
+    /// stamps shifted by this one origin, so sound and picture are in step in the spool itself
+    /// (and in whatever is uploaded or streamed from it while recording).
+    pub origin_s: f64,
     /// Wall-clock Unix time of each input's first sample (index [`VIDEO`], [`AUDIO`]), once
     /// ffmpeg reported it.
     pub starts: [Option<f64>; 2],
@@ -80,7 +84,8 @@ pub struct Capture {
 impl Capture {
     /// Starts ffmpeg. Its events are read on a dedicated thread (the sidecar's iterator blocks).
     pub fn start(input: CaptureInput<'_>) -> Result<Self, RecorderError> {
-        let mut cmd = command(&input);
+        let origin_s = now_s();
+        let mut cmd = command(&input, origin_s);
         prepare(cmd.as_inner_mut(), input.instance);
         cmd.as_inner_mut().env("PULSE_SERVER", input.pulse_server);
         let mut child = cmd.spawn().map_err(|e| RecorderError::CaptureStart(e.to_string()))?;
@@ -97,17 +102,19 @@ impl Capture {
                 let _ = done_tx.send(());
             })
             .map_err(|e| RecorderError::CaptureStart(e.to_string()))?;
-        Ok(Self { starts: [None; 2], pid, stdin, events, file: input.file.to_path_buf(), exited: Some(done_rx) })
+        Ok(Self { origin_s, starts: [None; 2], pid, stdin, events, file: input.file.to_path_buf(), exited: Some(done_rx) })
     }
 
     /// Waits (at most `limit`) until ffmpeg has written media up to the wall-clock moment
     /// `until_s`, so a stop never clips what was on screen before it: `q` drops what is still
     /// queued inside ffmpeg.
     pub async fn catch_up(&mut self, until_s: f64, limit: Duration) {
-        // ffmpeg rebases each input to zero and interleaves by timestamp, so the progress clock
-        // follows the input that opened last.
-        let Some(start) = self.starts.iter().flatten().copied().reduce(f64::max) else { return };
-        let target = until_s - start;
+        // Both inputs are on the origin's clock; ffmpeg interleaves by timestamp, so progress
+        // passes the target once the input that lags most has.
+        if self.starts.iter().all(Option::is_none) {
+            return;
+        }
+        let target = until_s - self.origin_s;
         let wait = async {
             while let Some(event) = self.events.recv().await {
                 match event {
@@ -161,28 +168,34 @@ impl Drop for Capture {
     }
 }
 
-fn command(input: &CaptureInput<'_>) -> FfmpegCommand {
+fn command(input: &CaptureInput<'_>, origin_s: f64) -> FfmpegCommand {
     let out = input.output;
+    // x11grab and pulse stamp samples with the wall clock; keeping those stamps (-copyts) less
+    // one common origin puts both inputs on one timeline, where ffmpeg's default would rebase
+    // each input to zero on its own and leave them off by the time between opening them.
+    let shift = format!("-{origin_s:.6}");
     let size = format!("{}x{}", out.width, out.height);
     let (fps, gop) = (out.fps.to_string(), (out.fps * 2).to_string());
     let (rate, buf) = (format!("{}k", out.video_bitrate_kbps), format!("{}k", out.video_bitrate_kbps * 2));
     let mut cmd = FfmpegCommand::new_with_path(input.ffmpeg);
-    cmd.args(["-hide_banner", "-nostats", "-stats_period", "0.25", "-stats", "-y"])
+    cmd.args(["-hide_banner", "-nostats", "-stats_period", "0.25", "-stats", "-y", "-copyts"])
         // Probe as little as possible: ffmpeg opens the inputs one after the other, and the
         // picture first, so capture starts fast; the finaliser aligns the later sound.
         .args(["-probesize", "32", "-analyzeduration", "0"])
         // A small x11grab queue: under CPU pressure a big one grows ffmpeg to gigabytes (PLATFORM.md).
         .args(["-thread_queue_size", "64", "-f", "x11grab", "-draw_mouse", "0", "-framerate", &fps])
-        .args(["-video_size", &size, "-i", &format!("{}.0+0,0", input.display)])
+        .args(["-video_size", &size, "-itsoffset", &shift, "-i", &format!("{}.0+0,0", input.display)])
         // No -fragment_size: with one, the monitor took 2 s to deliver its first packet (0.13 s without).
         .args(["-probesize", "32", "-analyzeduration", "0"])
         .args(["-thread_queue_size", "1024", "-f", "pulse", "-sample_rate", "48000", "-channels", "2"])
-        .args(["-i", input.monitor])
+        .args(["-itsoffset", &shift, "-i", input.monitor])
         .args(["-map", &format!("{VIDEO}:v"), "-map", &format!("{AUDIO}:a")])
         .args(["-c:v", "libx264", "-preset", input.preset])
         .args(["-pix_fmt", "yuv420p", "-g", &gop, "-b:v", &rate, "-maxrate", &rate, "-bufsize", &buf])
         .args(["-c:a", "aac", "-b:a", "128k", "-ar", "48000"])
-        .args(["-movflags", "+frag_keyframe+empty_moov+default_base_moof", "-frag_duration", "1000000"])
+        // delay_moov: the header waits for the first fragment, so its edit lists keep where
+        // each stream starts (with an empty moov they would both start at zero).
+        .args(["-movflags", "+frag_keyframe+empty_moov+default_base_moof+delay_moov", "-frag_duration", "1000000"])
         // Hand each finished fragment to the file at once, so a crash loses at most ~1 s.
         .args(["-flush_packets", "1", "-f", "mp4"])
         .output(input.file.as_os_str());
@@ -272,10 +285,9 @@ pub fn unix_time(seconds: f64) -> DateTime<Utc> {
     DateTime::from_timestamp_micros((seconds * 1e6) as i64).unwrap_or_else(Utc::now)
 }
 
-/// The first frame's wall-clock time estimated from a progress report (`time_s` written so far)
-/// seen now; for when ffmpeg did not report the display input's own stamp.
-pub fn estimated_first_frame(time_s: f64) -> DateTime<Utc> {
-    Utc::now() - TimeDelta::milliseconds((time_s.max(0.0) * 1000.0) as i64)
+/// The wall-clock time now, as Unix seconds.
+fn now_s() -> f64 {
+    Utc::now().timestamp_micros() as f64 / 1e6
 }
 
 #[cfg(test)]

@@ -1,55 +1,35 @@
 //! Turning the fragmented spool file into the delivered MP4: index up front (`faststart`) so
-//! browsers seek it well, sound placed on the picture's timeline from ffmpeg's own wall-clock
-//! stamps, and the file cut to start at the first frame and end at the stop.
+//! browsers seek it well, and the file cut at the stop. Sound and picture are already in step in
+//! the spool (see [`super::capture`]); the timestamps are kept as they are (`-copyts`), so media
+//! time zero stays the capture's origin, the recording's `started_at`.
 
 use std::path::Path;
 
 use super::RecorderError;
-use super::capture::{AUDIO, Capture, VIDEO};
+use super::capture::Capture;
 use super::process::prepare;
 
-/// Where the streams of the spool file belong, on a timeline whose zero is the earliest input.
-/// ffmpeg rebases each input to zero on its own, so in the spool file they are off by the time
-/// between opening one input and the next.
+/// Where the delivered file ends, on the spool's timeline.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Timing {
-    pub video_offset_s: f64,
-    pub audio_offset_s: f64,
-    /// Where the delivered file starts: the picture's first frame.
-    pub start_s: f64,
-    /// Where it ends: the stop, when known.
+    /// The stop, in seconds of media time, when known (`None` after a failure: keep it all).
     pub end_s: Option<f64>,
 }
 
 impl Timing {
     /// The timing of `capture`, stopped at wall-clock Unix time `stopped_at_s` (`None` after a failure).
     pub fn of(capture: &Capture, stopped_at_s: Option<f64>) -> Self {
-        let Some(video) = capture.starts[VIDEO] else { return Self::default() };
-        let audio = capture.starts[AUDIO].filter(|a| (a - video).abs() < 10.0).unwrap_or(video);
-        let origin = video.min(audio);
-        let start_s = video - origin;
-        Self {
-            video_offset_s: start_s,
-            audio_offset_s: audio - origin,
-            start_s,
-            end_s: stopped_at_s.map(|stop| stop - origin).filter(|end| *end > start_s),
-        }
+        Self { end_s: stopped_at_s.map(|stop| stop - capture.origin_s).filter(|end| *end > 0.0) }
     }
 }
 
-/// Writes `dest` from `spool` with `timing` applied. Copies streams; about a second per GiB.
+/// Writes `dest` from `spool` cut at `timing`. Copies streams; about a second per GiB.
 pub async fn finalize(ffmpeg: &Path, spool: &Path, dest: &Path, timing: &Timing, instance: &str) -> Result<(), RecorderError> {
-    let secs = |s: f64| format!("{s:.6}");
     let mut cmd = std::process::Command::new(ffmpeg);
-    cmd.args(["-hide_banner", "-loglevel", "error", "-y"])
-        .args(["-itsoffset", &secs(timing.video_offset_s), "-i"]).arg(spool)
-        .args(["-itsoffset", &secs(timing.audio_offset_s), "-i"]).arg(spool)
-        .args(["-map", "0:v", "-map", "1:a", "-c", "copy", "-movflags", "+faststart"]);
-    if timing.start_s > 0.0 {
-        cmd.args(["-ss", &secs(timing.start_s)]);
-    }
+    cmd.args(["-hide_banner", "-loglevel", "error", "-y", "-copyts", "-i"]).arg(spool)
+        .args(["-map", "0:v", "-map", "0:a", "-c", "copy", "-movflags", "+faststart"]);
     if let Some(end) = timing.end_s {
-        cmd.args(["-to", &secs(end)]);
+        cmd.args(["-to", &format!("{end:.6}")]);
     }
     cmd.args(["-f", "mp4"]).arg(dest);
     prepare(&mut cmd, instance);

@@ -53,7 +53,8 @@ pub enum EndReason {
 /// What a running recording reports to whoever supervises it.
 #[derive(Debug, Clone)]
 pub enum RecorderEvent {
-    /// The first frame is being captured; `at` is the wall-clock time of the file's first frame.
+    /// The first frame is being captured; `at` is the wall-clock time of the file's media time
+    /// zero (the capture's origin; the first frame follows it within a frame or two).
     Started { at: DateTime<Utc> },
     /// Periodic progress from the encoder.
     Progress { duration_s: f64, bytes: u64, fps: f64 },

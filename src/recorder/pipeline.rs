@@ -36,6 +36,9 @@ pub struct RecordingJob {
     pub settings: Option<SettingsReceiver>,
     /// Calls: events the application posts (chat, reactions, slides) for the page to show.
     pub inbox: Option<Inbox>,
+    /// Deliver the fragmented spool as it is (it is being uploaded while written) instead of
+    /// remuxing it into a faststart file after the stop.
+    pub keep_fragmented: bool,
 }
 
 /// What the job manager steers a running call recording with.
@@ -211,7 +214,11 @@ impl Recorder {
         }
         let timing = Timing::of(&capture, stop_at);
         tracing::debug!(?timing, "finalising");
-        let finished = self.finish_file(&spool, &job.file, &timing).await;
+        let finished = if job.keep_fragmented {
+            self.keep_spool(&spool, &job.file).await
+        } else {
+            self.finish_file(&spool, &job.file, &timing).await
+        };
         match (ended, finished) {
             (Ok(end_reason), Ok(media)) => Ok(Outcome { end_reason, file: job.file.clone(), media }),
             (Ok(_), Err(error)) => Err(Failure { error, partial: None }),
@@ -292,6 +299,15 @@ impl Recorder {
         })
     }
 
+    /// The spool, complete, becomes the file as it is (its uploader holds it open by then).
+    async fn keep_spool(&self, spool: &Path, file: &Path) -> Result<MediaInfo, RecorderError> {
+        if !spool.exists() {
+            return Err(RecorderError::Finalize("ffmpeg wrote no file".into()));
+        }
+        tokio::fs::rename(spool, file).await?;
+        probe::probe(&self.tools.ffprobe, file, &self.instance).await
+    }
+
     /// Turns the spool into the final faststart MP4. If the remux fails, the fragmented spool
     /// itself (playable up to its last fragment) becomes the file, so nothing recorded is lost.
     async fn finish_file(&self, spool: &Path, file: &Path, timing: &Timing) -> Result<MediaInfo, RecorderError> {
@@ -310,7 +326,7 @@ impl Recorder {
 }
 
 /// The fragmented file ffmpeg writes while recording, beside the final file.
-fn spool_path(file: &Path) -> PathBuf {
+pub fn spool_path(file: &Path) -> PathBuf {
     let mut name = file.file_name().unwrap_or_default().to_os_string();
     name.push(".part");
     file.with_file_name(name)

@@ -202,14 +202,14 @@ async fn on_capture_event(
             if let Some(slot) = capture.starts.get_mut(index as usize) {
                 *slot = Some(wall_s);
             }
-            // The display input opened: its first frame is the file's first frame.
+            // The display input opened: the file's clock (from the capture's origin) has a picture.
             if index as usize == VIDEO {
-                clock.start(capture::unix_time(wall_s), job, events).await;
+                clock.start(capture::unix_time(capture.origin_s), job, events).await;
             }
         }
         Some(CaptureEvent::Progress { time_s, fps }) => {
-            if !clock.started {
-                clock.start(capture::estimated_first_frame(time_s), job, events).await;
+            if !clock.started && time_s > 0.0 {
+                clock.start(capture::unix_time(capture.origin_s), job, events).await;
             }
             let bytes = std::fs::metadata(&capture.file).map(|m| m.len()).unwrap_or(0);
             let _ = events.try_send(RecorderEvent::Progress { duration_s: time_s.max(0.0), bytes, fps });
