@@ -15,6 +15,10 @@ use crate::jobs::{JobManager, ManagerConfig, SqliteStore};
 use crate::layouts::preview::Previewer;
 use crate::layouts::AssetServer;
 use crate::recorder::Recorder;
+use crate::webhooks::Webhooks;
+
+/// How long shutdown waits for queued webhooks.
+const WEBHOOK_DRAIN: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A built, not yet serving, service.
 pub struct Application {
@@ -22,6 +26,7 @@ pub struct Application {
     jobs: JobManager,
     previewer: Arc<Previewer>,
     recorder: Arc<Recorder>,
+    webhooks: Webhooks,
     cancel: CancellationToken,
     instance: String,
 }
@@ -45,17 +50,23 @@ impl Application {
         ));
         let recorder = Arc::new(Recorder::start(settings.recorder_config(assets.url), &instance).await?);
         let store = Arc::new(SqliteStore::open(&settings.data_dir.join("wallflower.db"))?);
+        let webhooks = Webhooks::new(settings.webhooks.clone(), cancel.child_token())?;
+        anyhow::ensure!(
+            webhooks.enabled() || settings.webhooks.default_url.is_none(),
+            "a webhook URL is configured but no --webhook-secret: webhooks are always signed"
+        );
         let config = ManagerConfig {
             recordings_dir: settings.data_dir.join("recordings"),
             max_concurrent: settings.max_concurrent,
             layouts,
             storage: settings.storage.clone(),
+            webhooks: webhooks.clone(),
         };
         let jobs = JobManager::new(store, recorder.clone(), config, cancel.child_token())?;
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
-        Ok(Self { listener, jobs, previewer, recorder, cancel, instance })
+        Ok(Self { listener, jobs, previewer, recorder, webhooks, cancel, instance })
     }
 
     /// The address the API listens on (the real port when configured with port 0).
@@ -81,6 +92,8 @@ impl Application {
         };
         let served = axum::serve(self.listener, router).with_graceful_shutdown(drain).await;
         self.jobs.shutdown().await;
+        // The recordings' last events (completed, failed) still go out, within a deadline.
+        self.webhooks.shutdown(WEBHOOK_DRAIN).await;
         self.recorder.shutdown().await;
         self.cancel.cancel();
         served.context("HTTP server failed")

@@ -11,6 +11,7 @@ use crate::layouts::Catalog;
 use crate::layouts::settings::Layouts;
 use crate::recorder::RecorderConfig;
 use crate::storage::StorageConfig;
+use crate::webhooks::WebhookConfig;
 use crate::storage::config::StorageFileConfig;
 
 /// Flags (and their environment variables) shared by `serve` and `record`.
@@ -60,6 +61,12 @@ pub struct ServeArgs {
     /// Most recordings running at once (default: one per CPU core).
     #[arg(long, env = "WALLFLOWER_MAX_CONCURRENT")]
     pub max_concurrent: Option<usize>,
+    /// Signing secret of webhooks (Standard Webhooks `whsec_…` form); without one, none are sent.
+    #[arg(long, env = "WALLFLOWER_WEBHOOK_SECRET", hide_env_values = true)]
+    pub webhook_secret: Option<String>,
+    /// Webhook endpoint for recordings that name none (`webhook_url`).
+    #[arg(long, env = "WALLFLOWER_WEBHOOK_URL")]
+    pub webhook_url: Option<url::Url>,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -79,6 +86,10 @@ pub struct FileConfig {
     pub stop_timeout_s: Option<u64>,
     pub max_concurrent: Option<usize>,
     pub x264_preset: Option<String>,
+    pub webhook_secret: Option<String>,
+    pub webhook_url: Option<url::Url>,
+    /// How long one webhook is retried before it is given up (default 3600).
+    pub webhook_retry_for_s: Option<u64>,
     /// `[storage]`: upload policy and S3 credential profiles (`[storage.s3.NAME]`).
     #[serde(default)]
     pub storage: StorageFileConfig,
@@ -99,6 +110,7 @@ pub struct Settings {
     pub max_concurrent: usize,
     pub x264_preset: String,
     pub storage: StorageConfig,
+    pub webhooks: WebhookConfig,
 }
 
 impl Settings {
@@ -125,6 +137,12 @@ impl Settings {
             max_concurrent: args.max_concurrent.or(file.max_concurrent).unwrap_or(cores).max(1),
             x264_preset: c.x264_preset.clone().or(file.x264_preset).unwrap_or_else(|| "veryfast".into()),
             storage: StorageConfig::from_file(file.storage, c.upload_retry_for, c.keep_local_copies)?,
+            webhooks: WebhookConfig {
+                secret: args.webhook_secret.clone().or(file.webhook_secret),
+                default_url: args.webhook_url.clone().or(file.webhook_url),
+                retry_for: file.webhook_retry_for_s.map(Duration::from_secs).unwrap_or(WebhookConfig::default().retry_for),
+                ..WebhookConfig::default()
+            },
         })
     }
 

@@ -28,3 +28,4 @@ pub mod layouts;
 pub mod recorder;
 pub mod storage;
 pub mod timeline;
+pub mod webhooks;

@@ -61,7 +61,8 @@ fn api(max_concurrent: usize) -> Api {
     layouts.assets_dir = data.path().join("assets");
     std::fs::create_dir_all(&layouts.assets_dir).unwrap();
     std::fs::write(layouts.assets_dir.join("logo.png"), b"not really a png").unwrap();
-    let config = ManagerConfig { recordings_dir: data.path().join("recordings"), max_concurrent, layouts: layouts.clone(), storage: Default::default() };
+    let config = ManagerConfig { recordings_dir: data.path().join("recordings"), max_concurrent, layouts: layouts.clone(), storage: Default::default(),
+        webhooks: wallflower::webhooks::Webhooks::new(Default::default(), tokio_util::sync::CancellationToken::new()).unwrap() };
     let jobs = JobManager::new(store, Arc::new(StandIn), config, CancellationToken::new()).unwrap();
     let assets_url = url::Url::parse("http://127.0.0.1:9/").unwrap();
     // Previews are rendered by the end-to-end tests; here only their request checks run.

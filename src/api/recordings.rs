@@ -16,6 +16,7 @@ use super::{AppState, MAX_BODY_BYTES};
 use crate::jobs::{JobError, Recording, RecordingRequest};
 use crate::timeline::CallEvent;
 use crate::timeline::event::MAX_EVENT_BYTES;
+use crate::jobs::request::RecordingPatch;
 use crate::layouts::SettingsPatch;
 
 pub fn router() -> Router<AppState> {
@@ -84,7 +85,7 @@ pub async fn update(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Recording>, ApiError> {
     let body = body.map_err(|r| ApiError::from_body(r, MAX_BODY_BYTES))?;
-    let patch: SettingsPatch = crate::jobs::request::parse_json(&body)?;
+    let patch = RecordingPatch::parse(&body)?;
     Ok(Json(state.jobs.update(&id, &patch)?.redacted()))
 }
 

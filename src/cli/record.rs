@@ -50,7 +50,7 @@ pub async fn run(args: RecordArgs) -> anyhow::Result<()> {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     // The CLI records test patterns and web pages, which have no layout settings.
-    let job = request.into_job(format!("cli_{}", &instance[..8]), file, None);
+    let job = request.into_job(format!("cli_{}", &instance[..8]), file, None, None);
     let stop = StopSignal::default();
     let (tx, rx) = mpsc::channel(64);
     let printer = tokio::spawn(print_progress(rx));
@@ -95,6 +95,7 @@ fn request(args: &RecordArgs) -> anyhow::Result<RecordingRequest> {
             height: h.parse().context("--size height")?,
             fps: args.fps,
             video_bitrate_kbps: args.video_bitrate_kbps,
+            hls: false,
         },
         limits: Limits { max_duration_s: max, ..Limits::default() },
         destination: DestinationSpec::Local,
@@ -102,6 +103,8 @@ fn request(args: &RecordArgs) -> anyhow::Result<RecordingRequest> {
         layout_params: None,
         branding: None,
         overlays: None,
+        streams: Vec::new(),
+        webhook_url: None,
     };
     request.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(request)
@@ -122,6 +125,7 @@ async fn print_progress(mut events: mpsc::Receiver<RecorderEvent>) {
                 eprintln!("\nparticipants: {}", names.join(", "));
             }
             RecorderEvent::Incident { kind, message } => eprintln!("\nincident: {kind} {}", message.unwrap_or_default()),
+            RecorderEvent::Output { id, state, error, .. } => eprintln!("\noutput {id}: {state:?} {}", error.unwrap_or_default()),
             RecorderEvent::SettingsApplied { .. } | RecorderEvent::CallEvent { .. } | RecorderEvent::EventStats { .. } => {}
         }
     }

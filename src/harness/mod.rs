@@ -10,6 +10,7 @@ pub mod garage;
 pub mod janus;
 pub mod janus_client;
 pub mod netns;
+pub mod nginx;
 pub mod participant;
 
 pub use janus::Janus;
@@ -24,6 +25,8 @@ pub enum HarnessError {
     Janus(String),
     #[error("Garage: {0}")]
     Garage(String),
+    #[error("nginx: {0}")]
+    Nginx(String),
     #[error("participant {name}: {message}")]
     Participant { name: String, message: String },
     #[error("I/O error: {0}")]
@@ -37,6 +40,7 @@ impl HarnessError {
             Self::Netns(_) => "netns_failed",
             Self::Janus(_) => "janus_failed",
             Self::Garage(_) => "garage_failed",
+            Self::Nginx(_) => "nginx_failed",
             Self::Participant { .. } => "participant_failed",
             Self::Io(_) => "io_error",
         }

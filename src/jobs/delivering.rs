@@ -59,14 +59,16 @@ impl Inner {
             entry.resource.state = state;
             tracing::info!(?state, "recording state");
             self.persist(&entry.resource);
+            entry.notify();
         }
     }
 
     /// The final state: `verdict` if the files were delivered, else `upload_failed` with the
     /// local files kept and named.
     fn settle(&self, id: &str, verdict: RecordingState, delivered: Result<Vec<FileInfo>, crate::storage::StorageError>, upload: Option<UploadStatus>) {
-        let Some(Live { resource: mut rec, .. }) = self.lock_live().remove(id) else { return };
-        rec.upload = upload.or(rec.upload);
+        let Some(mut entry) = self.lock_live().remove(id) else { return };
+        let rec = &mut entry.resource;
+        rec.upload = upload.or(rec.upload.take());
         match delivered {
             Ok(files) => {
                 rec.state = verdict;
@@ -90,7 +92,8 @@ impl Inner {
             let _ = std::fs::remove_dir(self.config.recordings_dir.join(id));
         }
         tracing::info!(state = ?rec.state, duration_s = rec.duration_s, "recording finished");
-        self.persist(&rec);
+        self.persist(rec);
+        entry.notify();
     }
 
     /// Mirrors an upload's progress into the live resource (persisting each part and failure).
@@ -126,7 +129,10 @@ impl Inner {
         rec.upload = Some(progress.borrow().clone());
         self.persist(&rec);
         let dir = self.config.recordings_dir.join(id);
-        self.lock_live().insert(id.to_owned(), Live::new(rec.clone(), CancellationToken::new(), Timeline::new(&dir)));
+        let mut entry = Live::new(rec.clone(), CancellationToken::new(), Timeline::new(&dir));
+        entry.outbox = self.outbox(id, rec.webhook_url.as_deref()).ok().flatten().map(|(_, outbox)| outbox);
+        entry.notify();
+        self.lock_live().insert(id.to_owned(), entry);
         tracing::info!(id, "retrying the upload");
         let verdict = if rec.end_reason == Some(EndReason::Error) { RecordingState::Failed } else { RecordingState::Completed };
         let (inner, id) = (Arc::clone(self), id.to_owned());

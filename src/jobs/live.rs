@@ -11,9 +11,11 @@ use tokio_util::sync::CancellationToken;
 use super::JobError;
 use super::model::{Incident, Progress, Recording, RecordingState};
 use crate::layouts::PageSettings;
-use crate::recorder::RecorderEvent;
+use crate::recorder::{OutputState, RecorderEvent};
 use crate::recorder::bridge::Publisher;
+use crate::recorder::outputs::WantedStream;
 use crate::timeline::{CallEvent, Timeline};
+use crate::webhooks::Outbox;
 
 /// Events an application may post per second to one recording, and the burst it may save up.
 const EVENTS_PER_S: f64 = 20.0;
@@ -27,13 +29,32 @@ pub(super) struct Live {
     /// Calls: events posted through the API, for the page to show.
     pub inbox: Option<mpsc::Sender<Value>>,
     pub timeline: Timeline,
+    /// The live streams the recorder should feed (every recording may get some by `PATCH`).
+    pub streams: Option<watch::Sender<Vec<WantedStream>>>,
+    /// Ids given to streams so far (`str_N`).
+    pub streams_added: u32,
+    /// Where state changes are posted as webhooks, if anywhere.
+    pub outbox: Option<Outbox>,
+    /// The last state a webhook was sent for.
+    notified: Option<RecordingState>,
     bucket: TokenBucket,
 }
 
 impl Live {
     pub fn new(resource: Recording, stop: CancellationToken, timeline: Timeline) -> Self {
         let bucket = TokenBucket { tokens: EVENT_BURST, at: Instant::now() };
-        Self { resource, stop, settings: None, inbox: None, timeline, bucket }
+        Self { resource, stop, settings: None, inbox: None, timeline, streams: None, streams_added: 0, outbox: None, notified: None, bucket }
+    }
+
+    /// Posts the webhook of the resource's state, once per state it enters.
+    pub fn notify(&mut self) {
+        if self.notified == Some(self.resource.state) {
+            return;
+        }
+        self.notified = Some(self.resource.state);
+        if let (Some(outbox), Some(kind)) = (&self.outbox, self.resource.event_type()) {
+            outbox.send(kind, serde_json::to_value(self.resource.clone().redacted()).unwrap_or_default());
+        }
     }
 
     /// Queues an application's event for the page; `Ok(id)` once it is on its way.
@@ -103,7 +124,26 @@ impl Live {
                 (counts.received, counts.shown, counts.dropped) = (received, shown, dropped);
                 false
             }
+            RecorderEvent::Output { id, state, attempts, error } => self.output_changed(&id, state, attempts, error),
         }
+    }
+
+    /// A live output's new state, in the resource and the timeline (failures also as incidents).
+    fn output_changed(&mut self, id: &str, state: OutputState, attempts: u32, error: Option<String>) -> bool {
+        let at = Utc::now();
+        let Some(output) = self.resource.outputs.iter_mut().find(|o| o.id == id) else { return false };
+        output.state = state;
+        output.attempts = attempts;
+        output.updated_at = at;
+        if error.is_some() || state == OutputState::Live {
+            output.last_error = error.clone();
+        }
+        self.timeline.push(at, "output", None, json!({"id": id, "state": state, "error": error}));
+        if state == OutputState::Retrying {
+            let message = Some(format!("{id}: {}", error.unwrap_or_default()));
+            self.resource.incidents.push(Incident { kind: "output_failed".into(), message, at });
+        }
+        true
     }
 
     fn settings_applied(&mut self, revision: u32, at: DateTime<Utc>, failed: Option<String>) -> bool {

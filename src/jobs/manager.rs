@@ -15,7 +15,10 @@ use super::live::Live;
 use super::model::{ErrorInfo, EventCounts, Progress, Recording, RecordingState, SettingsChange};
 use crate::recorder::pipeline::spool_path;
 use crate::storage::{Delivery, UploadStatus};
-use super::request::RecordingRequest;
+use crate::webhooks::Outbox;
+use super::request::{RecordingPatch, RecordingRequest};
+use super::streams;
+use crate::recorder::outputs::HLS;
 use super::store::RecordingStore;
 use super::{JobError, ManagerConfig};
 use crate::layouts::SettingsPatch;
@@ -87,7 +90,16 @@ impl JobManager {
         let (delivery, progress) = inner.delivery(&resource)?;
         resource.upload = delivery.uploads().then(|| progress.borrow().clone());
         let stop = inner.shutdown.child_token();
-        let mut entry = Live::new(resource.clone(), stop.clone(), Timeline::new(&dir));
+        if request.output.hls {
+            resource.outputs.push(streams::status(HLS, "hls", None));
+        }
+        let mut entry = Live::new(resource, stop.clone(), Timeline::new(&dir));
+        let (webhook_url, outbox) = inner.outbox(&id, request.webhook_url.as_deref())?.unzip();
+        (entry.outbox, entry.resource.webhook_url) = (outbox, webhook_url.map(String::from));
+        let (streams_tx, streams_rx) = watch::channel(Vec::new());
+        entry.streams = Some(streams_tx);
+        entry.set_streams(&request.streams);
+        let resource = entry.resource.clone();
         let call = settings.map(|settings| {
             let (sender, receiver) = watch::channel(settings);
             let (inbox_tx, inbox_rx) = mpsc::channel(INBOX);
@@ -104,7 +116,7 @@ impl JobManager {
             inner.store.put(&resource)?;
             live.insert(id.clone(), entry);
         }
-        let job = request.into_job(id.clone(), dir.join("recording.mp4"), call);
+        let job = request.into_job(id.clone(), dir.join("recording.mp4"), call, Some(streams_rx));
         let span = tracing::info_span!("recording", id = %id);
         let task = Arc::clone(inner).run(job, stop, delivery, progress);
         inner.tracker.spawn(task.instrument(span));
@@ -141,20 +153,35 @@ impl JobManager {
         self.get(id)
     }
 
-    /// Changes a running call recording's layout, parameters or branding; the page shows the
-    /// change within a second, without a gap in the file.
-    pub fn update(&self, id: &str, patch: &SettingsPatch) -> Result<Recording, JobError> {
+    /// Changes a running recording: a call's layout, parameters or branding (the page shows the
+    /// change within a second, without a gap in the file) and/or the live streams it feeds.
+    pub fn update(&self, id: &str, patch: &RecordingPatch) -> Result<Recording, JobError> {
         let mut live = self.inner.lock_live();
         let Some(entry) = live.get_mut(id).filter(|e| e.resource.state.is_capturing()) else {
             drop(live);
             return Err(self.not_running(id, "it can no longer change"));
         };
+        if let Some(streams) = &patch.streams {
+            streams::check(streams)?;
+        }
+        if let Some(settings) = &patch.settings {
+            self.change_settings(entry, settings)?;
+        }
+        if let Some(streams) = &patch.streams {
+            tracing::info!(id, streams = streams.len(), "live streams changed");
+            entry.set_streams(streams);
+        }
+        self.inner.persist(&entry.resource);
+        Ok(entry.resource.clone())
+    }
+
+    fn change_settings(&self, entry: &mut Live, patch: &SettingsPatch) -> Result<(), JobError> {
         let (Some(sender), Some(current)) = (&entry.settings, &entry.resource.settings) else {
             let message = format!("a `{}` source has no layout or branding to change", entry.resource.source.kind());
             return Err(JobError::invalid("not_applicable", "layout", message));
         };
         let next = self.inner.config.layouts.apply(current, patch)?;
-        tracing::info!(id, revision = next.revision, layout = %next.layout, "page settings changed");
+        tracing::info!(revision = next.revision, layout = %next.layout, "page settings changed");
         let rec = &mut entry.resource;
         rec.changes.push(SettingsChange {
             revision: next.revision,
@@ -166,8 +193,7 @@ impl JobManager {
         });
         rec.settings = Some(next.clone());
         sender.send_replace(next);
-        self.inner.persist(rec);
-        Ok(rec.clone())
+        Ok(())
     }
 
     /// Hands a chat message, reaction or slide to a running call recording's page; returns the
@@ -222,6 +248,7 @@ fn new_resource(id: &str, request: &RecordingRequest) -> Recording {
         output: request.output.clone(),
         limits: request.limits.clone(),
         destination: request.destination.clone(),
+        webhook_url: None,
         created_at: Utc::now(),
         started_at: None,
         ended_at: None,
@@ -237,6 +264,7 @@ fn new_resource(id: &str, request: &RecordingRequest) -> Recording {
         settings: None,
         changes: Vec::new(),
         events: EventCounts::default(),
+        outputs: Vec::new(),
     }
 }
 
@@ -271,6 +299,19 @@ impl Inner {
         if entry.apply(event) {
             self.persist(&entry.resource);
         }
+        entry.notify();
+    }
+
+    /// The webhook outbox of a recording: its own `webhook_url`, else the server's default.
+    pub(super) fn outbox(&self, id: &str, requested: Option<&str>) -> Result<Option<(url::Url, Outbox)>, JobError> {
+        let webhooks = &self.config.webhooks;
+        let requested = requested.map(url::Url::parse).transpose().map_err(|e| JobError::invalid("invalid_url", "webhook_url", e.to_string()))?;
+        if requested.is_some() && !webhooks.enabled() {
+            let message = "webhook_url needs the server's --webhook-secret (webhooks are always signed)";
+            return Err(JobError::invalid("webhooks_not_configured", "webhook_url", message));
+        }
+        let endpoint = webhooks.endpoint(requested.as_ref()).filter(|_| webhooks.enabled());
+        Ok(endpoint.map(|url| (url.clone(), webhooks.outbox(url, id))))
     }
 
     pub(super) fn persist(&self, rec: &Recording) {

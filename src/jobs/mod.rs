@@ -8,6 +8,7 @@ pub mod manager;
 pub mod model;
 pub mod request;
 pub mod store;
+mod streams;
 
 pub use manager::JobManager;
 pub use model::{Recording, RecordingState};
@@ -83,6 +84,8 @@ pub struct ManagerConfig {
     pub layouts: crate::layouts::settings::Layouts,
     /// Storage profiles and the upload policy.
     pub storage: crate::storage::StorageConfig,
+    /// Where recording events are posted (signed).
+    pub webhooks: crate::webhooks::Webhooks,
 }
 
 impl From<rusqlite::Error> for JobError {

@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use crate::layouts::PageSettings;
 use crate::recorder::bridge::Publisher;
-use crate::recorder::{EndReason, OutputSpec, Source};
+use crate::recorder::{EndReason, OutputSpec, OutputState, Source};
 use crate::storage::{DestinationSpec, FileInfo, UploadStatus};
 
 /// Lifecycle: `starting` → `recording` → `stopping` → (`uploading` →) `completed` | `failed`
@@ -92,6 +92,9 @@ pub struct Recording {
     pub output: OutputSpec,
     pub limits: Limits,
     pub destination: DestinationSpec,
+    /// Where this recording's events are posted (query hidden when shown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_url: Option<String>,
     pub created_at: DateTime<Utc>,
     /// Wall-clock time of media time zero in the delivered file (the first frame follows within
     /// a frame or two); timeline `t_ms` values count from here.
@@ -124,13 +127,47 @@ pub struct Recording {
     /// Calls: chat messages, reactions and slides so far.
     #[serde(default)]
     pub events: EventCounts,
+    /// Live outputs fed from the same encode: RTMP(S) streams (`PATCH` adds and removes them)
+    /// and HLS.
+    #[serde(default)]
+    pub outputs: Vec<OutputStatus>,
+}
+
+/// One live output of a recording.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct OutputStatus {
+    /// `str_1`, `str_2`, … for streams; `hls`.
+    pub id: String,
+    /// `rtmp` or `hls`.
+    pub kind: String,
+    /// Streams: the URL with its stream key hidden.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    pub state: OutputState,
+    /// How many times it was started (more than 1: it failed and was retried).
+    pub attempts: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    pub updated_at: DateTime<Utc>,
 }
 
 impl Recording {
     /// The resource as the API and webhooks show it (no credentials in a destination URL).
     pub fn redacted(mut self) -> Self {
         self.destination = self.destination.redacted();
+        self.webhook_url = self.webhook_url.as_deref().map(crate::storage::spec::redact_url);
         self
+    }
+
+    /// The webhook event a change to this state sends, if any.
+    pub fn event_type(&self) -> Option<&'static str> {
+        match self.state {
+            RecordingState::Starting => None,
+            RecordingState::Recording => Some("recording.started"),
+            RecordingState::Stopping | RecordingState::Uploading => Some("recording.updated"),
+            RecordingState::Completed => Some("recording.completed"),
+            RecordingState::Failed => Some("recording.failed"),
+        }
     }
 }
 

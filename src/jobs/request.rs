@@ -11,6 +11,9 @@ use std::time::Duration;
 
 use crate::layouts::settings::{Layouts, Overlays};
 use crate::layouts::{Branding, PageSettings};
+use crate::layouts::SettingsPatch;
+use crate::recorder::outputs::StreamSpec;
+use crate::recorder::pipeline::StreamsReceiver;
 use crate::recorder::{CallControls, OutputSpec, RecordingJob, Source};
 use crate::storage::DestinationSpec;
 
@@ -38,6 +41,47 @@ pub struct RecordingRequest {
     /// Calls: which of chat, reactions and slides are drawn into the video (default all).
     #[serde(default)]
     pub overlays: Option<Overlays>,
+    /// Live RTMP(S) streams fed from the same encode as the file (`PATCH` changes them).
+    #[serde(default)]
+    pub streams: Vec<StreamSpec>,
+    /// Where this recording's events go (`recording.started`, `.updated`, `.completed`,
+    /// `.failed`), signed per Standard Webhooks; default: the server's `--webhook-url`.
+    #[serde(default)]
+    pub webhook_url: Option<String>,
+}
+
+/// `PATCH /v1/recordings/{id}`: a call's page settings and/or the live streams; what is left out
+/// stays as it is.
+#[derive(Debug, Clone, Default, PartialEq, ToSchema)]
+pub struct RecordingPatch {
+    /// `layout`, `layout_params`, `branding`, `overlays` (calls only).
+    pub settings: Option<SettingsPatch>,
+    /// The streams to feed from now on: listed ones go on or start, others stop.
+    pub streams: Option<Vec<StreamSpec>>,
+}
+
+impl RecordingPatch {
+    /// Parses a PATCH body; errors name the field.
+    pub fn parse(body: &[u8]) -> Result<Self, JobError> {
+        let mut value: serde_json::Value = parse_json(body)?;
+        let Some(map) = value.as_object_mut() else {
+            return Err(JobError::invalid("invalid_type", "", "the body must be a JSON object"));
+        };
+        let streams = match map.remove("streams") {
+            Some(list) => Some(serde_path_to_error::deserialize(list).map_err(|e| prefixed("streams", e))?),
+            None => None,
+        };
+        let settings = match map.is_empty() {
+            true => None,
+            false => Some(serde_path_to_error::deserialize(value).map_err(classify)?),
+        };
+        Ok(Self { settings, streams })
+    }
+}
+
+/// A serde error inside `prefix`.
+fn prefixed(prefix: &str, err: serde_path_to_error::Error<serde_json::Error>) -> JobError {
+    fields::from_serde(prefix, &err.path().to_string(), err.inner()).into()
 }
 
 impl RecordingRequest {
@@ -71,18 +115,20 @@ impl RecordingRequest {
 
     /// The recorder's job for this request, writing to `file`; `call` carries a call's live
     /// settings and the events the application posts.
-    pub fn into_job(self, id: String, file: std::path::PathBuf, call: Option<CallControls>) -> RecordingJob {
+    pub fn into_job(self, id: String, file: std::path::PathBuf, call: Option<CallControls>, streams: Option<StreamsReceiver>) -> RecordingJob {
         let (settings, inbox) = call.map(|c| (c.settings, c.inbox)).unzip();
         let stop_when_empty = self.source.is_call().then(|| Duration::from_secs(self.limits.stop_when_empty_s));
         RecordingJob {
             id,
             source: self.source,
+            hls: self.output.hls,
             output: self.output,
             max_duration: Duration::from_secs(self.limits.max_duration_s),
             stop_when_empty,
             file,
             settings,
             inbox,
+            streams,
             // S3 uploads the spool while it is written, so the spool is what gets delivered.
             keep_fragmented: matches!(self.destination, DestinationSpec::S3 { .. }),
         }
@@ -101,6 +147,11 @@ impl RecordingRequest {
         in_range("output.video_bitrate_kbps", o.video_bitrate_kbps.into(), 100, 50_000)?;
         in_range("limits.max_duration_s", self.limits.max_duration_s, 1, 86_400)?;
         in_range("limits.stop_when_empty_s", self.limits.stop_when_empty_s, 1, 86_400)?;
+        super::streams::check(&self.streams)?;
+        if let Some(url) = &self.webhook_url {
+            fields::url("webhook_url", url, &["http", "https"])?;
+        }
+        self.destination.check()?;
         match &self.source {
             Source::Test { tone_hz } => in_range("source.tone_hz", (*tone_hz).into(), 20, 20_000),
             Source::Web { url } => fields::url("source.url", url, &["http", "https"]).map(drop),

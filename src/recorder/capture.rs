@@ -33,11 +33,13 @@ pub struct OutputSpec {
     pub fps: u32,
     /// H.264 bitrate, 100–50000.
     pub video_bitrate_kbps: u32,
+    /// Also write HLS (4 s segments and an event playlist), uploaded with the file.
+    pub hls: bool,
 }
 
 impl Default for OutputSpec {
     fn default() -> Self {
-        Self { width: 1280, height: 720, fps: 30, video_bitrate_kbps: 2500 }
+        Self { width: 1280, height: 720, fps: 30, video_bitrate_kbps: 2500, hls: false }
     }
 }
 
@@ -62,6 +64,8 @@ pub struct CaptureInput<'a> {
     pub output: &'a OutputSpec,
     pub preset: &'a str,
     pub file: &'a Path,
+    /// Where the live feed for streams and HLS goes (the relay), if anywhere.
+    pub feed: Option<String>,
     pub instance: &'a str,
 }
 
@@ -192,15 +196,29 @@ fn command(input: &CaptureInput<'_>, origin_s: f64) -> FfmpegCommand {
         .args(["-map", &format!("{VIDEO}:v"), "-map", &format!("{AUDIO}:a")])
         .args(["-c:v", "libx264", "-preset", input.preset])
         .args(["-pix_fmt", "yuv420p", "-g", &gop, "-b:v", &rate, "-maxrate", &rate, "-bufsize", &buf])
-        .args(["-c:a", "aac", "-b:a", "128k", "-ar", "48000"])
-        // delay_moov: the header waits for the first fragment, so its edit lists keep where
-        // each stream starts (with an empty moov they would both start at zero).
-        .args(["-movflags", "+frag_keyframe+empty_moov+default_base_moof+delay_moov", "-frag_duration", "1000000"])
-        // Hand each finished fragment to the file at once, so a crash loses at most ~1 s.
-        .args(["-flush_packets", "1", "-f", "mp4"])
-        .output(input.file.as_os_str());
+        .args(["-c:a", "aac", "-b:a", "128k", "-ar", "48000"]);
+    match &input.feed {
+        None => {
+            cmd.args(["-movflags", MOVFLAGS, "-frag_duration", "1000000", "-flush_packets", "1", "-f", "mp4"])
+                .output(input.file.as_os_str());
+        }
+        // One encode for every output: the tee muxer writes the file and sends the live feed.
+        // Extradata goes in the headers (mp4 needs it); the TS side gets it before each keyframe.
+        Some(feed) => {
+            let file = input.file.display().to_string().replace('\\', "\\\\").replace('|', "\\|");
+            let slaves = format!(
+                "[f=mp4:movflags={MOVFLAGS}:frag_duration=1000000:flush_packets=1]{file}|[f=mpegts:onfail=ignore:bsfs/v=h264_mp4toannexb]{feed}"
+            );
+            cmd.args(["-flags", "+global_header", "-f", "tee"]).output(slaves);
+        }
+    }
     cmd
 }
+
+/// Fragmented MP4, each fragment handed to the file at once (a crash loses at most ~1 s);
+/// delay_moov: the header waits for the first fragment, so its edit lists keep where each stream
+/// starts (with an empty moov they would both start at zero).
+const MOVFLAGS: &str = "+frag_keyframe+empty_moov+default_base_moof+delay_moov";
 
 /// Reads ffmpeg's events until it exits, forwarding progress and logging warnings and errors.
 fn pump(mut child: FfmpegChild, tx: mpsc::Sender<CaptureEvent>) {

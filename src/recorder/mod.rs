@@ -10,10 +10,13 @@ pub mod browser;
 pub mod capture;
 pub mod display;
 pub mod finalize;
+pub mod forward;
+pub mod outputs;
 pub mod page;
 pub mod pipeline;
 pub mod probe;
 pub mod process;
+pub mod relay;
 pub mod source;
 pub mod supervise;
 pub mod tools;
@@ -70,6 +73,22 @@ pub enum RecorderEvent {
     EventStats { received: u64, shown: u64, dropped: u64 },
     /// The page shows settings `revision` since `at` (or could not: `failed`).
     SettingsApplied { revision: u32, at: DateTime<Utc>, failed: Option<String> },
+    /// A live output (`hls`, or a stream's id) changed state; `attempts` counts its starts.
+    Output { id: String, state: OutputState, attempts: u32, error: Option<String> },
+}
+
+/// Where a live output (an RTMP stream, HLS) stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputState {
+    /// ffmpeg is starting or connecting.
+    Connecting,
+    /// Data flows to the endpoint.
+    Live,
+    /// It failed (see `last_error`) and is started again after a backoff.
+    Retrying,
+    /// Ended: the recording stopped, or the stream was removed.
+    Stopped,
 }
 
 /// Settings shared by all recordings of one service.

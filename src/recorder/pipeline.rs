@@ -14,6 +14,9 @@ use super::bridge::{self, PageMessage};
 use super::browser::{Browser, LaunchOptions, Screen};
 use super::capture::{Capture, CaptureEvent, CaptureInput, OutputSpec};
 use super::finalize::{self, Timing};
+use super::forward::ForwardEnv;
+use super::outputs::{Outputs, WantedStream};
+use super::relay::Relay;
 use super::supervise::{self, Watched};
 use super::display::Display;
 use super::probe::{self, MediaInfo};
@@ -36,6 +39,11 @@ pub struct RecordingJob {
     pub settings: Option<SettingsReceiver>,
     /// Calls: events the application posts (chat, reactions, slides) for the page to show.
     pub inbox: Option<Inbox>,
+    /// The live streams to feed now (the manager changes them while recording); `None`: no
+    /// live outputs can be added to this recording.
+    pub streams: Option<StreamsReceiver>,
+    /// Write HLS segments and a playlist into `hls/` beside the file.
+    pub hls: bool,
     /// Deliver the fragmented spool as it is (it is being uploaded while written) instead of
     /// remuxing it into a faststart file after the stop.
     pub keep_fragmented: bool,
@@ -50,6 +58,9 @@ pub struct CallControls {
 
 /// Events for the page, from the job manager; one consumer (the recording's supervisor).
 pub type Inbox = std::sync::Arc<tokio::sync::Mutex<mpsc::Receiver<serde_json::Value>>>;
+
+/// The live streams a recording should feed.
+pub type StreamsReceiver = tokio::sync::watch::Receiver<Vec<WantedStream>>;
 
 /// The live page settings of a recording.
 pub type SettingsReceiver = tokio::sync::watch::Receiver<PageSettings>;
@@ -195,12 +206,14 @@ impl Recorder {
             _ = stop.stop.cancelled() => return Err(RecorderError::Aborted.into()),
         };
         let spool = spool_path(&job.file);
-        let mut capture = self.start_capture(job, parts, &spool)?;
+        let mut outputs = self.outputs(job, events).await?;
+        let feed = outputs.as_ref().map(Outputs::feed_url);
+        let mut capture = self.start_capture(job, parts, &spool, feed)?;
         let (Some(browser), Some(display)) = (parts.browser.as_mut(), parts.display.as_mut()) else {
             return Err(RecorderError::CaptureStart("pipeline parts missing".into()).into());
         };
         let base = &self.config.layouts_url;
-        let watched = Watched { job, browser, display, capture: &mut capture, messages: &mut messages, events, base };
+        let watched = Watched { job, browser, display, capture: &mut capture, messages: &mut messages, events, base, outputs: outputs.as_mut() };
         let ended = supervise::supervise(watched, stop).await;
         let reason = *ended.as_ref().unwrap_or(&EndReason::Error);
         let _ = events.send(RecorderEvent::Stopping { reason }).await;
@@ -211,6 +224,9 @@ impl Recorder {
         }
         if let Some(CaptureEvent::Exited { status, .. }) = capture.stop(self.config.stop_timeout).await {
             tracing::debug!(?status, "ffmpeg finished");
+        }
+        if let Some(outputs) = outputs {
+            outputs.close().await;
         }
         let timing = Timing::of(&capture, stop_at);
         tracing::debug!(?timing, "finalising");
@@ -282,7 +298,25 @@ impl Recorder {
         config
     }
 
-    fn start_capture(&self, job: &RecordingJob, parts: &Parts, spool: &Path) -> Result<Capture, RecorderError> {
+    /// The relay and the live outputs, when the recording may have any: HLS starts now, the
+    /// streams wanted at the start too.
+    async fn outputs(&self, job: &RecordingJob, events: &mpsc::Sender<RecorderEvent>) -> Result<Option<Outputs>, RecorderError> {
+        if job.streams.is_none() && !job.hls {
+            return Ok(None);
+        }
+        let env = ForwardEnv { ffmpeg: self.tools.ffmpeg.clone(), instance: self.instance.clone(), events: events.clone() };
+        let mut outputs = Outputs::new(Relay::bind().await?, env);
+        if job.hls {
+            outputs.start_hls(hls_dir(&job.file));
+        }
+        if let Some(streams) = &job.streams {
+            let wanted = streams.borrow().clone();
+            outputs.apply(&wanted).await;
+        }
+        Ok(Some(outputs))
+    }
+
+    fn start_capture(&self, job: &RecordingJob, parts: &Parts, spool: &Path, feed: Option<String>) -> Result<Capture, RecorderError> {
         let (Some(sink), Some(display)) = (&parts.sink, &parts.display) else {
             return Err(RecorderError::CaptureStart("pipeline parts missing".into()));
         };
@@ -295,6 +329,7 @@ impl Recorder {
             output: &job.output,
             preset: &self.config.x264_preset,
             file: spool,
+            feed,
             instance: &self.instance,
         })
     }
@@ -323,6 +358,11 @@ impl Recorder {
         }
         probe::probe(&self.tools.ffprobe, file, &self.instance).await
     }
+}
+
+/// Where a recording's HLS segments and playlist go: `hls/` beside its file.
+pub fn hls_dir(file: &Path) -> PathBuf {
+    file.with_file_name("hls")
 }
 
 /// The fragmented file ffmpeg writes while recording, beside the final file.

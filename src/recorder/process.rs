@@ -43,6 +43,8 @@ impl OutputTail {
 pub struct Supervised {
     name: &'static str,
     child: Child,
+    /// Only for processes started with [`Supervised::spawn_fed`].
+    stdin: Option<tokio::process::ChildStdin>,
     pid: i32,
     tail: OutputTail,
     status: Option<ExitStatus>,
@@ -80,6 +82,28 @@ impl Supervised {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
+        Self::start(name, program, args, envs, instance, false)
+    }
+
+    /// Like [`Supervised::spawn`], with a pipe to the program's stdin ([`Supervised::take_stdin`]).
+    pub fn spawn_fed<I, S>(name: &'static str, program: &std::path::Path, args: I, instance: &str) -> std::io::Result<Self>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        Self::start(name, program, args, &[], instance, true)
+    }
+
+    /// The pipe to the program's stdin, once.
+    pub fn take_stdin(&mut self) -> Option<tokio::process::ChildStdin> {
+        self.stdin.take()
+    }
+
+    fn start<I, S>(name: &'static str, program: &std::path::Path, args: I, envs: &[(&str, &OsStr)], instance: &str, fed: bool) -> std::io::Result<Self>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
         let mut std_cmd = std::process::Command::new(program);
         std_cmd.args(args);
         for (k, v) in envs {
@@ -87,7 +111,7 @@ impl Supervised {
         }
         prepare(&mut std_cmd, instance);
         let mut cmd = Command::from(std_cmd);
-        cmd.stdin(Stdio::null())
+        cmd.stdin(if fed { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
@@ -101,7 +125,8 @@ impl Supervised {
             forward_lines(name, err, tail.clone());
         }
         tracing::debug!(program = name, pid, "started");
-        Ok(Self { name, child, pid, tail, status: None })
+        let stdin = child.stdin.take();
+        Ok(Self { name, child, stdin, pid, tail, status: None })
     }
 
     /// The process id (also its process group id).
@@ -112,6 +137,11 @@ impl Supervised {
     /// The last lines the program printed.
     pub fn tail(&self) -> String {
         self.tail.text()
+    }
+
+    /// A handle on the program's last lines that outlives borrows of the process.
+    pub fn output(&self) -> OutputTail {
+        self.tail.clone()
     }
 
     /// Returns the exit status if the process has already exited (and reaps it).

@@ -12,6 +12,7 @@ use super::bridge::PageMessage;
 use super::browser::Browser;
 use super::capture::{self, Capture, CaptureEvent, VIDEO};
 use super::display::Display;
+use super::outputs::Outputs;
 use super::pipeline::{RecordingJob, StopSignal};
 use super::{EndReason, RecorderError, RecorderEvent, SourceErrorCode};
 use crate::layouts::PageSettings;
@@ -26,6 +27,8 @@ pub struct Watched<'a> {
     pub events: &'a mpsc::Sender<RecorderEvent>,
     /// The asset server's URL (page settings refer to assets on it).
     pub base: &'a url::Url,
+    /// The live outputs, when the recording may have any.
+    pub outputs: Option<&'a mut Outputs>,
 }
 
 /// Deadlines of a running recording.
@@ -39,8 +42,9 @@ struct Clock {
 
 /// Runs until the recording should end; `Ok` for a regular end, `Err` for a failure.
 pub async fn supervise(w: Watched<'_>, stop: &StopSignal) -> Result<EndReason, RecorderError> {
-    let Watched { job, browser, display, capture, messages, events, base } = w;
+    let Watched { job, browser, display, capture, messages, events, base, mut outputs } = w;
     let mut settings = job.settings.clone();
+    let mut streams = job.streams.clone();
     let mut inbox = match &job.inbox {
         Some(inbox) => Some(inbox.lock().await),
         None => None,
@@ -60,6 +64,11 @@ pub async fn supervise(w: Watched<'_>, stop: &StopSignal) -> Result<EndReason, R
             _ = tokio::time::sleep_until(clock.empty_deadline.unwrap_or(far)) => return Ok(EndReason::RoomEmpty),
             Some(update) = next_settings(&mut settings) => send_settings(&browser.page, &update, base).await,
             Some(event) = next_injected(&mut inbox) => inject(&browser.page, event, base).await,
+            Some(wanted) = next_change(&mut streams) => {
+                if let Some(outputs) = outputs.as_deref_mut() {
+                    outputs.apply(&wanted).await;
+                }
+            }
             Some(message) = messages.recv() => {
                 if let Some(end) = on_page_message(message, job, &mut clock, events).await {
                     return end;
@@ -81,10 +90,15 @@ pub async fn supervise(w: Watched<'_>, stop: &StopSignal) -> Result<EndReason, R
 
 /// The next live change of the page settings; never resolves for pages without settings.
 async fn next_settings(settings: &mut Option<crate::recorder::SettingsReceiver>) -> Option<PageSettings> {
-    let Some(rx) = settings.as_mut() else { return std::future::pending().await };
+    next_change(settings).await
+}
+
+/// The next value of a watched setting; never resolves once there is none to watch.
+async fn next_change<T: Clone>(watched: &mut Option<tokio::sync::watch::Receiver<T>>) -> Option<T> {
+    let Some(rx) = watched.as_mut() else { return std::future::pending().await };
     if rx.changed().await.is_err() {
         // The manager dropped its end (the recording is finishing): no more changes.
-        *settings = None;
+        *watched = None;
         return None;
     }
     Some(rx.borrow_and_update().clone())

@@ -93,19 +93,23 @@ impl DestinationSpec {
     /// is a credential); the full URL stays in the store for `retry-upload`.
     pub fn redacted(&self) -> Self {
         match self {
-            Self::Http { url, method } => {
-                let shown = url::Url::parse(url).map(|mut u| {
-                    if u.query().is_some() {
-                        u.set_query(Some("REDACTED"));
-                    }
-                    u.set_fragment(None);
-                    u.to_string()
-                });
-                Self::Http { url: shown.unwrap_or_default(), method: method.clone() }
-            }
+            Self::Http { url, method } => Self::Http { url: redact_url(url), method: method.clone() },
             other => other.clone(),
         }
     }
+}
+
+/// `url` with its query (a signature or token, typically) and any password replaced.
+pub fn redact_url(url: &str) -> String {
+    let Ok(mut u) = url::Url::parse(url) else { return String::new() };
+    if u.query().is_some() {
+        u.set_query(Some("REDACTED"));
+    }
+    if u.password().is_some() {
+        let _ = u.set_password(Some("REDACTED"));
+    }
+    u.set_fragment(None);
+    u.to_string()
 }
 
 /// S3 bucket names: 3–63 of `a-z 0-9 . -`, starting and ending with a letter or digit.
