@@ -12,6 +12,7 @@ use super::live::Live;
 use super::manager::{Inner, sidecars};
 use super::model::{ErrorInfo, Recording, RecordingState};
 use super::JobError;
+use crate::recorder::pipeline::hls_dir;
 use crate::recorder::{EndReason, Failure, Outcome, Source};
 use crate::storage::delivery::Streaming;
 use crate::storage::{Delivery, FileInfo, KeyContext, UploadStatus};
@@ -157,6 +158,7 @@ fn record_outcome(entry: &mut Live, result: Result<Outcome, Failure>) -> Recordi
             rec.duration_s = Some(outcome.media.duration_s);
             rec.files = vec![FileInfo::video(&outcome.file, &outcome.media)];
             rec.files.extend(sidecars(rec, &entry.timeline));
+            rec.files.extend(hls_playlist(rec, &outcome.file));
             RecordingState::Completed
         }
         Err(failure) => {
@@ -167,8 +169,15 @@ fn record_outcome(entry: &mut Live, result: Result<Outcome, Failure>) -> Recordi
                 rec.duration_s = Some(media.duration_s);
                 rec.files = vec![FileInfo::video(&file, &media)];
                 rec.files.extend(sidecars(rec, &entry.timeline));
+                rec.files.extend(hls_playlist(rec, &file));
             }
             RecordingState::Failed
         }
     }
+}
+
+/// The HLS playlist beside `video`, when the recording wrote HLS.
+fn hls_playlist(rec: &Recording, video: &std::path::Path) -> Option<FileInfo> {
+    let playlist = hls_dir(video).join(crate::storage::hls::PLAYLIST);
+    (rec.output.hls && playlist.exists()).then(|| FileInfo::sidecar("hls", &playlist, "application/vnd.apple.mpegurl"))
 }

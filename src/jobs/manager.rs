@@ -13,7 +13,7 @@ use tracing::Instrument;
 
 use super::live::Live;
 use super::model::{ErrorInfo, EventCounts, Progress, Recording, RecordingState, SettingsChange};
-use crate::recorder::pipeline::spool_path;
+use crate::recorder::pipeline::{hls_dir, spool_path};
 use crate::storage::{Delivery, UploadStatus};
 use crate::webhooks::Outbox;
 use super::request::{RecordingPatch, RecordingRequest};
@@ -279,7 +279,8 @@ impl Inner {
             self.tracker.spawn(Arc::clone(&self).follow_upload(job.id.clone(), progress).in_current_span());
         }
         let spawn = |task: futures::future::BoxFuture<'static, _>| self.tracker.spawn(task.in_current_span());
-        let streaming = delivery.stream(&spool_path(&job.file), &spawn);
+        let hls = job.hls.then(|| hls_dir(&job.file));
+        let streaming = delivery.stream(&spool_path(&job.file), hls.as_deref(), &spawn);
         let (tx, mut rx) = mpsc::channel(64);
         let signal = StopSignal { stop, shutdown: self.shutdown.clone() };
         let recording = self.recorder.run(&job, tx, signal);

@@ -77,7 +77,7 @@ async fn run(id: String, kind: OutputKind, mut feed: mpsc::Receiver<Bytes>, env:
     loop {
         attempts += 1;
         let _ = report(OutputState::Connecting, attempts, None);
-        let ended = match Supervised::spawn_fed("ffmpeg", &env.ffmpeg, args(&kind), &env.instance) {
+        let ended = match Supervised::spawn_fed("ffmpeg", &env.ffmpeg, args(&kind, attempts > 1), &env.instance) {
             Ok(process) => pump(process, &mut feed, &cancel, || { let _ = report(OutputState::Live, attempts, None); }).await,
             Err(e) => Ended::Failed(format!("cannot start ffmpeg: {e}")),
         };
@@ -164,7 +164,8 @@ fn errors(tail: &str) -> String {
     lines.join("; ")
 }
 
-fn args(kind: &OutputKind) -> Vec<String> {
+/// ffmpeg's arguments; `resume`: a restarted output (HLS appends to its playlist).
+fn args(kind: &OutputKind, resume: bool) -> Vec<String> {
     let mut args: Vec<String> = ["-hide_banner", "-nostats", "-loglevel", "warning", "-progress", "pipe:1", "-stats_period", "1"]
         .into_iter()
         .map(String::from)
@@ -173,19 +174,21 @@ fn args(kind: &OutputKind) -> Vec<String> {
     args.extend(["-f", "mpegts", "-i", "pipe:0", "-map", "0", "-c", "copy"].map(String::from));
     match kind {
         OutputKind::Rtmp { url } => args.extend(["-f".into(), "flv".into(), "-flvflags".into(), "no_duration_filesize".into(), url.clone()]),
-        OutputKind::Hls { dir } => args.extend(hls_args(dir)),
+        OutputKind::Hls { dir } => args.extend(hls_args(dir, resume)),
     }
     args
 }
 
-/// An event playlist that lists every segment; a restarted output appends to it.
-fn hls_args(dir: &Path) -> Vec<String> {
+/// An event playlist that lists every segment; a restarted output appends to it (after a
+/// discontinuity) instead of starting over.
+fn hls_args(dir: &Path, resume: bool) -> Vec<String> {
     let segment = dir.join("seg_%05d.ts").display().to_string();
     let playlist = dir.join("index.m3u8").display().to_string();
+    let flags = if resume { "temp_file+append_list+independent_segments" } else { "temp_file+independent_segments" };
     ["-f", "hls", "-hls_time", "4", "-hls_list_size", "0", "-hls_playlist_type", "event"]
         .into_iter()
         .map(String::from)
-        .chain(["-hls_flags".into(), "temp_file+append_list+independent_segments".into()])
+        .chain(["-hls_flags".into(), flags.into()])
         .chain(["-hls_segment_filename".into(), segment, playlist])
         .collect()
 }

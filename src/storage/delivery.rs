@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use super::config::{S3Target, Target, UploadPolicy};
 use super::multipart::{Growing, Upload};
 use super::retry::{Retrier, classify};
+use super::hls::{self, HlsUpload};
 use super::{FileInfo, StorageError, UploadStatus, http, spec};
 
 /// Delivers one recording's files to its target and reports progress.
@@ -28,18 +29,26 @@ pub struct Delivery {
     cancel: CancellationToken,
 }
 
-/// The video upload running while the file is written.
+/// The uploads running while the files are written: the video, and HLS if any.
 pub struct Streaming {
     done: watch::Sender<Option<PathBuf>>,
-    handle: JoinHandle<Result<u64, StorageError>>,
+    video: JoinHandle<Result<u64, StorageError>>,
+    hls: Option<JoinHandle<Result<u64, StorageError>>>,
 }
 
 impl Streaming {
     /// The recording produced no file: the upload is abandoned (and aborted at the store).
     pub async fn abandon(self) {
         drop(self.done);
-        let _ = self.handle.await;
+        let _ = self.video.await;
+        if let Some(hls) = self.hls {
+            let _ = hls.await;
+        }
     }
+}
+
+async fn joined(handle: JoinHandle<Result<u64, StorageError>>) -> Result<u64, StorageError> {
+    handle.await.map_err(|e| StorageError::Rejected(format!("the upload task failed: {e}")))?
 }
 
 /// Runs an upload task (on the caller's task tracker).
@@ -74,13 +83,19 @@ impl Delivery {
         matches!(self.target, Target::S3(_))
     }
 
-    /// Starts uploading `spool` as it grows (S3 only); [`Self::deliver`] finishes it.
-    pub fn stream(&self, spool: &Path, spawn: Spawner<'_>) -> Option<Streaming> {
+    /// Starts uploading `spool` as it grows, and the HLS in `hls` as it is written (S3 only);
+    /// [`Self::deliver`] finishes them.
+    pub fn stream(&self, spool: &Path, hls: Option<&Path>, spawn: Spawner<'_>) -> Option<Streaming> {
         let Target::S3(s3) = &self.target else { return None };
         let (done, rx) = watch::channel(None);
-        let growing = Growing { spool: spool.to_path_buf(), done: rx };
+        let growing = Growing { spool: spool.to_path_buf(), done: rx.clone() };
         let task = upload_video(s3.clone(), self.policy.clone(), self.status.clone(), self.cancel.clone(), growing);
-        Some(Streaming { done, handle: spawn(Box::pin(task)) })
+        let video = spawn(Box::pin(task));
+        let hls = hls.map(|dir| {
+            let (s3, upload, this) = (s3.clone(), HlsUpload::new(dir, &s3.key), self.clone());
+            spawn(Box::pin(async move { hls::stream(&s3, upload, this.retrier(), rx).await }))
+        });
+        Some(Streaming { done, video, hls })
     }
 
     /// Delivers the local `files` (the video first). `streaming`, if the video was being
@@ -125,12 +140,23 @@ impl Delivery {
                 file.uri = s3.uri(&s3.key);
                 continue;
             }
+            if file.kind == "hls" {
+                let mut upload = HlsUpload::new(path.parent().unwrap_or(Path::new(".")), &s3.key);
+                if streaming.as_ref().is_none_or(|s| s.hls.is_none()) {
+                    upload.sweep(s3, &mut self.retrier()).await?;
+                }
+                file.uri = s3.uri(&upload.playlist_key());
+                continue;
+            }
             let key = spec::sidecar_key(&s3.key, sidecar_suffix(&file.kind));
             self.put_small(s3, &key, &path).await?;
             file.uri = s3.uri(&key);
         }
         if let Some(stream) = streaming {
-            stream.handle.await.map_err(|e| StorageError::Rejected(format!("the upload task failed: {e}")))??;
+            joined(stream.video).await?;
+            if let Some(hls) = stream.hls {
+                joined(hls).await?;
+            }
         }
         Ok(files)
     }
@@ -158,7 +184,12 @@ impl Delivery {
         let mut dirs = Vec::new();
         for file in files.iter_mut().filter(|f| !f.uri.starts_with("file:")) {
             if let Some(path) = file.path.take() {
-                if let Err(e) = std::fs::remove_file(&path) {
+                let removed = match file.kind.as_str() {
+                    // HLS is a folder of segments beside its playlist.
+                    "hls" => path.parent().map_or(Ok(()), std::fs::remove_dir_all),
+                    _ => std::fs::remove_file(&path),
+                };
+                if let Err(e) = removed {
                     tracing::warn!(path = %path.display(), "cannot remove the local copy: {e}");
                 }
                 dirs.extend(path.parent().map(Path::to_path_buf));

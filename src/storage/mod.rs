@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod delivery;
+pub mod hls;
 mod http;
 pub mod multipart;
 pub mod retry;
