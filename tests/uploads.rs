@@ -182,3 +182,83 @@ async fn a_presigned_put_url_receives_the_finished_file() {
     app.stop().await;
     garage.stop().await;
 }
+
+/// Keys in the bucket under `prefix`.
+async fn keys(s3: &AmazonS3, prefix: &str) -> Vec<String> {
+    use futures::TryStreamExt;
+    use object_store::ObjectStore;
+    let list: Vec<_> = s3.list(Some(&Key::from(prefix))).try_collect().await.unwrap_or_default();
+    list.into_iter().map(|m| m.location.to_string()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hls_segments_reach_the_bucket_while_recording() {
+    let (garage, app, dir) = setup("", false).await;
+    let mut body = request(json!({"type": "s3"}), 60);
+    body["output"] = json!({"width": 640, "height": 360, "hls": true});
+    let id = app.start(body).await;
+    let prefix = format!("recordings/{id}/recording-hls");
+    let s3 = client(&garage);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !keys(&s3, &prefix).await.iter().any(|k| k.ends_with(".ts")) {
+        assert!(tokio::time::Instant::now() < deadline, "no segment in the bucket while recording");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let (_, rec) = app.get(&format!("/v1/recordings/{id}")).await;
+    assert_eq!(rec["state"], "recording", "a segment was up before the stop");
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    app.post(&format!("/v1/recordings/{id}/stop"), json!({})).await;
+    let done = app.wait_for(&id, &["completed", "failed"], Duration::from_secs(30)).await;
+    assert_eq!(done["state"], "completed", "{done}");
+    let hls = done["files"].as_array().unwrap().iter().find(|f| f["kind"] == "hls").expect("hls in files");
+    assert_eq!(hls["uri"], format!("s3://rec/{prefix}/index.m3u8"));
+    let local = dir.path().join("hls");
+    std::fs::create_dir_all(&local).unwrap();
+    for key in keys(&s3, &prefix).await {
+        let bytes = s3.get(&Key::from(key.as_str())).await.unwrap().bytes().await.unwrap();
+        std::fs::write(local.join(key.rsplit('/').next().unwrap()), bytes).unwrap();
+    }
+    let playlist = std::fs::read_to_string(local.join("index.m3u8")).unwrap();
+    assert!(playlist.contains("#EXT-X-ENDLIST"), "{playlist}");
+    let probe = ffprobe(&local.join("index.m3u8"));
+    assert_eq!((stream(&probe, "video")["codec_name"].as_str(), stream(&probe, "audio")["codec_name"].as_str()), (Some("h264"), Some("aac")));
+    assert!(done["files"].as_array().unwrap().iter().all(|f| f["path"].is_null()), "local copies are gone: {done}");
+    app.stop().await;
+    garage.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_calls_timeline_and_chat_go_beside_the_video() {
+    use wallflower::storage::{Delivery, FileInfo, KeyContext, StorageConfig, UploadPolicy, config::S3Profile};
+    let dir = tempfile::tempdir().unwrap();
+    let instance = format!("garage-{}", uuid::Uuid::new_v4().simple());
+    let garage = Garage::start(&dir.path().join("garage"), "rec", &instance).await.unwrap();
+    let mut config = StorageConfig::default();
+    let profile: S3Profile = toml::from_str(garage.profile_toml().split_once('\n').unwrap().1).unwrap();
+    config.profiles.insert("default".into(), profile);
+    let spec = serde_json::from_value(json!({"type": "s3", "key": "calls/{room}/{id}.mp4"})).unwrap();
+    let ctx = KeyContext { id: "rec_x".into(), date: "2026-11-25".into(), room: "1234".into() };
+    let target = config.target(&spec, &ctx).unwrap();
+    let policy = UploadPolicy { keep_local: false, ..UploadPolicy::default() };
+    let (delivery, _) = Delivery::new(target, policy, reqwest::Client::new(), tokio_util::sync::CancellationToken::new());
+    let files_dir = dir.path().join("files");
+    std::fs::create_dir_all(&files_dir).unwrap();
+    let write = |name: &str, text: &str| {
+        std::fs::write(files_dir.join(name), text).unwrap();
+        files_dir.join(name)
+    };
+    let media = wallflower::recorder::MediaInfo { duration_s: 1.0, width: 2, height: 2, bytes: 5, video_codec: None, audio_codec: None };
+    let files = vec![
+        FileInfo::video(&write("recording.mp4", "video"), &media),
+        FileInfo::sidecar("timeline", &write("timeline.json", "{}"), "application/json"),
+        FileInfo::sidecar("chat", &write("chat.vtt", "WEBVTT\n"), "text/vtt"),
+    ];
+    let delivered = delivery.deliver(files, None).await.unwrap();
+    let uris: Vec<&str> = delivered.iter().map(|f| f.uri.as_str()).collect();
+    assert_eq!(uris, ["s3://rec/calls/1234/rec_x.mp4", "s3://rec/calls/1234/rec_x.timeline.json", "s3://rec/calls/1234/rec_x.chat.vtt"]);
+    let s3 = client(&garage);
+    let chat = s3.get(&Key::from("calls/1234/rec_x.chat.vtt")).await.unwrap().bytes().await.unwrap();
+    assert_eq!(&chat[..], b"WEBVTT\n");
+    assert!(delivered.iter().all(|f| f.path.is_none()) && !files_dir.exists(), "local copies removed once stored");
+    garage.stop().await;
+}
