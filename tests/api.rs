@@ -100,7 +100,7 @@ async fn create_returns_201_with_location_and_defaults() {
     let id = rec["id"].as_str().unwrap();
     assert_eq!(headers[header::LOCATION], format!("/v1/recordings/{id}").as_str());
     assert_eq!(rec["state"], "starting");
-    assert_eq!(rec["output"], json!({"width": 1280, "height": 720, "fps": 30, "video_bitrate_kbps": 2500}));
+    assert_eq!(rec["output"], json!({"width": 1280, "height": 720, "fps": 30, "video_bitrate_kbps": 2500, "hls": false}));
     assert_eq!(rec["limits"]["max_duration_s"], 10800);
     assert_eq!(rec["destination"]["type"], "local");
     assert!(rec["created_at"].as_str().unwrap().parse::<chrono::DateTime<chrono::Utc>>().is_ok());
@@ -333,4 +333,24 @@ async fn call_events_are_checked_rate_limited_and_refused_when_finished() {
     let (_, test, _) = api.create(json!({"source": {"type": "test"}})).await;
     let test_events = format!("/v1/recordings/{}/events", test["id"].as_str().unwrap());
     assert_error(&api.call("POST", &test_events, Some(r#"{"type":"chat","text":"x"}"#)).await, 400, "not_applicable", Some("type"));
+}
+
+#[tokio::test]
+async fn destinations_streams_and_webhooks_are_checked_before_anything_starts() {
+    let api = api(4);
+    let cases = [
+        (json!({"type": "s3", "profile": "nope"}), "unknown_profile", "destination.profile"),
+        (json!({"type": "s3", "bucket": "Bad_Bucket"}), "invalid_bucket", "destination.bucket"),
+        (json!({"type": "s3", "key": "a/{user}.mp4"}), "invalid_key", "destination.key"),
+        (json!({"type": "http", "url": "https://x/y", "method": "POST"}), "unsupported_method", "destination.method"),
+        (json!({"type": "ftp"}), "unknown_destination_type", "destination.type"),
+    ];
+    for (destination, code, field) in cases {
+        let (status, body, _) = api.create(json!({"source": {"type": "test"}, "destination": destination})).await;
+        assert_eq!((status, body["error"]["code"].as_str(), body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some(code), Some(field)), "{body}");
+    }
+    let (status, body, _) = api.create(json!({"source": {"type": "test"}, "streams": [{"url": "rtmp://x/a"}, {"url": "rtmp://x/a"}]})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("duplicate_stream")), "{body}");
+    let (status, body, _) = api.create(json!({"source": {"type": "test"}, "webhook_url": "http://127.0.0.1:9/h"})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("webhooks_not_configured")), "{body}");
 }

@@ -75,6 +75,10 @@ impl RecordingPatch {
             true => None,
             false => Some(serde_path_to_error::deserialize(value).map_err(classify)?),
         };
+        if settings.is_none() && streams.is_none() {
+            let message = "the patch changes nothing: give layout, layout_params, branding, overlays or streams";
+            return Err(JobError::invalid("empty_patch", "", message));
+        }
         Ok(Self { settings, streams })
     }
 }
