@@ -354,3 +354,30 @@ async fn destinations_streams_and_webhooks_are_checked_before_anything_starts() 
     let (status, body, _) = api.create(json!({"source": {"type": "test"}, "webhook_url": "http://127.0.0.1:9/h"})).await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("webhooks_not_configured")), "{body}");
 }
+
+#[tokio::test]
+async fn an_upload_cut_short_by_a_restart_can_be_retried() {
+    use wallflower::jobs::{RecordingState, RecordingStore};
+    let data = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&data.path().join("db")).unwrap());
+    let config = || ManagerConfig {
+        recordings_dir: data.path().join("recordings"),
+        max_concurrent: 1,
+        layouts: Layouts::builtin(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/layouts"))),
+        storage: Default::default(),
+        webhooks: wallflower::webhooks::Webhooks::new(Default::default(), CancellationToken::new()).unwrap(),
+    };
+    let jobs = JobManager::new(store.clone(), Arc::new(StandIn), config(), CancellationToken::new()).unwrap();
+    let request = wallflower::jobs::RecordingRequest::parse(br#"{"source":{"type":"test"}}"#).unwrap();
+    let mut rec = jobs.create(request).unwrap();
+    jobs.shutdown().await;
+    // As if the service had died while this recording was uploading.
+    rec.state = RecordingState::Uploading;
+    store.put(&rec).unwrap();
+    let restarted = JobManager::new(store.clone(), Arc::new(StandIn), config(), CancellationToken::new()).unwrap();
+    let after = restarted.get(&rec.id).unwrap();
+    assert_eq!((after.state, after.error.as_ref().map(|e| e.code.as_str())), (RecordingState::Failed, Some("upload_failed")));
+    // Its local copy is gone in this test, so the retry says so rather than starting.
+    let err = restarted.retry_upload(&rec.id).unwrap_err();
+    assert_eq!(err.code(), "local_copy_missing");
+}

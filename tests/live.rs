@@ -10,23 +10,10 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use wallflower::harness::nginx::Nginx;
 
-use common::{TestApp, ffprobe, stream};
+use common::{ffprobe, stream};
 
 fn output<'a>(rec: &'a Value, id: &str) -> &'a Value {
     rec["outputs"].as_array().and_then(|o| o.iter().find(|o| o["id"] == id)).unwrap_or_else(|| panic!("no output {id}: {rec}"))
-}
-
-/// Polls the recording until `check` holds; panics after `timeout`.
-async fn wait_until(app: &TestApp, id: &str, timeout: Duration, check: impl Fn(&Value) -> bool) -> Value {
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        let (_, rec) = app.get(&format!("/v1/recordings/{id}")).await;
-        if check(&rec) {
-            return rec;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "condition not met within {timeout:?}: {rec}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// H.264 at `width`x`height` and AAC, as ffprobe sees `media` (a file or a playlist).
@@ -43,7 +30,7 @@ async fn hls_segments_and_an_ended_playlist_sit_beside_the_file() {
     let app = common::spawn_app().await;
     let body = json!({"source": {"type": "test"}, "output": {"width": 640, "height": 360, "hls": true}, "limits": {"max_duration_s": 10}});
     let id = app.start(body).await;
-    let live = wait_until(&app, &id, Duration::from_secs(30), |r| output(r, "hls")["state"] == "live").await;
+    let live = app.wait_until(&id, Duration::from_secs(30), |r| output(r, "hls")["state"] == "live").await;
     assert_eq!(live["state"], "recording");
     let done = app.wait_for(&id, &["completed", "failed"], Duration::from_secs(40)).await;
     assert_eq!(done["state"], "completed", "{done}");
@@ -76,7 +63,7 @@ async fn rtmp_streams_are_added_and_removed_live_and_receive_h264_and_aac() {
         "streams": [{"url": nginx.url("first")}],
     });
     let id = app.start(body).await;
-    let live = wait_until(&app, &id, Duration::from_secs(30), |r| output(r, "str_1")["state"] == "live").await;
+    let live = app.wait_until(&id, Duration::from_secs(30), |r| output(r, "str_1")["state"] == "live").await;
     assert_eq!(output(&live, "str_1")["url"], format!("rtmp://127.0.0.1:{}/live/****", nginx.port), "the stream key is hidden");
     tokio::time::sleep(Duration::from_secs(3)).await;
 
@@ -84,16 +71,16 @@ async fn rtmp_streams_are_added_and_removed_live_and_receive_h264_and_aac() {
     let both = json!({"streams": [{"url": nginx.url("first")}, {"url": nginx.url("second")}]});
     let (status, rec) = app.patch(&format!("/v1/recordings/{id}"), both).await;
     assert_eq!(status, 200, "{rec}");
-    wait_until(&app, &id, Duration::from_secs(20), |r| output(r, "str_2")["state"] == "live").await;
+    app.wait_until(&id, Duration::from_secs(20), |r| output(r, "str_2")["state"] == "live").await;
     assert_eq!(output(&rec, "str_1")["attempts"], 1);
 
     // The endpoint goes away: the stream retries, the recording goes on; it comes back: live again.
     nginx.kill().await;
-    let failing = wait_until(&app, &id, Duration::from_secs(20), |r| output(r, "str_2")["state"] == "retrying").await;
+    let failing = app.wait_until(&id, Duration::from_secs(20), |r| output(r, "str_2")["state"] == "retrying").await;
     assert_eq!(failing["state"], "recording");
     assert!(failing["incidents"].as_array().unwrap().iter().any(|i| i["kind"] == "output_failed"), "{failing}");
     nginx.restart().await.unwrap();
-    wait_until(&app, &id, Duration::from_secs(30), |r| output(r, "str_2")["state"] == "live" && output(r, "str_1")["state"] == "live").await;
+    app.wait_until(&id, Duration::from_secs(30), |r| output(r, "str_2")["state"] == "live" && output(r, "str_1")["state"] == "live").await;
     tokio::time::sleep(Duration::from_secs(3)).await;
 
     // Remove the first stream.
@@ -126,7 +113,7 @@ async fn an_unreachable_stream_retries_and_never_harms_the_file() {
         "streams": [{"url": format!("rtmp://127.0.0.1:{port}/live/nobody")}],
     });
     let id = app.start(body).await;
-    let failing = wait_until(&app, &id, Duration::from_secs(30), |r| output(r, "str_1")["attempts"].as_u64() >= Some(2)).await;
+    let failing = app.wait_until(&id, Duration::from_secs(30), |r| output(r, "str_1")["attempts"].as_u64() >= Some(2)).await;
     assert!(output(&failing, "str_1")["last_error"].is_string(), "{failing}");
     let done = app.wait_for(&id, &["completed", "failed"], Duration::from_secs(30)).await;
     assert_eq!(done["state"], "completed", "{done}");

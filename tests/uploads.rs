@@ -8,11 +8,11 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::aws::AmazonS3;
 use object_store::signer::Signer;
 use object_store::{ObjectStoreExt, path::Path as Key};
 use serde_json::{Value, json};
-use wallflower::harness::garage::{self, Garage};
+use wallflower::harness::garage::Garage;
 
 use common::{TestApp, ffprobe, frame_rgb, stream, tone_level_db};
 
@@ -33,15 +33,7 @@ async fn setup(extra_config: &str, keep_local: bool) -> (Garage, TestApp, tempfi
 
 /// The test key's client for the bucket, to look at what landed.
 fn client(garage: &Garage) -> AmazonS3 {
-    AmazonS3Builder::new()
-        .with_endpoint(&garage.endpoint)
-        .with_allow_http(true)
-        .with_region(garage::REGION)
-        .with_bucket_name(&garage.bucket)
-        .with_access_key_id(garage::KEY_ID)
-        .with_secret_access_key(garage::SECRET)
-        .build()
-        .unwrap()
+    garage.client().unwrap()
 }
 
 /// A test-pattern recording at a bitrate that fills a 5 MiB part every couple of seconds.
@@ -52,19 +44,6 @@ fn request(destination: Value, seconds: u64) -> Value {
         "limits": {"max_duration_s": seconds},
         "destination": destination,
     })
-}
-
-/// Polls the recording until `check` holds; panics after `timeout`.
-async fn wait_until(app: &TestApp, id: &str, timeout: Duration, check: impl Fn(&Value) -> bool) -> Value {
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        let (_, rec) = app.get(&format!("/v1/recordings/{id}")).await;
-        if check(&rec) {
-            return rec;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "condition not met within {timeout:?}: {rec}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 fn parts(rec: &Value) -> u64 {
@@ -94,7 +73,7 @@ fn assert_plays(file: &Path, seconds: f64) {
 async fn s3_parts_go_up_while_recording_and_the_object_is_the_recording() {
     let (garage, app, dir) = setup("", true).await;
     let id = app.start(request(json!({"type": "s3", "key": "recs/{date}/{id}.mp4"}), 30)).await;
-    let live = wait_until(&app, &id, Duration::from_secs(30), |r| parts(r) >= 2).await;
+    let live = app.wait_until(&id, Duration::from_secs(30), |r| parts(r) >= 2).await;
     assert_eq!(live["state"], "recording", "parts were uploaded before the stop: {live}");
     let info = garage.cli(&["bucket", "info", "rec"]).unwrap();
     assert!(info.to_lowercase().contains("multipart"), "the store holds the unfinished upload: {info}");
@@ -118,9 +97,9 @@ async fn s3_parts_go_up_while_recording_and_the_object_is_the_recording() {
 async fn a_store_that_goes_away_and_comes_back_loses_nothing() {
     let (mut garage, app, dir) = setup("", true).await;
     let id = app.start(request(json!({"type": "s3"}), 60)).await;
-    wait_until(&app, &id, Duration::from_secs(30), |r| parts(r) >= 1).await;
+    app.wait_until(&id, Duration::from_secs(30), |r| parts(r) >= 1).await;
     garage.kill().await;
-    let failing = wait_until(&app, &id, Duration::from_secs(30), |r| r["upload"]["failed_attempts"].as_u64() > Some(0)).await;
+    let failing = app.wait_until(&id, Duration::from_secs(30), |r| r["upload"]["failed_attempts"].as_u64() > Some(0)).await;
     assert_eq!(failing["state"], "recording", "the recording goes on while the store is away: {failing}");
     assert!(failing["upload"]["last_error"].is_string(), "{failing}");
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -140,7 +119,7 @@ async fn a_store_that_goes_away_and_comes_back_loses_nothing() {
 async fn a_store_left_down_fails_the_upload_and_retry_upload_delivers_later() {
     let (mut garage, app, dir) = setup("retry_for_s = 3", false).await;
     let id = app.start(request(json!({"type": "s3"}), 60)).await;
-    wait_until(&app, &id, Duration::from_secs(30), |r| r["state"] == "recording").await;
+    app.wait_until(&id, Duration::from_secs(30), |r| r["state"] == "recording").await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     garage.kill().await;
     app.post(&format!("/v1/recordings/{id}/stop"), json!({})).await;

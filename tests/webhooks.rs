@@ -82,6 +82,8 @@ async fn state_changes_arrive_signed_in_order_and_a_failed_delivery_is_retried()
     assert_eq!((last["data"]["id"].as_str(), last["data"]["state"].as_str()), (Some(id.as_str()), Some("completed")));
     assert!(last["data"]["files"][0]["bytes"].as_u64() > Some(0), "{last}");
 
+    let (_, health) = app.get("/healthz").await;
+    assert!(health["webhooks"]["delivered"].as_u64() >= Some(3) && health["webhooks"]["failed_attempts"].as_u64() >= Some(1), "{health}");
     let (status, body) = app.post("/v1/recordings", json!({"source": {"type": "test"}, "webhook_url": "ftp://x/y"})).await;
     assert_eq!((status, body["error"]["field"].as_str()), (400, Some("webhook_url")), "{body}");
     app.stop().await;

@@ -41,6 +41,8 @@ pub struct RecordingList {
 pub struct Health {
     pub status: &'static str,
     pub recordings_running: usize,
+    /// Webhook deliveries since the service started.
+    pub webhooks: crate::webhooks::WebhookStats,
 }
 
 /// Start a recording.
@@ -135,5 +137,5 @@ pub async fn retry_upload(State(state): State<AppState>, Path(id): Path<String>)
 /// Liveness.
 #[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health)))]
 pub async fn healthz(State(state): State<AppState>) -> Json<Health> {
-    Json(Health { status: "ok", recordings_running: state.jobs.running() })
+    Json(Health { status: "ok", recordings_running: state.jobs.running(), webhooks: state.jobs.webhook_stats() })
 }

@@ -12,7 +12,7 @@ use object_store::signer::Signer;
 use serde_json::{Value, json};
 use wallflower::app::Application;
 use wallflower::config::{ServeArgs, Settings};
-use wallflower::harness::garage::{self, Garage};
+use wallflower::harness::garage::Garage;
 
 #[derive(Parser)]
 #[command(about = "Measures how soon recordings are in object storage after the stop")]
@@ -68,14 +68,7 @@ async fn bench(args: Args) -> anyhow::Result<()> {
 }
 
 async fn presign(garage: &Garage, key: &str) -> anyhow::Result<String> {
-    let s3 = object_store::aws::AmazonS3Builder::new()
-        .with_endpoint(&garage.endpoint)
-        .with_allow_http(true)
-        .with_region(garage::REGION)
-        .with_bucket_name(&garage.bucket)
-        .with_access_key_id(garage::KEY_ID)
-        .with_secret_access_key(garage::SECRET)
-        .build()?;
+    let s3 = garage.client()?;
     Ok(s3.signed_url(reqwest::Method::PUT, &key.into(), Duration::from_secs(3600)).await?.to_string())
 }
 

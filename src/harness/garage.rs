@@ -100,6 +100,19 @@ impl Garage {
         )
     }
 
+    /// A client with the test key for the bucket, to look at what landed (or presign URLs).
+    pub fn client(&self) -> Result<object_store::aws::AmazonS3, HarnessError> {
+        object_store::aws::AmazonS3Builder::new()
+            .with_endpoint(&self.endpoint)
+            .with_allow_http(true)
+            .with_region(REGION)
+            .with_bucket_name(&self.bucket)
+            .with_access_key_id(KEY_ID)
+            .with_secret_access_key(SECRET)
+            .build()
+            .map_err(|e| HarnessError::Garage(e.to_string()))
+    }
+
     /// Stops the server (its data stays), to test uploads against a store that went away.
     pub async fn kill(&mut self) {
         if let Some(process) = self.process.take() {

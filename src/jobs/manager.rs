@@ -60,13 +60,16 @@ impl JobManager {
     ) -> Result<Self, JobError> {
         std::fs::create_dir_all(&config.recordings_dir)?;
         for mut stale in store.list()?.into_iter().filter(|r| !r.state.is_final()) {
-            stale.state = RecordingState::Failed;
-            stale.ended_at = Some(Utc::now());
-            stale.end_reason = Some(EndReason::Error);
-            stale.error = Some(ErrorInfo {
-                code: "interrupted".into(),
-                message: "the service stopped while this recording was running".into(),
+            stale.error = Some(if stale.state == RecordingState::Uploading {
+                // Captured and kept locally: `retry-upload` can still deliver it.
+                let message = "the service stopped during the upload; the local files are kept: POST /v1/recordings/{id}/retry-upload";
+                ErrorInfo { code: "upload_failed".into(), message: message.replace("{id}", &stale.id) }
+            } else {
+                stale.ended_at = Some(Utc::now());
+                stale.end_reason = Some(EndReason::Error);
+                ErrorInfo { code: "interrupted".into(), message: "the service stopped while this recording was running".into() }
             });
+            stale.state = RecordingState::Failed;
             store.put(&stale)?;
         }
         let live = Mutex::new(HashMap::new());
@@ -221,6 +224,11 @@ impl JobManager {
     /// Sends the kept files of a recording whose upload failed again.
     pub fn retry_upload(&self, id: &str) -> Result<Recording, JobError> {
         self.inner.retry_upload(id)
+    }
+
+    /// Webhook delivery counters.
+    pub fn webhook_stats(&self) -> crate::webhooks::WebhookStats {
+        self.inner.config.webhooks.stats()
     }
 
     /// Recordings capturing now (uploads in progress do not count).

@@ -85,6 +85,19 @@ impl TestApp {
         }
     }
 
+    /// Polls the recording until `check` holds; panics after `timeout`.
+    pub async fn wait_until(&self, id: &str, timeout: Duration, check: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let (_, rec) = self.get(&format!("/v1/recordings/{id}")).await;
+            if check(&rec) {
+                return rec;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "condition not met within {timeout:?}: {rec}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Shuts the service down and checks nothing it started is left: no process carrying its
     /// instance marker, no per-recording temp dir.
     pub async fn stop(mut self) -> tempfile::TempDir {
