@@ -56,10 +56,12 @@ async fn bench(args: Args) -> anyhow::Result<()> {
     for (name, destination) in destinations {
         let (stop_ms, left, done) = record(&client, &base, &args, destination).await?;
         let bytes = done["files"][0]["bytes"].as_u64().unwrap_or(0);
-        println!(
-            "{name}: {:.1} s recording, {:.1} MB; stop → completed {stop_ms} ms; {:.1} MB still to upload at the stop",
-            done["duration_s"].as_f64().unwrap_or(0.0), bytes as f64 / 1e6, left as f64 / 1e6
-        );
+        let duration = done["duration_s"].as_f64().unwrap_or(0.0);
+        let left = match done["destination"]["type"].as_str() {
+            Some("local") => String::new(),
+            _ => format!("; {:.1} MB still to upload at the stop", left as f64 / 1e6),
+        };
+        println!("{name}: {duration:.1} s recording, {:.1} MB; stop → completed {stop_ms} ms{left}", bytes as f64 / 1e6);
     }
     let _ = stop_tx.send(());
     server.await??;

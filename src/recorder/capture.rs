@@ -49,8 +49,9 @@ pub enum CaptureEvent {
     /// An input opened; `wall_s` is the Unix time of its first sample (x11grab and pulse stamp
     /// with the wall clock), which is where the file's timeline starts for that input.
     InputStart { index: u32, wall_s: f64 },
-    /// Encoder progress: media time written so far and current fps.
-    Progress { time_s: f64, fps: f64 },
+    /// Encoder progress: media time written so far (as ffmpeg counts it), frames encoded, and
+    /// the current frame rate.
+    Progress { time_s: f64, frame: u32, fps: f64 },
     /// ffmpeg exited (on its own or after `stop`).
     Exited { status: Option<ExitStatus>, tail: String },
 }
@@ -75,6 +76,8 @@ pub struct Capture {
     /// stamps shifted by this one origin, so sound and picture are in step in the spool itself
     /// (and in whatever is uploaded or streamed from it while recording).
     pub origin_s: f64,
+    /// Output frame rate.
+    fps: u32,
     /// Wall-clock Unix time of each input's first sample (index [`VIDEO`], [`AUDIO`]), once
     /// ffmpeg reported it.
     pub starts: [Option<f64>; 2],
@@ -106,23 +109,21 @@ impl Capture {
                 let _ = done_tx.send(());
             })
             .map_err(|e| RecorderError::CaptureStart(e.to_string()))?;
-        Ok(Self { origin_s, starts: [None; 2], pid, stdin, events, file: input.file.to_path_buf(), exited: Some(done_rx) })
+        Ok(Self { origin_s, fps: input.output.fps, starts: [None; 2], pid, stdin, events, file: input.file.to_path_buf(), exited: Some(done_rx) })
     }
 
-    /// Waits (at most `limit`) until ffmpeg has written media up to the wall-clock moment
+    /// Waits (at most `limit`) until ffmpeg has encoded the picture up to the wall-clock moment
     /// `until_s`, so a stop never clips what was on screen before it: `q` drops what is still
     /// queued inside ffmpeg.
     pub async fn catch_up(&mut self, until_s: f64, limit: Duration) {
-        // Both inputs are on the origin's clock; ffmpeg interleaves by timestamp, so progress
-        // passes the target once the input that lags most has.
-        if self.starts.iter().all(Option::is_none) {
-            return;
-        }
-        let target = until_s - self.origin_s;
+        // Counted in frames from the display's first one: the output is constant-rate, and
+        // ffmpeg's own progress time under -copyts counts from whenever it first reported.
+        let Some(video) = self.starts[VIDEO] else { return };
+        let target = ((until_s - video) * f64::from(self.fps)).ceil().max(0.0) as u32;
         let wait = async {
             while let Some(event) = self.events.recv().await {
                 match event {
-                    CaptureEvent::Progress { time_s, .. } if time_s >= target => return,
+                    CaptureEvent::Progress { frame, .. } if frame >= target => return,
                     CaptureEvent::Exited { .. } => return,
                     _ => {}
                 }
@@ -235,7 +236,7 @@ fn pump(mut child: FfmpegChild, tx: mpsc::Sender<CaptureEvent>) {
                     let time_s = parse_time(&p.time).unwrap_or(0.0);
                     // try_send: a slow consumer loses progress ticks, never blocks ffmpeg's stderr.
                     let fps = rate.update(p.frame);
-                    let _ = tx.try_send(CaptureEvent::Progress { time_s, fps });
+                    let _ = tx.try_send(CaptureEvent::Progress { time_s, frame: p.frame, fps });
                 }
                 FfmpegEvent::Log(LogLevel::Warning, line) => {
                     tracing::debug!(program = "ffmpeg", "{line}");

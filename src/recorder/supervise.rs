@@ -221,7 +221,7 @@ async fn on_capture_event(
                 clock.start(capture::unix_time(capture.origin_s), job, events).await;
             }
         }
-        Some(CaptureEvent::Progress { time_s, fps }) => {
+        Some(CaptureEvent::Progress { time_s, fps, .. }) => {
             if !clock.started && time_s > 0.0 {
                 clock.start(capture::unix_time(capture.origin_s), job, events).await;
             }
