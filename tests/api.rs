@@ -100,7 +100,7 @@ async fn create_returns_201_with_location_and_defaults() {
     let id = rec["id"].as_str().unwrap();
     assert_eq!(headers[header::LOCATION], format!("/v1/recordings/{id}").as_str());
     assert_eq!(rec["state"], "starting");
-    assert_eq!(rec["output"], json!({"width": 1280, "height": 720, "fps": 30, "video_bitrate_kbps": 2500, "hls": false}));
+    assert_eq!(rec["output"], json!({"width": 1280, "height": 720, "fps": 30, "video_bitrate_kbps": 2500, "hls": false, "file": true}));
     assert_eq!(rec["limits"]["max_duration_s"], 10800);
     assert_eq!(rec["destination"]["type"], "local");
     assert!(rec["created_at"].as_str().unwrap().parse::<chrono::DateTime<chrono::Utc>>().is_ok());

@@ -122,3 +122,30 @@ async fn an_unreachable_stream_retries_and_never_harms_the_file() {
     assert!((duration - 8.0).abs() < 1.0, "{duration}");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_only_recording_streams_and_writes_hls_but_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let nginx = Nginx::start(dir.path(), &format!("nginx-{}", uuid::Uuid::new_v4().simple())).await.expect("nginx starts");
+    let app = common::spawn_app().await;
+    let body = json!({
+        "source": {"type": "test"},
+        "output": {"width": 640, "height": 360, "file": false, "hls": true},
+        "limits": {"max_duration_s": 8},
+        "streams": [{"url": nginx.url("only")}],
+    });
+    let id = app.start(body).await;
+    let done = app.wait_for(&id, &["completed", "failed"], Duration::from_secs(40)).await;
+    assert_eq!(done["state"], "completed", "{done}");
+    let kinds: Vec<&str> = done["files"].as_array().unwrap().iter().map(|f| f["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["hls"], "{done}");
+    let playlist = Path::new(done["files"][0]["path"].as_str().unwrap());
+    assert!(!playlist.parent().unwrap().with_file_name("recording.mp4").exists() && !playlist.parent().unwrap().with_file_name("recording.mp4.part").exists());
+    assert!(assert_h264_aac(playlist, 640, 360) > 6.0);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(assert_h264_aac(&nginx.recorded("only"), 640, 360) > 6.0);
+    let (status, bad) = app.post("/v1/recordings", json!({"source": {"type": "test"}, "output": {"file": false}})).await;
+    assert_eq!((status, bad["error"]["code"].as_str(), bad["error"]["field"].as_str()), (400, Some("nothing_to_make"), Some("output.file")), "{bad}");
+    app.stop().await;
+    nginx.stop().await;
+}

@@ -67,8 +67,9 @@ pub async fn run(args: RecordArgs) -> anyhow::Result<()> {
     cancel.cancel();
     match result {
         Ok(outcome) => {
-            let m = &outcome.media;
-            println!("{} ({:.1} s, {}x{}, {} bytes)", outcome.file.display(), m.duration_s, m.width, m.height, m.bytes);
+            if let Some((file, m)) = &outcome.video {
+                println!("{} ({:.1} s, {}x{}, {} bytes)", file.display(), m.duration_s, m.width, m.height, m.bytes);
+            }
             Ok(())
         }
         Err(failure) => {
@@ -96,6 +97,7 @@ fn request(args: &RecordArgs) -> anyhow::Result<RecordingRequest> {
             fps: args.fps,
             video_bitrate_kbps: args.video_bitrate_kbps,
             hls: false,
+            file: true,
         },
         limits: Limits { max_duration_s: max, ..Limits::default() },
         destination: DestinationSpec::Local,

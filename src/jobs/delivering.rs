@@ -40,7 +40,7 @@ impl Inner {
         let (files, verdict) = {
             let mut live = self.lock_live();
             let Some(entry) = live.get_mut(id) else { return };
-            let verdict = record_outcome(entry, result);
+            let verdict = record_outcome(entry, result, &self.config.recordings_dir.join(id));
             (entry.resource.files.clone(), verdict)
         };
         if !delivery.uploads() || files.is_empty() {
@@ -146,8 +146,9 @@ impl Inner {
     }
 }
 
-/// Applies the recorder's result to `entry`; returns the state it ends in once delivered.
-fn record_outcome(entry: &mut Live, result: Result<Outcome, Failure>) -> RecordingState {
+/// Applies the recorder's result to `entry` (whose files are in `dir`); returns the state it
+/// ends in once delivered.
+fn record_outcome(entry: &mut Live, result: Result<Outcome, Failure>, dir: &std::path::Path) -> RecordingState {
     let rec = &mut entry.resource;
     rec.ended_at = Some(Utc::now());
     // Capture is over: nothing can steer the page any more.
@@ -155,10 +156,13 @@ fn record_outcome(entry: &mut Live, result: Result<Outcome, Failure>) -> Recordi
     match result {
         Ok(outcome) => {
             rec.end_reason = Some(outcome.end_reason);
-            rec.duration_s = Some(outcome.media.duration_s);
-            rec.files = vec![FileInfo::video(&outcome.file, &outcome.media)];
+            // Without a file, the duration stays what the encoder last reported.
+            if let Some((file, media)) = &outcome.video {
+                rec.duration_s = Some(media.duration_s);
+                rec.files = vec![FileInfo::video(file, media)];
+            }
             rec.files.extend(sidecars(rec, &entry.timeline));
-            rec.files.extend(hls_playlist(rec, &outcome.file));
+            rec.files.extend(hls_playlist(rec, dir));
             RecordingState::Completed
         }
         Err(failure) => {
@@ -169,15 +173,15 @@ fn record_outcome(entry: &mut Live, result: Result<Outcome, Failure>) -> Recordi
                 rec.duration_s = Some(media.duration_s);
                 rec.files = vec![FileInfo::video(&file, &media)];
                 rec.files.extend(sidecars(rec, &entry.timeline));
-                rec.files.extend(hls_playlist(rec, &file));
+                rec.files.extend(hls_playlist(rec, dir));
             }
             RecordingState::Failed
         }
     }
 }
 
-/// The HLS playlist beside `video`, when the recording wrote HLS.
-fn hls_playlist(rec: &Recording, video: &std::path::Path) -> Option<FileInfo> {
-    let playlist = hls_dir(video).join(crate::storage::hls::PLAYLIST);
+/// The HLS playlist in the recording's folder `dir`, when the recording wrote HLS.
+fn hls_playlist(rec: &Recording, dir: &std::path::Path) -> Option<FileInfo> {
+    let playlist = hls_dir(&dir.join("recording.mp4")).join(crate::storage::hls::PLAYLIST);
     (rec.output.hls && playlist.exists()).then(|| FileInfo::sidecar("hls", &playlist, "application/vnd.apple.mpegurl"))
 }

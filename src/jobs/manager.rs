@@ -288,7 +288,8 @@ impl Inner {
         }
         let spawn = |task: futures::future::BoxFuture<'static, _>| self.tracker.spawn(task.in_current_span());
         let hls = job.hls.then(|| hls_dir(&job.file));
-        let streaming = delivery.stream(&spool_path(&job.file), hls.as_deref(), &spawn);
+        let spool = job.output.file.then(|| spool_path(&job.file));
+        let streaming = delivery.stream(spool.as_deref(), hls.as_deref(), &spawn);
         let (tx, mut rx) = mpsc::channel(64);
         let signal = StopSignal { stop, shutdown: self.shutdown.clone() };
         let recording = self.recorder.run(&job, tx, signal);

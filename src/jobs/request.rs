@@ -152,6 +152,7 @@ impl RecordingRequest {
         in_range("limits.max_duration_s", self.limits.max_duration_s, 1, 86_400)?;
         in_range("limits.stop_when_empty_s", self.limits.stop_when_empty_s, 1, 86_400)?;
         super::streams::check(&self.streams)?;
+        self.check_live_only()?;
         if let Some(url) = &self.webhook_url {
             fields::url("webhook_url", url, &["http", "https"])?;
         }
@@ -166,6 +167,30 @@ impl RecordingRequest {
                 pin.as_deref().map_or(Ok(()), |p| fields::length("source.pin", p, 1, 256))
             }
         }
+    }
+}
+
+impl RecordingRequest {
+    /// `output.file: false` makes only live outputs: there must be some, and a destination that
+    /// takes them.
+    fn check_live_only(&self) -> Result<(), FieldError> {
+        if self.output.file {
+            return Ok(());
+        }
+        if self.streams.is_empty() && !self.output.hls {
+            let message = "output.file is false and there are no streams and no HLS: the recording would make nothing";
+            return Err(FieldError::new("nothing_to_make", "output.file", message));
+        }
+        let takes_live = match &self.destination {
+            DestinationSpec::Local => true,
+            DestinationSpec::S3 { .. } => self.output.hls,
+            DestinationSpec::Http { .. } => false,
+        };
+        if !takes_live {
+            let message = "with output.file false there is no file for this destination (HLS can go to local or s3)";
+            return Err(FieldError::new("not_applicable", "destination", message));
+        }
+        Ok(())
     }
 }
 

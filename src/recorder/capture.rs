@@ -35,11 +35,13 @@ pub struct OutputSpec {
     pub video_bitrate_kbps: u32,
     /// Also write HLS (4 s segments and an event playlist), uploaded with the file.
     pub hls: bool,
+    /// Write the MP4 file (default); `false` makes only the live outputs (`streams`, `hls`).
+    pub file: bool,
 }
 
 impl Default for OutputSpec {
     fn default() -> Self {
-        Self { width: 1280, height: 720, fps: 30, video_bitrate_kbps: 2500, hls: false }
+        Self { width: 1280, height: 720, fps: 30, video_bitrate_kbps: 2500, hls: false, file: true }
     }
 }
 
@@ -64,7 +66,8 @@ pub struct CaptureInput<'a> {
     pub monitor: &'a str,
     pub output: &'a OutputSpec,
     pub preset: &'a str,
-    pub file: &'a Path,
+    /// The spool file, unless the recording makes only live outputs.
+    pub file: Option<&'a Path>,
     /// Where the live feed for streams and HLS goes (the relay), if anywhere.
     pub feed: Option<String>,
     pub instance: &'a str,
@@ -84,7 +87,7 @@ pub struct Capture {
     pid: i32,
     stdin: Option<std::process::ChildStdin>,
     pub events: mpsc::Receiver<CaptureEvent>,
-    pub file: PathBuf,
+    pub file: Option<PathBuf>,
     exited: Option<oneshot::Receiver<()>>,
 }
 
@@ -109,7 +112,7 @@ impl Capture {
                 let _ = done_tx.send(());
             })
             .map_err(|e| RecorderError::CaptureStart(e.to_string()))?;
-        Ok(Self { origin_s, fps: input.output.fps, starts: [None; 2], pid, stdin, events, file: input.file.to_path_buf(), exited: Some(done_rx) })
+        Ok(Self { origin_s, fps: input.output.fps, starts: [None; 2], pid, stdin, events, file: input.file.map(Path::to_path_buf), exited: Some(done_rx) })
     }
 
     /// Waits (at most `limit`) until ffmpeg has encoded the picture up to the wall-clock moment
@@ -198,19 +201,23 @@ fn command(input: &CaptureInput<'_>, origin_s: f64) -> FfmpegCommand {
         .args(["-c:v", "libx264", "-preset", input.preset])
         .args(["-pix_fmt", "yuv420p", "-g", &gop, "-b:v", &rate, "-maxrate", &rate, "-bufsize", &buf])
         .args(["-c:a", "aac", "-b:a", "128k", "-ar", "48000"]);
-    match &input.feed {
-        None => {
+    match (input.file, &input.feed) {
+        (Some(file), None) => {
             cmd.args(["-movflags", MOVFLAGS, "-frag_duration", "1000000", "-flush_packets", "1", "-f", "mp4"])
-                .output(input.file.as_os_str());
+                .output(file.as_os_str());
         }
         // One encode for every output: the tee muxer writes the file and sends the live feed.
         // Extradata goes in the headers (mp4 needs it); the TS side gets it before each keyframe.
-        Some(feed) => {
-            let file = input.file.display().to_string().replace('\\', "\\\\").replace('|', "\\|");
+        (Some(file), Some(feed)) => {
+            let file = file.display().to_string().replace('\\', "\\\\").replace('|', "\\|");
             let slaves = format!(
                 "[f=mp4:movflags={MOVFLAGS}:frag_duration=1000000:flush_packets=1]{file}|[f=mpegts:onfail=ignore:bsfs/v=h264_mp4toannexb]{feed}"
             );
             cmd.args(["-flags", "+global_header", "-f", "tee"]).output(slaves);
+        }
+        // Live outputs only: the feed is the one output.
+        (None, feed) => {
+            cmd.args(["-f", "mpegts"]).output(feed.as_deref().unwrap_or("-"));
         }
     }
     cmd

@@ -78,12 +78,12 @@ impl StopSignal {
     }
 }
 
-/// A recording that produced its file.
+/// A recording that ended as it should.
 #[derive(Debug)]
 pub struct Outcome {
     pub end_reason: EndReason,
-    pub file: PathBuf,
-    pub media: MediaInfo,
+    /// The file and what is in it (`None` when the recording made only live outputs).
+    pub video: Option<(PathBuf, MediaInfo)>,
 }
 
 /// A recording that failed; `partial` is what was captured before the failure, if anything.
@@ -205,10 +205,10 @@ impl Recorder {
             opened = self.open(job, temp, parts, events) => opened?,
             _ = stop.stop.cancelled() => return Err(RecorderError::Aborted.into()),
         };
-        let spool = spool_path(&job.file);
+        let spool = job.output.file.then(|| spool_path(&job.file));
         let mut outputs = self.outputs(job, events).await?;
         let feed = outputs.as_ref().map(Outputs::feed_url);
-        let mut capture = self.start_capture(job, parts, &spool, feed)?;
+        let mut capture = self.start_capture(job, parts, spool.as_deref(), feed)?;
         let (Some(browser), Some(display)) = (parts.browser.as_mut(), parts.display.as_mut()) else {
             return Err(RecorderError::CaptureStart("pipeline parts missing".into()).into());
         };
@@ -230,15 +230,17 @@ impl Recorder {
         }
         let timing = Timing::of(&capture, stop_at);
         tracing::debug!(?timing, "finalising");
-        let finished = if job.keep_fragmented {
-            self.keep_spool(&spool, &job.file).await
-        } else {
-            self.finish_file(&spool, &job.file, &timing).await
+        let finished = match &spool {
+            None => None,
+            Some(spool) if job.keep_fragmented => Some(self.keep_spool(spool, &job.file).await),
+            Some(spool) => Some(self.finish_file(spool, &job.file, &timing).await),
         };
+        let file = |media: MediaInfo| (job.file.clone(), media);
         match (ended, finished) {
-            (Ok(end_reason), Ok(media)) => Ok(Outcome { end_reason, file: job.file.clone(), media }),
-            (Ok(_), Err(error)) => Err(Failure { error, partial: None }),
-            (Err(error), media) => Err(Failure { error, partial: media.ok().map(|m| (job.file.clone(), m)) }),
+            (Ok(end_reason), None) => Ok(Outcome { end_reason, video: None }),
+            (Ok(end_reason), Some(Ok(media))) => Ok(Outcome { end_reason, video: Some(file(media)) }),
+            (Ok(_), Some(Err(error))) => Err(Failure { error, partial: None }),
+            (Err(error), media) => Err(Failure { error, partial: media.and_then(Result::ok).map(file) }),
         }
     }
 
@@ -316,7 +318,7 @@ impl Recorder {
         Ok(Some(outputs))
     }
 
-    fn start_capture(&self, job: &RecordingJob, parts: &Parts, spool: &Path, feed: Option<String>) -> Result<Capture, RecorderError> {
+    fn start_capture(&self, job: &RecordingJob, parts: &Parts, spool: Option<&Path>, feed: Option<String>) -> Result<Capture, RecorderError> {
         let (Some(sink), Some(display)) = (&parts.sink, &parts.display) else {
             return Err(RecorderError::CaptureStart("pipeline parts missing".into()));
         };

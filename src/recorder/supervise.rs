@@ -225,7 +225,7 @@ async fn on_capture_event(
             if !clock.started && time_s > 0.0 {
                 clock.start(capture::unix_time(capture.origin_s), job, events).await;
             }
-            let bytes = std::fs::metadata(&capture.file).map(|m| m.len()).unwrap_or(0);
+            let bytes = capture.file.as_ref().and_then(|f| std::fs::metadata(f).ok()).map_or(0, |m| m.len());
             let _ = events.try_send(RecorderEvent::Progress { duration_s: time_s.max(0.0), bytes, fps });
         }
         Some(CaptureEvent::Exited { status, tail }) => {

@@ -32,7 +32,7 @@ pub struct Delivery {
 /// The uploads running while the files are written: the video, and HLS if any.
 pub struct Streaming {
     done: watch::Sender<Option<PathBuf>>,
-    video: JoinHandle<Result<u64, StorageError>>,
+    video: Option<JoinHandle<Result<u64, StorageError>>>,
     hls: Option<JoinHandle<Result<u64, StorageError>>>,
 }
 
@@ -40,9 +40,8 @@ impl Streaming {
     /// The recording produced no file: the upload is abandoned (and aborted at the store).
     pub async fn abandon(self) {
         drop(self.done);
-        let _ = self.video.await;
-        if let Some(hls) = self.hls {
-            let _ = hls.await;
+        for task in self.video.into_iter().chain(self.hls) {
+            let _ = task.await;
         }
     }
 }
@@ -85,12 +84,13 @@ impl Delivery {
 
     /// Starts uploading `spool` as it grows, and the HLS in `hls` as it is written (S3 only);
     /// [`Self::deliver`] finishes them.
-    pub fn stream(&self, spool: &Path, hls: Option<&Path>, spawn: Spawner<'_>) -> Option<Streaming> {
+    pub fn stream(&self, spool: Option<&Path>, hls: Option<&Path>, spawn: Spawner<'_>) -> Option<Streaming> {
         let Target::S3(s3) = &self.target else { return None };
         let (done, rx) = watch::channel(None);
-        let growing = Growing { spool: spool.to_path_buf(), done: rx.clone() };
-        let task = upload_video(s3.clone(), self.policy.clone(), self.status.clone(), self.cancel.clone(), growing);
-        let video = spawn(Box::pin(task));
+        let video = spool.map(|spool| {
+            let growing = Growing { spool: spool.to_path_buf(), done: rx.clone() };
+            spawn(Box::pin(upload_video(s3.clone(), self.policy.clone(), self.status.clone(), self.cancel.clone(), growing)))
+        });
         let hls = hls.map(|dir| {
             let (s3, upload, this) = (s3.clone(), HlsUpload::new(dir, &s3.key), self.clone());
             spawn(Box::pin(async move { hls::stream(&s3, upload, this.retrier(), rx).await }))
@@ -153,9 +153,12 @@ impl Delivery {
             file.uri = s3.uri(&key);
         }
         if let Some(stream) = streaming {
-            joined(stream.video).await?;
-            if let Some(hls) = stream.hls {
-                joined(hls).await?;
+            if stream.done.borrow().is_none() {
+                // A recording without a file has no path to name: an empty one says writing is over.
+                let _ = stream.done.send(Some(PathBuf::new()));
+            }
+            for task in stream.video.into_iter().chain(stream.hls) {
+                joined(task).await?;
             }
         }
         Ok(files)
