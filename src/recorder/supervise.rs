@@ -62,7 +62,7 @@ pub async fn supervise(w: Watched<'_>, stop: &StopSignal) -> Result<EndReason, R
             _ = stop.stop.cancelled() => return Ok(stop.reason()),
             _ = tokio::time::sleep_until(clock.deadline) => return Ok(EndReason::MaxDuration),
             _ = tokio::time::sleep_until(clock.empty_deadline.unwrap_or(far)) => return Ok(EndReason::RoomEmpty),
-            Some(update) = next_settings(&mut settings) => send_settings(&browser.page, &update, base).await,
+            Some(update) = next_change(&mut settings) => send_settings(&browser.page, &update, base).await,
             Some(event) = next_injected(&mut inbox) => inject(&browser.page, event, base).await,
             Some(wanted) = next_change(&mut streams) => {
                 if let Some(outputs) = outputs.as_deref_mut() {
@@ -88,12 +88,8 @@ pub async fn supervise(w: Watched<'_>, stop: &StopSignal) -> Result<EndReason, R
     }
 }
 
-/// The next live change of the page settings; never resolves for pages without settings.
-async fn next_settings(settings: &mut Option<crate::recorder::SettingsReceiver>) -> Option<PageSettings> {
-    next_change(settings).await
-}
-
-/// The next value of a watched setting; never resolves once there is none to watch.
+/// The next value of a watched setting (page settings, streams); never resolves once there is
+/// none to watch.
 async fn next_change<T: Clone>(watched: &mut Option<tokio::sync::watch::Receiver<T>>) -> Option<T> {
     let Some(rx) = watched.as_mut() else { return std::future::pending().await };
     if rx.changed().await.is_err() {

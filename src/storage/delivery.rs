@@ -76,12 +76,6 @@ impl Delivery {
         !matches!(self.target, Target::Local)
     }
 
-    /// True when the video is uploaded while it is being recorded; it is then delivered as the
-    /// fragmented MP4 that is written (no remux after the stop).
-    pub fn streams(&self) -> bool {
-        matches!(self.target, Target::S3(_))
-    }
-
     /// Starts uploading `spool` as it grows, and the HLS in `hls` as it is written (S3 only);
     /// [`Self::deliver`] finishes them.
     pub fn stream(&self, spool: Option<&Path>, hls: Option<&Path>, spawn: Spawner<'_>) -> Option<Streaming> {

@@ -84,11 +84,6 @@ impl DestinationSpec {
         }
     }
 
-    /// True when the file is uploaded somewhere (not kept only on the service's disk).
-    pub fn uploads(&self) -> bool {
-        !matches!(self, Self::Local)
-    }
-
     /// The spec as clients see it: an upload URL without its query (a presigned URL's signature
     /// is a credential); the full URL stays in the store for `retry-upload`.
     pub fn redacted(&self) -> Self {
