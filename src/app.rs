@@ -9,6 +9,7 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::api::auth::Tokens;
 use crate::api::{self, AppState};
 use crate::config::Settings;
 use crate::jobs::{JobManager, ManagerConfig, SqliteStore};
@@ -27,6 +28,7 @@ pub struct Application {
     previewer: Arc<Previewer>,
     recorder: Arc<Recorder>,
     webhooks: Webhooks,
+    tokens: Tokens,
     cancel: CancellationToken,
     instance: String,
 }
@@ -63,10 +65,14 @@ impl Application {
             webhooks: webhooks.clone(),
         };
         let jobs = JobManager::new(store, recorder.clone(), config, cancel.child_token())?;
+        let tokens = Tokens::new(settings.api_tokens.clone()).map_err(|e| anyhow::anyhow!(e))?;
+        if !tokens.required() {
+            tracing::warn!("no API tokens configured: the API is open to anyone who can reach {}", settings.listen);
+        }
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
-        Ok(Self { listener, jobs, previewer, recorder, webhooks, cancel, instance })
+        Ok(Self { listener, jobs, previewer, recorder, webhooks, tokens, cancel, instance })
     }
 
     /// The address the API listens on (the real port when configured with port 0).
@@ -83,7 +89,7 @@ impl Application {
     /// everything the service started.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let jobs = self.jobs.clone();
-        let router = api::router(AppState { jobs: self.jobs.clone(), previewer: self.previewer.clone() });
+        let router = api::router(AppState { jobs: self.jobs.clone(), previewer: self.previewer.clone(), tokens: self.tokens.clone() });
         tracing::info!(addr = %self.local_addr(), "serving");
         let drain = async move {
             shutdown.await;

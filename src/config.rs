@@ -67,6 +67,9 @@ pub struct ServeArgs {
     /// Webhook endpoint for recordings that name none (`webhook_url`).
     #[arg(long, env = "WALLFLOWER_WEBHOOK_URL")]
     pub webhook_url: Option<url::Url>,
+    /// API bearer tokens as `name=token,name2=token2` (names are logged, tokens never).
+    #[arg(long, env = "WALLFLOWER_API_TOKENS", hide_env_values = true)]
+    pub api_tokens: Option<String>,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -88,6 +91,9 @@ pub struct FileConfig {
     pub x264_preset: Option<String>,
     pub webhook_secret: Option<String>,
     pub webhook_url: Option<url::Url>,
+    /// `[api_tokens]`: name = token; without any, the API is open.
+    #[serde(default)]
+    pub api_tokens: std::collections::BTreeMap<String, String>,
     /// How long one webhook is retried before it is given up (default 3600).
     pub webhook_retry_for_s: Option<u64>,
     /// `[storage]`: upload policy and S3 credential profiles (`[storage.s3.NAME]`).
@@ -111,6 +117,8 @@ pub struct Settings {
     pub x264_preset: String,
     pub storage: StorageConfig,
     pub webhooks: WebhookConfig,
+    /// `(name, token)` pairs the API accepts.
+    pub api_tokens: Vec<(String, String)>,
 }
 
 impl Settings {
@@ -143,6 +151,10 @@ impl Settings {
                 retry_for: file.webhook_retry_for_s.map(Duration::from_secs).unwrap_or(WebhookConfig::default().retry_for),
                 ..WebhookConfig::default()
             },
+            api_tokens: match &args.api_tokens {
+                Some(list) => parse_tokens(list)?,
+                None => file.api_tokens.into_iter().collect(),
+            },
         })
     }
 
@@ -167,6 +179,17 @@ impl Settings {
             x264_preset: self.x264_preset.clone(),
         }
     }
+}
+
+/// `name=token,name2=token2`.
+fn parse_tokens(list: &str) -> anyhow::Result<Vec<(String, String)>> {
+    list.split(',')
+        .filter(|item| !item.trim().is_empty())
+        .map(|item| {
+            let (name, token) = item.split_once('=').ok_or_else(|| anyhow::anyhow!("--api-tokens: `{}` is not name=token", item.split('=').next().unwrap_or("")))?;
+            Ok((name.trim().to_owned(), token.trim().to_owned()))
+        })
+        .collect()
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
@@ -196,6 +219,21 @@ mod tests {
         assert_eq!(s.max_concurrent, 3);
         assert_eq!(s.listen.port(), 9999);
         assert_eq!(s.start_timeout, Duration::from_secs(15));
+    }
+
+    #[test]
+    fn api_tokens_come_from_the_file_or_the_flag() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("w.toml");
+        std::fs::write(&file, "[api_tokens]\nci = \"from-the-file-0123\"\n").unwrap();
+        let mut args = ServeArgs::default();
+        args.common.config = Some(file);
+        assert_eq!(Settings::resolve(&args).unwrap().api_tokens, [("ci".to_owned(), "from-the-file-0123".to_owned())]);
+        args.api_tokens = Some("ops=flag-token-0123456, ci = other-token-0123456".into());
+        let names: Vec<String> = Settings::resolve(&args).unwrap().api_tokens.into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, ["ops", "ci"]);
+        args.api_tokens = Some("no-equals-sign".into());
+        assert!(Settings::resolve(&args).is_err());
     }
 
     #[test]

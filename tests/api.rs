@@ -54,6 +54,10 @@ struct Api {
 }
 
 fn api(max_concurrent: usize) -> Api {
+    api_with(max_concurrent, Default::default())
+}
+
+fn api_with(max_concurrent: usize, tokens: wallflower::api::auth::Tokens) -> Api {
     let data = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(&data.path().join("db")).unwrap());
     let layouts_dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/layouts"));
@@ -67,12 +71,24 @@ fn api(max_concurrent: usize) -> Api {
     let assets_url = url::Url::parse("http://127.0.0.1:9/").unwrap();
     // Previews are rendered by the end-to-end tests; here only their request checks run.
     let previewer = Previewer::new(layouts, "/nonexistent/chromium".into(), true, data.path().join("tmp"), assets_url, "api-test".into());
-    Api { app: router(AppState { jobs, previewer: Arc::new(previewer) }), _data: data }
+    Api { app: router(AppState { jobs, previewer: Arc::new(previewer), tokens }), _data: data }
 }
 
 impl Api {
     async fn call(&self, method: &str, path: &str, body: Option<&str>) -> (StatusCode, Value, axum::http::HeaderMap) {
-        let req = Request::builder().method(method).uri(path).header(header::CONTENT_TYPE, "application/json");
+        self.send(method, path, body, None).await
+    }
+
+    /// A request with an `Authorization` header.
+    async fn call_as(&self, method: &str, path: &str, authorization: &str) -> (StatusCode, Value, axum::http::HeaderMap) {
+        self.send(method, path, None, Some(authorization)).await
+    }
+
+    async fn send(&self, method: &str, path: &str, body: Option<&str>, authorization: Option<&str>) -> (StatusCode, Value, axum::http::HeaderMap) {
+        let mut req = Request::builder().method(method).uri(path).header(header::CONTENT_TYPE, "application/json");
+        if let Some(value) = authorization {
+            req = req.header(header::AUTHORIZATION, value);
+        }
         let req = req.body(body.map(|b| Body::from(b.to_owned())).unwrap_or_else(Body::empty)).unwrap();
         let resp = self.app.clone().oneshot(req).await.unwrap();
         let (status, headers) = (resp.status(), resp.headers().clone());
@@ -380,4 +396,19 @@ async fn an_upload_cut_short_by_a_restart_can_be_retried() {
     // Its local copy is gone in this test, so the retry says so rather than starting.
     let err = restarted.retry_upload(&rec.id).unwrap_err();
     assert_eq!(err.code(), "local_copy_missing");
+}
+
+#[tokio::test]
+async fn with_tokens_configured_only_a_valid_bearer_token_gets_in() {
+    let tokens = wallflower::api::auth::Tokens::new([("ci".to_owned(), "ci-token-0123456789".to_owned())]).unwrap();
+    let api = api_with(2, tokens);
+    let (status, body, headers) = api.call("GET", "/v1/recordings", None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthorized")), "{body}");
+    assert_eq!(headers[header::WWW_AUTHENTICATE], "Bearer");
+    let (status, _, _) = api.call_as("GET", "/v1/recordings", "Bearer ci-token-0123456780").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "a wrong token");
+    let (status, body, _) = api.call_as("GET", "/v1/recordings", "Bearer ci-token-0123456789").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _, _) = api.call("GET", "/healthz", None).await;
+    assert_eq!(status, StatusCode::OK, "health stays open");
 }

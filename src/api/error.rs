@@ -26,6 +26,8 @@ pub enum ApiError {
     BadBody(String),
     #[error("no route for {0}")]
     NoRoute(String),
+    #[error("authentication required: {0}")]
+    Unauthorized(String),
 }
 
 impl From<LayoutError> for ApiError {
@@ -81,6 +83,7 @@ impl ApiError {
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BadBody(_) => StatusCode::BAD_REQUEST,
             Self::NoRoute(_) => StatusCode::NOT_FOUND,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
         }
     }
 
@@ -96,6 +99,7 @@ impl ApiError {
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::BadBody(_) => "bad_body",
             Self::NoRoute(_) => "not_found",
+            Self::Unauthorized(_) => "unauthorized",
         }
     }
 
@@ -119,6 +123,9 @@ impl IntoResponse for ApiError {
         let mut response = (status, Json(body)).into_response();
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_S));
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         if status == StatusCode::TOO_MANY_REQUESTS {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));

@@ -1,6 +1,7 @@
 //! The REST API (HTTP only: parsing, status codes, headers). The router is built from small
 //! pieces; all error mapping lives in [`error`].
 
+pub mod auth;
 pub mod error;
 pub mod layouts;
 pub mod openapi;
@@ -26,6 +27,8 @@ pub struct AppState {
     pub jobs: JobManager,
     /// Renders layout previews; also holds the layout catalog.
     pub previewer: Arc<Previewer>,
+    /// Bearer tokens the API asks for (none: open).
+    pub tokens: auth::Tokens,
 }
 
 /// The whole API.
@@ -36,10 +39,12 @@ pub fn router(state: AppState) -> Router {
         .merge(health_router())
         .merge(openapi::router())
         .fallback(|uri: Uri| async move { ApiError::NoRoute(uri.path().to_owned()) })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token))
         .with_state(state)
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let path = req.extensions().get::<MatchedPath>().map(MatchedPath::as_str).unwrap_or("?");
-            tracing::debug_span!("http", method = %req.method(), path)
+            // `client`: the name of the caller's token, once authenticated.
+            tracing::debug_span!("http", method = %req.method(), path, client = tracing::field::Empty)
         }))
 }
 
