@@ -11,14 +11,17 @@
 //! - [`layouts`]: serves `layouts/` (built-in pages, page SDK) to the recorder browsers.
 //! - [`timeline`]: chat, reactions, slides and everything else that happened, on the media clock;
 //!   the `timeline.json` and `chat.vtt` sidecars.
-//! - [`storage`]: delivery of finished files.
+//! - [`storage`]: delivery: object storage (uploaded while recording), presigned URLs, retries.
+//! - [`webhooks`]: signed, ordered, retried recording events.
 //! - [`harness`]: a real Janus in a private network namespace and synthetic participants, for
 //!   tests, the demo and the benchmark.
+//! - [`backoff`]: retry delays shared by uploads, webhooks and live streams.
 //! - [`fields`]: the request-field checks and error shape every validating module shares.
 //! - [`config`]: layered settings; [`app`]: wiring for `serve`; [`cli`]: the binary's commands.
 
 pub mod api;
 pub mod app;
+pub mod backoff;
 pub mod cli;
 pub mod config;
 pub mod fields;

@@ -13,6 +13,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::process::Supervised;
+use crate::backoff::Backoff;
 use super::{OutputState, RecorderEvent};
 
 /// What an output makes of the feed.
@@ -39,7 +40,8 @@ pub struct ForwardEnv {
 
 /// How long an ffmpeg may take to finish its stream once the feed ended.
 const FINISH: Duration = Duration::from_secs(5);
-const MAX_DELAY: Duration = Duration::from_secs(30);
+/// Restarts of a failed output: 1 s doubling to 30 s (no jitter: one endpoint per output).
+const BACKOFF: Backoff = Backoff { first: Duration::from_secs(1), cap: Duration::from_secs(30) };
 
 impl LiveOutput {
     pub fn start(id: String, kind: OutputKind, feed: mpsc::Receiver<Bytes>, env: ForwardEnv) -> Self {
@@ -73,7 +75,7 @@ enum Ended {
 
 async fn run(id: String, kind: OutputKind, mut feed: mpsc::Receiver<Bytes>, env: ForwardEnv, cancel: CancellationToken) {
     let report = |state, attempts, error| env.events.try_send(RecorderEvent::Output { id: id.clone(), state, attempts, error });
-    let (mut attempts, mut delay) = (0u32, Duration::from_secs(1));
+    let mut attempts = 0u32;
     loop {
         attempts += 1;
         let _ = report(OutputState::Connecting, attempts, None);
@@ -92,7 +94,7 @@ async fn run(id: String, kind: OutputKind, mut feed: mpsc::Receiver<Bytes>, env:
             }
         }
         // Packets that arrive while waiting are dropped: a live stream resumes at "now".
-        let wait = tokio::time::sleep(delay);
+        let wait = tokio::time::sleep(BACKOFF.ceiling(attempts));
         tokio::pin!(wait);
         loop {
             tokio::select! {
@@ -101,7 +103,6 @@ async fn run(id: String, kind: OutputKind, mut feed: mpsc::Receiver<Bytes>, env:
                 packet = feed.recv() => if packet.is_none() { return },
             }
         }
-        delay = (delay * 2).min(MAX_DELAY);
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use object_store::{ObjectStoreExt, PutPayload};
 use tokio::sync::watch;
@@ -88,9 +88,6 @@ pub async fn stream(s3: &S3Target, mut upload: HlsUpload, mut retrier: Retrier<'
         if finished {
             return Ok(upload.bytes);
         }
-        match tokio::time::timeout(Duration::from_secs(1), done.changed()).await {
-            Ok(Err(_)) if done.borrow().is_none() => return Err(StorageError::Abandoned),
-            _ => {}
-        }
+        super::multipart::wait(&mut done).await?;
     }
 }

@@ -205,7 +205,7 @@ async fn open_first(paths: &[Option<&PathBuf>]) -> Option<(tokio::fs::File, Path
 
 /// Waits for more bytes (polling: a second is small against a part) or for the writer to finish;
 /// an error once the writer went away without a file (the recording produced none).
-async fn wait(done: &mut watch::Receiver<Option<PathBuf>>) -> Result<(), StorageError> {
+pub(super) async fn wait(done: &mut watch::Receiver<Option<PathBuf>>) -> Result<(), StorageError> {
     match tokio::time::timeout(Duration::from_secs(1), done.changed()).await {
         Ok(Err(_)) if done.borrow().is_none() => Err(StorageError::Abandoned),
         _ => Ok(()),

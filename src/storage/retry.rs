@@ -6,14 +6,13 @@ use std::future::Future;
 use std::time::Duration;
 
 use chrono::Utc;
-use rand::Rng;
 use tokio::time::Instant;
 
 use super::{StorageError, UploadStatus};
+use crate::backoff::Backoff;
 
-/// First wait after a failure; it doubles up to [`MAX_DELAY`].
-const FIRST_DELAY: Duration = Duration::from_millis(500);
-const MAX_DELAY: Duration = Duration::from_secs(30);
+/// Waits between attempts: 0.5 s doubling to 30 s, with full jitter.
+const BACKOFF: Backoff = Backoff { first: Duration::from_millis(500), cap: Duration::from_secs(30) };
 
 /// Whether a failure is worth another attempt.
 pub enum Attempt {
@@ -49,7 +48,6 @@ impl<'a> Retrier<'a> {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, Attempt>>,
     {
-        let mut delay = FIRST_DELAY;
         let mut failures = 0u32;
         loop {
             match op().await {
@@ -64,7 +62,7 @@ impl<'a> Retrier<'a> {
                 Err(Attempt::Fatal(e)) => return Err(e),
                 Err(Attempt::Retry(error)) => {
                     failures += 1;
-                    let wait = rand::rng().random_range(Duration::ZERO..=delay);
+                    let wait = BACKOFF.delay(failures);
                     self.note_failure(what, &error, wait);
                     if let Some(spent) = self.spent() {
                         let attempts = self.status.borrow().failed_attempts;
@@ -74,7 +72,6 @@ impl<'a> Retrier<'a> {
                         _ = tokio::time::sleep(wait) => {}
                         _ = self.cancel.cancelled() => {}
                     }
-                    delay = (delay * 2).min(MAX_DELAY);
                 }
             }
         }

@@ -12,7 +12,8 @@ use standardwebhooks::{HEADER_WEBHOOK_ID, HEADER_WEBHOOK_SIGNATURE, HEADER_WEBHO
 use tokio::sync::mpsc::UnboundedReceiver;
 use url::Url;
 
-use super::{Backoff, Counters, Inner, Message};
+use super::{Counters, Inner, Message};
+use crate::backoff::Backoff;
 
 /// Everything one recording's task needs.
 pub(super) struct Delivery {

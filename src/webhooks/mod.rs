@@ -20,6 +20,7 @@ use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 use url::Url;
 
+use crate::backoff::Backoff;
 use delivery::Delivery;
 
 const SECRET_PREFIX: &str = "whsec_";
@@ -125,28 +126,8 @@ struct Inner {
     stop: CancellationToken,
 }
 
-/// Retry delays: exponential from `first`, doubled per failure up to `cap`, with full jitter so
-/// many recordings failing against one receiver do not retry in lockstep.
-#[derive(Debug, Clone, Copy)]
-struct Backoff {
-    first: Duration,
-    cap: Duration,
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Self { first: Duration::from_millis(500), cap: Duration::from_secs(60) }
-    }
-}
-
-impl Backoff {
-    /// The delay after the `failures`-th failure of a message (1-based): uniform in [0, ceiling].
-    fn delay(&self, failures: u32) -> Duration {
-        let doublings = failures.saturating_sub(1).min(31);
-        let ceiling = self.first.saturating_mul(1u32 << doublings).min(self.cap);
-        ceiling.mul_f64(rand::random::<f64>())
-    }
-}
+/// Webhook retry delays: 0.5 s doubling to 60 s, with full jitter.
+const BACKOFF: Backoff = Backoff { first: Duration::from_millis(500), cap: Duration::from_secs(60) };
 
 /// Relaxed atomics: each counter stands alone, nothing is ordered by them.
 #[derive(Default)]
@@ -208,7 +189,7 @@ impl Webhooks {
             closing: stop.child_token(),
             stop,
         };
-        Ok(Self { inner: Arc::new(inner), backoff: Backoff::default() })
+        Ok(Self { inner: Arc::new(inner), backoff: BACKOFF })
     }
 
     /// Replaces the retry delays (default 0.5 s doubling to 60 s); for tests. Affects outboxes

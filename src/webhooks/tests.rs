@@ -320,7 +320,7 @@ fn credentials_stay_out_of_logs() {
 
 #[test]
 fn backoff_grows_to_its_cap_with_full_jitter() {
-    let backoff = Backoff::default();
+    let backoff = BACKOFF;
     for _ in 0..100 {
         assert!(backoff.delay(1) <= ms(500));
         assert!(backoff.delay(3) <= ms(2000));

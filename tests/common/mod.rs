@@ -74,15 +74,7 @@ impl TestApp {
 
     /// Polls until the recording's state is one of `states`; panics after `timeout`.
     pub async fn wait_for(&self, id: &str, states: &[&str], timeout: Duration) -> Value {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let (_, rec) = self.get(&format!("/v1/recordings/{id}")).await;
-            if states.contains(&rec["state"].as_str().unwrap_or("")) {
-                return rec;
-            }
-            assert!(tokio::time::Instant::now() < deadline, "still {} after {timeout:?}: {rec}", rec["state"]);
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        self.wait_until(id, timeout, |rec| states.contains(&rec["state"].as_str().unwrap_or(""))).await
     }
 
     /// Polls the recording until `check` holds; panics after `timeout`.
@@ -94,7 +86,7 @@ impl TestApp {
                 return rec;
             }
             assert!(tokio::time::Instant::now() < deadline, "condition not met within {timeout:?}: {rec}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
