@@ -226,7 +226,7 @@ async fn a_calls_timeline_and_chat_go_beside_the_video() {
         std::fs::write(files_dir.join(name), text).unwrap();
         files_dir.join(name)
     };
-    let media = wallflower::recorder::MediaInfo { duration_s: 1.0, width: 2, height: 2, bytes: 5, video_codec: None, audio_codec: None };
+    let media = wallflower::recorder::MediaInfo { start_s: 0.0, duration_s: 1.0, width: 2, height: 2, bytes: 5, video_codec: None, audio_codec: None };
     let files = vec![
         FileInfo::video(&write("recording.mp4", "video"), &media),
         FileInfo::sidecar("timeline", &write("timeline.json", "{}"), "application/json"),
@@ -239,5 +239,27 @@ async fn a_calls_timeline_and_chat_go_beside_the_video() {
     let chat = s3.get(&Key::from("calls/1234/rec_x.chat.vtt")).await.unwrap().bytes().await.unwrap();
     assert_eq!(&chat[..], b"WEBVTT\n");
     assert!(delivered.iter().all(|f| f.path.is_none()) && !files_dir.exists(), "local copies removed once stored");
+    garage.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relaunched_pipeline_uploads_the_joined_file_not_the_first_spool() {
+    let (garage, app, dir) = setup("", true).await;
+    let id = app.start(request(json!({"type": "s3", "key": "{id}.mp4"}), 30)).await;
+    app.wait_until(&id, Duration::from_secs(30), |r| parts(r) >= 1).await;
+    let ffmpeg = common::processes_of(&app.instance).into_iter().find(|(_, name)| name == "ffmpeg").expect("ffmpeg runs");
+    // SAFETY: SIGKILL to the ffmpeg this test's service started.
+    unsafe { libc::kill(ffmpeg.0, libc::SIGKILL) };
+    app.wait_until(&id, Duration::from_secs(20), |r| r["incidents"].as_array().is_some_and(|i| !i.is_empty())).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    app.post(&format!("/v1/recordings/{id}/stop"), json!({})).await;
+    let done = app.wait_for(&id, &["completed", "failed"], Duration::from_secs(40)).await;
+    assert_eq!(done["state"], "completed", "{done}");
+    let video = &done["files"][0];
+    let object = download(&client(&garage), &format!("{id}.mp4"), dir.path()).await;
+    let local = std::fs::read(video["path"].as_str().unwrap()).unwrap();
+    assert_eq!(std::fs::read(&object).unwrap(), local, "the object is byte for byte the joined recording");
+    assert_plays(&object, done["duration_s"].as_f64().unwrap());
+    app.stop().await;
     garage.stop().await;
 }

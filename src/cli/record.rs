@@ -127,6 +127,7 @@ async fn print_progress(mut events: mpsc::Receiver<RecorderEvent>) {
                 eprintln!("\nparticipants: {}", names.join(", "));
             }
             RecorderEvent::Incident { kind, message } => eprintln!("\nincident: {kind} {}", message.unwrap_or_default()),
+            RecorderEvent::Restarted { part, cause, gap_s, .. } => eprintln!("\n{} relaunched after: {cause} ({gap_s:.2} s gap)", part.name()),
             RecorderEvent::Output { id, state, error, .. } => eprintln!("\noutput {id}: {state:?} {}", error.unwrap_or_default()),
             RecorderEvent::SettingsApplied { .. } | RecorderEvent::CallEvent { .. } | RecorderEvent::EventStats { .. } => {}
         }

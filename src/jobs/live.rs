@@ -111,7 +111,16 @@ impl Live {
             RecorderEvent::Incident { kind, message } => {
                 let at = Utc::now();
                 self.timeline.push(at, "incident", None, json!({"kind": kind, "message": message}));
-                rec.incidents.push(Incident { kind, message, at });
+                rec.incidents.push(Incident { kind, message, at, part: None, gap_s: None });
+                true
+            }
+            RecorderEvent::Restarted { part, cause, gap_s, at } => {
+                let gap_s = (gap_s * 1000.0).round() / 1000.0;
+                let message = format!("{cause}; relaunched, {gap_s:.2} s missing from the file here");
+                let payload = json!({"kind": "pipeline_restart", "part": part.name(), "gap_s": gap_s, "message": message});
+                self.timeline.push(at, "incident", None, payload);
+                let part = Some(part.name().to_owned());
+                rec.incidents.push(Incident { kind: "pipeline_restart".into(), message: Some(message), at, part, gap_s: Some(gap_s) });
                 true
             }
             RecorderEvent::SettingsApplied { revision, at, failed } => self.settings_applied(revision, at, failed),
@@ -141,7 +150,7 @@ impl Live {
         self.timeline.push(at, "output", None, json!({"id": id, "state": state, "error": error}));
         if state == OutputState::Retrying {
             let message = Some(format!("{id}: {}", error.unwrap_or_default()));
-            self.resource.incidents.push(Incident { kind: "output_failed".into(), message, at });
+            self.resource.incidents.push(Incident { kind: "output_failed".into(), message, at, part: None, gap_s: None });
         }
         true
     }

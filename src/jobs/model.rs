@@ -206,8 +206,14 @@ pub struct SettingsChange {
 /// Something that happened to a recording's source, e.g. the SFU connection dropping.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Incident {
-    /// `connection_lost`, `connection_restored`, …
+    /// `connection_lost`, `connection_restored`, `pipeline_restart`, `output_failed`, …
     pub kind: String,
     pub message: Option<String>,
     pub at: DateTime<Utc>,
+    /// `pipeline_restart`: the part relaunched (`chromium`, `ffmpeg`, `xvfb`, `pulseaudio`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part: Option<String>,
+    /// `pipeline_restart`: seconds of the call missing from the file at `at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gap_s: Option<f64>,
 }

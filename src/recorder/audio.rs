@@ -10,8 +10,14 @@ use super::process::{Supervised, prepare};
 
 /// The service's PulseAudio daemon.
 pub struct PulseServer {
-    /// `None` once stopped. A std Mutex: only taken to stop the daemon.
+    /// `None` once stopped. A std Mutex: taken briefly, never across an await.
     process: std::sync::Mutex<Option<Supervised>>,
+    /// Counts daemon starts: a sink made under an earlier one is gone.
+    generation: std::sync::atomic::AtomicU64,
+    /// One relaunch at a time when several recordings find the daemon gone.
+    reviving: tokio::sync::Mutex<()>,
+    program: PathBuf,
+    dir: PathBuf,
     socket: PathBuf,
     pactl: PathBuf,
     instance: String,
@@ -22,6 +28,22 @@ impl PulseServer {
     pub async fn start(pulseaudio: &Path, pactl: &Path, dir: &Path, instance: &str) -> Result<Self, RecorderError> {
         std::fs::create_dir_all(dir)?;
         let socket = dir.join("native");
+        let process = Self::spawn(pulseaudio, dir, &socket, pactl, instance).await?;
+        Ok(Self {
+            process: std::sync::Mutex::new(Some(process)),
+            generation: std::sync::atomic::AtomicU64::new(1),
+            reviving: tokio::sync::Mutex::new(()),
+            program: pulseaudio.to_path_buf(),
+            dir: dir.to_path_buf(),
+            socket,
+            pactl: pactl.to_path_buf(),
+            instance: instance.to_owned(),
+        })
+    }
+
+    async fn spawn(pulseaudio: &Path, dir: &Path, socket: &Path, pactl: &Path, instance: &str) -> Result<Supervised, RecorderError> {
+        // A dead daemon leaves its socket behind; the new one must not find it.
+        let _ = std::fs::remove_file(socket);
         let native = format!("module-native-protocol-unix socket={} auth-anonymous=1", socket.display());
         let args = [
             "-n", "--daemonize=no", "--exit-idle-time=-1", "--disallow-exit", "--use-pid-file=no",
@@ -31,9 +53,31 @@ impl PulseServer {
         let process = Supervised::spawn("pulseaudio", pulseaudio, args, &envs, instance)
             .map_err(|e| RecorderError::Audio(format!("cannot run pulseaudio: {e}")))?;
         let mut process = Some(process);
-        Self::wait_ready(&mut process, &socket, pactl, instance).await?;
-        let process = std::sync::Mutex::new(process);
-        Ok(Self { process, socket, pactl: pactl.to_path_buf(), instance: instance.to_owned() })
+        Self::wait_ready(&mut process, socket, pactl, instance).await?;
+        process.ok_or_else(|| RecorderError::Audio("pulseaudio vanished".into()))
+    }
+
+    /// Makes sure the daemon runs, starting it again if it died; returns its generation (a
+    /// sink of another generation is gone). After [`Self::stop`] nothing is started.
+    pub async fn revive(&self) -> Result<u64, RecorderError> {
+        let _one = self.reviving.lock().await;
+        if self.exited().is_some() {
+            tracing::warn!("the PulseAudio daemon died; starting it again");
+            let process = Self::spawn(&self.program, &self.dir, &self.socket, &self.pactl, &self.instance).await?;
+            *self.process.lock().unwrap_or_else(|e| e.into_inner()) = Some(process);
+            self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        Ok(self.generation())
+    }
+
+    /// The daemon's exit status, if it died (a stopped one is not dead).
+    pub fn exited(&self) -> Option<std::process::ExitStatus> {
+        let mut process = self.process.lock().unwrap_or_else(|e| e.into_inner());
+        process.as_mut().and_then(Supervised::try_exited)
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     async fn wait_ready(process: &mut Option<Supervised>, socket: &Path, pactl: &Path, instance: &str) -> Result<(), RecorderError> {
@@ -66,7 +110,7 @@ impl PulseServer {
         let out = self.pactl(&args).await.map_err(RecorderError::Audio)?;
         let module = out.trim().parse::<u32>()
             .map_err(|_| RecorderError::Audio(format!("unexpected pactl answer: {out:?}")))?;
-        Ok(Sink { name: name.to_owned(), module: Some(module), pactl: self.pactl_command_base() })
+        Ok(Sink { name: name.to_owned(), module: Some(module), pactl: self.pactl_command_base(), generation: self.generation() })
     }
 
     async fn pactl(&self, args: &[&str]) -> Result<String, String> {
@@ -120,6 +164,8 @@ pub struct Sink {
     /// The null-sink module index; `None` once unloaded.
     module: Option<u32>,
     pactl: Pactl,
+    /// The daemon generation it was made under.
+    pub generation: u64,
 }
 
 impl Sink {
@@ -129,6 +175,11 @@ impl Sink {
     }
 
     /// Unloads the sink.
+    /// Forgets a sink whose daemon died: its module number may belong to a sink of the new one.
+    pub fn forget(mut self) {
+        self.module = None;
+    }
+
     pub async fn remove(mut self) {
         let Some(module) = self.module.take() else { return };
         let mut cmd = self.pactl.command();

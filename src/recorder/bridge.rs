@@ -13,12 +13,20 @@ use super::RecorderError;
 /// Name of the binding installed on every page of the recorder browser.
 pub const BINDING: &str = "__wallflower";
 
+/// Every page says once a second, from `requestAnimationFrame`, that it still draws: a frozen
+/// renderer stops saying it (see the watchdog in [`super::supervise`]).
+const HEARTBEAT: &str = r#"(() => { let last = 0; const beat = (t) => {
+    if (t - last >= 1000 && window.__wallflower) { last = t; window.__wallflower('{"type":"heartbeat"}'); }
+    requestAnimationFrame(beat); }; requestAnimationFrame(beat); })();"#;
+
 /// A message from the page.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum PageMessage {
     /// Content is rendered; capture may begin.
     Ready,
+    /// The page drew frames in the last second (the watchdog's sign of life).
+    Heartbeat,
     /// The page says the session is over.
     End {
         #[serde(default)]
@@ -112,7 +120,7 @@ pub async fn install(page: &Page, config: &serde_json::Value) -> Result<mpsc::Re
     let control = |e: chromiumoxide::error::CdpError| RecorderError::BrowserControl(e.to_string());
     let mut calls = page.event_listener::<EventBindingCalled>().await.map_err(control)?;
     page.execute(AddBindingParams::new(BINDING)).await.map_err(control)?;
-    let script = format!("window.__wallflowerConfig = {config};");
+    let script = format!("window.__wallflowerConfig = {config};{HEARTBEAT}");
     page.execute(AddScriptToEvaluateOnNewDocumentParams::new(script)).await.map_err(control)?;
     let (tx, rx) = mpsc::channel(64);
     let span = tracing::Span::current();

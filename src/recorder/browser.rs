@@ -85,6 +85,11 @@ impl Browser {
         Ok(page)
     }
 
+    /// True once Chromium has exited.
+    pub fn has_exited(&mut self) -> bool {
+        self.process.try_exited().is_some()
+    }
+
     /// Resolves when Chromium exits on its own; gives the exit status.
     pub async fn exited(&mut self) -> String {
         self.process.exited().await.to_string()
@@ -100,6 +105,13 @@ impl Browser {
         let _ = tokio::time::timeout(Duration::from_secs(2), self.cdp.close()).await;
         self.handler.abort();
         self.process.terminate(Duration::from_secs(3)).await;
+        kill_strays(&self.instance, &self.profile);
+    }
+
+    /// Kills a broken browser at once (a frozen one would not answer a polite close).
+    pub async fn kill(self) {
+        self.handler.abort();
+        self.process.terminate(Duration::ZERO).await;
         kill_strays(&self.instance, &self.profile);
     }
 }

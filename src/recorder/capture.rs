@@ -115,6 +115,11 @@ impl Capture {
         Ok(Self { origin_s, fps: input.output.fps, starts: [None; 2], pid, stdin, events, file: input.file.map(Path::to_path_buf), exited: Some(done_rx) })
     }
 
+    /// Media time of the first frame (seconds after the origin), once ffmpeg reported it.
+    pub fn first_frame_s(&self) -> Option<f64> {
+        self.starts[VIDEO].map(|video| video - self.origin_s)
+    }
+
     /// Waits (at most `limit`) until ffmpeg has encoded the picture up to the wall-clock moment
     /// `until_s`, so a stop never clips what was on screen before it: `q` drops what is still
     /// queued inside ffmpeg.

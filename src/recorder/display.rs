@@ -58,6 +58,11 @@ impl Display {
         format!(":{}", self.number)
     }
 
+    /// True once Xvfb has exited.
+    pub fn has_exited(&mut self) -> bool {
+        self.process.try_exited().is_some()
+    }
+
     /// Resolves when Xvfb exits on its own.
     pub async fn exited(&mut self) -> String {
         self.process.exited().await.to_string()

@@ -17,6 +17,8 @@ pub mod pipeline;
 pub mod probe;
 pub mod process;
 pub mod relay;
+pub mod restart;
+pub mod segments;
 pub mod source;
 pub mod supervise;
 pub mod tools;
@@ -73,6 +75,9 @@ pub enum RecorderEvent {
     EventStats { received: u64, shown: u64, dropped: u64 },
     /// The page shows settings `revision` since `at` (or could not: `failed`).
     SettingsApplied { revision: u32, at: DateTime<Utc>, failed: Option<String> },
+    /// A broken `part` of the pipeline was relaunched at `at` because of `cause`; `gap_s` of
+    /// the call are missing from the file there.
+    Restarted { part: restart::Part, cause: String, gap_s: f64, at: DateTime<Utc> },
     /// A live output (`hls`, or a stream's id) changed state; `attempts` counts its starts.
     Output { id: String, state: OutputState, attempts: u32, error: Option<String> },
 }
@@ -131,8 +136,12 @@ pub enum RecorderError {
     ChromiumExited { status: String },
     #[error("Xvfb exited unexpectedly ({status})")]
     DisplayExited { status: String },
+    #[error("PulseAudio exited unexpectedly ({status})")]
+    PulseExited { status: String },
     #[error("ffmpeg exited unexpectedly ({status}): {tail}")]
     FfmpegExited { status: String, tail: String },
+    #[error("{} stalled: {what} for {secs} s", part.name())]
+    Stalled { part: restart::Part, what: &'static str, secs: u64 },
     #[error("ffmpeg failed to start: {0}")]
     CaptureStart(String),
     #[error("finalising the recording failed: {0}")]
@@ -159,11 +168,41 @@ impl RecorderError {
             Self::ChromiumExited { .. } => "chromium_exited",
             Self::DisplayExited { .. } => "xvfb_exited",
             Self::FfmpegExited { .. } => "ffmpeg_exited",
+            Self::PulseExited { .. } => "pulseaudio_exited",
+            Self::Stalled { .. } => "pipeline_stalled",
             Self::CaptureStart(_) => "capture_start_failed",
             Self::Finalize(_) => "finalize_failed",
             Self::Aborted => "aborted",
             Self::Source { code, .. } => code.as_str(),
             Self::Io(_) => "io_error",
+        }
+    }
+
+    /// The part of the pipeline this error says is broken, when relaunching it could help.
+    pub fn broken_part(&self) -> Option<restart::Part> {
+        match self {
+            Self::ChromiumExited { .. } => Some(restart::Part::Chromium),
+            Self::DisplayExited { .. } => Some(restart::Part::Xvfb),
+            Self::FfmpegExited { .. } => Some(restart::Part::Ffmpeg),
+            Self::PulseExited { .. } => Some(restart::Part::PulseAudio),
+            Self::Stalled { part, .. } => Some(*part),
+            _ => None,
+        }
+    }
+
+    /// The message without ffmpeg's last lines (for incidents).
+    pub fn brief(&self) -> String {
+        match self {
+            Self::FfmpegExited { status, .. } => format!("ffmpeg exited unexpectedly ({status})"),
+            other => other.to_string(),
+        }
+    }
+
+    /// How long a stalled part had shown no life when the watchdog noticed.
+    pub fn stalled_for(&self) -> Option<Duration> {
+        match self {
+            Self::Stalled { secs, .. } => Some(Duration::from_secs(*secs)),
+            _ => None,
         }
     }
 

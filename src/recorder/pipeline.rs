@@ -13,7 +13,9 @@ use super::audio::{PulseServer, Sink};
 use super::bridge::{self, PageMessage};
 use super::browser::{Browser, LaunchOptions, Screen};
 use super::capture::{Capture, CaptureEvent, CaptureInput, OutputSpec};
-use super::finalize::{self, Timing};
+use super::finalize::Timing;
+use super::restart::Running;
+use super::segments::{self, Segment};
 use super::forward::ForwardEnv;
 use super::outputs::{Outputs, WantedStream};
 use super::relay::Relay;
@@ -107,10 +109,10 @@ const CATCH_UP_MARGIN_S: f64 = 0.6;
 
 /// What recordings of one service share.
 pub struct Recorder {
-    tools: Tools,
-    config: RecorderConfig,
-    pulse: PulseServer,
-    instance: String,
+    pub(super) tools: Tools,
+    pub(super) config: RecorderConfig,
+    pub(super) pulse: PulseServer,
+    pub(super) instance: String,
 }
 
 /// Something that makes recordings: the real [`Recorder`], or a stand-in in API contract tests.
@@ -137,10 +139,12 @@ impl Runner for Recorder {
 
 /// The processes of one recording, torn down in reverse order of creation.
 #[derive(Default)]
-struct Parts {
-    sink: Option<Sink>,
-    display: Option<Display>,
-    browser: Option<Browser>,
+pub(super) struct Parts {
+    pub sink: Option<Sink>,
+    pub display: Option<Display>,
+    pub browser: Option<Browser>,
+    /// Where the capture sends the live feed (the relay), when there are live outputs.
+    pub feed: Option<String>,
 }
 
 impl Parts {
@@ -201,39 +205,51 @@ impl Recorder {
         events: &mpsc::Sender<RecorderEvent>,
         stop: &StopSignal,
     ) -> Result<Outcome, Failure> {
-        let mut messages = tokio::select! {
+        let messages = tokio::select! {
             opened = self.open(job, temp, parts, events) => opened?,
             _ = stop.stop.cancelled() => return Err(RecorderError::Aborted.into()),
         };
-        let spool = job.output.file.then(|| spool_path(&job.file));
         let mut outputs = self.outputs(job, events).await?;
-        let feed = outputs.as_ref().map(Outputs::feed_url);
-        let mut capture = self.start_capture(job, parts, spool.as_deref(), feed)?;
-        let (Some(browser), Some(display)) = (parts.browser.as_mut(), parts.display.as_mut()) else {
-            return Err(RecorderError::CaptureStart("pipeline parts missing".into()).into());
+        parts.feed = outputs.as_ref().map(Outputs::feed_url);
+        let spool = job.output.file.then(|| spool_path(&job.file));
+        let capture = self.start_capture(job, parts, spool.as_deref())?;
+        let mut run = Running { capture: Some(capture), messages, segments: Vec::new(), restarts: 0, before_s: 0.0 };
+        let ended = loop {
+            match self.watch(job, parts, &mut run, outputs.as_mut(), events, stop).await {
+                Err(error) if run.may_restart(&error, stop) => {
+                    if let Err(failed) = self.restart(job, temp, parts, &mut run, error, events).await {
+                        tracing::error!("relaunching failed: {failed}");
+                        break Err(failed);
+                    }
+                }
+                ended => break ended,
+            }
         };
-        let base = &self.config.layouts_url;
-        let watched = Watched { job, browser, display, capture: &mut capture, messages: &mut messages, events, base, outputs: outputs.as_mut() };
-        let ended = supervise::supervise(watched, stop).await;
         let reason = *ended.as_ref().unwrap_or(&EndReason::Error);
         let _ = events.send(RecorderEvent::Stopping { reason }).await;
         // A stop keeps what was on screen up to this moment, no more, no less.
         let stop_at = ended.is_ok().then(|| Utc::now().timestamp_micros() as f64 / 1e6);
-        if let Some(at) = stop_at {
-            capture.catch_up(at + CATCH_UP_MARGIN_S, CATCH_UP).await;
-        }
-        if let Some(CaptureEvent::Exited { status, .. }) = capture.stop(self.config.stop_timeout).await {
-            tracing::debug!(?status, "ffmpeg finished");
+        if let Some(capture) = run.capture.as_mut() {
+            if let Some(at) = stop_at {
+                capture.catch_up(at + CATCH_UP_MARGIN_S, CATCH_UP).await;
+            }
+            if let Some(CaptureEvent::Exited { status, .. }) = capture.stop(self.config.stop_timeout).await {
+                tracing::debug!(?status, "ffmpeg finished");
+            }
+            let timing = Timing::of(capture, stop_at);
+            tracing::debug!(?timing, "finalising");
+            if let Some(spool) = &capture.file {
+                run.segments.push(Segment { spool: spool.clone(), timing });
+            }
         }
         if let Some(outputs) = outputs {
             outputs.close().await;
         }
-        let timing = Timing::of(&capture, stop_at);
-        tracing::debug!(?timing, "finalising");
-        let finished = match &spool {
-            None => None,
-            Some(spool) if job.keep_fragmented => Some(self.keep_spool(spool, &job.file).await),
-            Some(spool) => Some(self.finish_file(spool, &job.file, &timing).await),
+        let finished = match run.segments.as_slice() {
+            [] if !job.output.file => None,
+            [] => Some(Err(RecorderError::Finalize("ffmpeg wrote no file".into()))),
+            [only] if job.keep_fragmented => Some(self.keep_spool(&only.spool, &job.file).await),
+            all => Some(self.finish_file(all, &job.file).await),
         };
         let file = |media: MediaInfo| (job.file.clone(), media);
         match (ended, finished) {
@@ -244,6 +260,26 @@ impl Recorder {
         }
     }
 
+    /// Supervises the current segment until the recording ends or a part breaks.
+    async fn watch(
+        &self,
+        job: &RecordingJob,
+        parts: &mut Parts,
+        run: &mut Running,
+        outputs: Option<&mut Outputs>,
+        events: &mpsc::Sender<RecorderEvent>,
+        stop: &StopSignal,
+    ) -> Result<EndReason, RecorderError> {
+        let (Some(browser), Some(display), Some(capture)) = (parts.browser.as_mut(), parts.display.as_mut(), run.capture.as_mut()) else {
+            return Err(RecorderError::CaptureStart("pipeline parts missing".into()));
+        };
+        let base = &self.config.layouts_url;
+        let messages = &mut run.messages;
+        let before_s = run.before_s;
+        let watched = Watched { job, browser, display, capture, messages, events, base, outputs, before_s, pulse: &self.pulse };
+        supervise::supervise(watched, stop).await
+    }
+
     /// Starts sink, display and browser, installs the bridge and loads the page until it is ready.
     async fn open(
         &self,
@@ -252,19 +288,39 @@ impl Recorder {
         parts: &mut Parts,
         events: &mpsc::Sender<RecorderEvent>,
     ) -> Result<mpsc::Receiver<PageMessage>, RecorderError> {
-        let out = &job.output;
-        let sink = parts.sink.insert(self.pulse.create_sink(&sink_name(&job.id)).await?);
+        parts.sink = Some(self.pulse.create_sink(&sink_name(&job.id)).await?);
+        self.start_display(job, parts).await?;
+        self.launch_page(job, &temp.join("profile"), parts, events).await
+    }
+
+    /// Starts the recording's X display.
+    pub(super) async fn start_display(&self, job: &RecordingJob, parts: &mut Parts) -> Result<(), RecorderError> {
         // Without a window manager the kiosk window comes out one pixel short of the screen, so
         // the screen is one pixel larger than what is captured.
-        let (screen_w, screen_h) = (out.width + 1, out.height + 1);
-        let display = parts.display.insert(Display::start(&self.tools.xvfb, screen_w, screen_h, &self.instance).await?);
-        let profile = temp.join("profile");
+        let (screen_w, screen_h) = (job.output.width + 1, job.output.height + 1);
+        parts.display = Some(Display::start(&self.tools.xvfb, screen_w, screen_h, &self.instance).await?);
+        Ok(())
+    }
+
+    /// Launches Chromium with a fresh `profile` on the display, installs the bridge and loads
+    /// the page until it is ready.
+    pub(super) async fn launch_page(
+        &self,
+        job: &RecordingJob,
+        profile: &Path,
+        parts: &mut Parts,
+        events: &mpsc::Sender<RecorderEvent>,
+    ) -> Result<mpsc::Receiver<PageMessage>, RecorderError> {
+        let (Some(sink), Some(display)) = (&parts.sink, &parts.display) else {
+            return Err(RecorderError::BrowserLaunch("no display or sink to launch on".into()));
+        };
+        let out = &job.output;
         let server = self.pulse.server_env();
         let display_name = display.name();
         let launch = LaunchOptions {
             program: &self.tools.chromium,
             screen: Some(Screen { display: &display_name, pulse_server: &server, sink: &sink.name }),
-            profile_dir: &profile,
+            profile_dir: profile,
             width: out.width,
             height: out.height,
             no_sandbox: self.config.chromium_no_sandbox,
@@ -318,7 +374,7 @@ impl Recorder {
         Ok(Some(outputs))
     }
 
-    fn start_capture(&self, job: &RecordingJob, parts: &Parts, spool: Option<&Path>, feed: Option<String>) -> Result<Capture, RecorderError> {
+    pub(super) fn start_capture(&self, job: &RecordingJob, parts: &Parts, spool: Option<&Path>) -> Result<Capture, RecorderError> {
         let (Some(sink), Some(display)) = (&parts.sink, &parts.display) else {
             return Err(RecorderError::CaptureStart("pipeline parts missing".into()));
         };
@@ -331,7 +387,7 @@ impl Recorder {
             output: &job.output,
             preset: &self.config.x264_preset,
             file: spool,
-            feed,
+            feed: parts.feed.clone(),
             instance: &self.instance,
         })
     }
@@ -345,18 +401,16 @@ impl Recorder {
         probe::probe(&self.tools.ffprobe, file, &self.instance).await
     }
 
-    /// Turns the spool into the final faststart MP4. If the remux fails, the fragmented spool
-    /// itself (playable up to its last fragment) becomes the file, so nothing recorded is lost.
-    async fn finish_file(&self, spool: &Path, file: &Path, timing: &Timing) -> Result<MediaInfo, RecorderError> {
-        if !spool.exists() {
+    /// Turns the segments into the final faststart MP4. If that fails, the first fragmented
+    /// spool itself (playable up to its last fragment) becomes the file, so it is not lost.
+    async fn finish_file(&self, segments: &[Segment], file: &Path) -> Result<MediaInfo, RecorderError> {
+        let first = &segments[0].spool;
+        if !first.exists() {
             return Err(RecorderError::Finalize("ffmpeg wrote no file".into()));
         }
-        match finalize::finalize(&self.tools.ffmpeg, spool, file, timing, &self.instance).await {
-            Ok(()) => tokio::fs::remove_file(spool).await?,
-            Err(e) => {
-                tracing::warn!("{e}; keeping the fragmented file as it is");
-                tokio::fs::rename(spool, file).await?;
-            }
+        if let Err(e) = segments::join(&self.tools.ffmpeg, segments, file, &self.instance).await {
+            tracing::warn!("{e}; keeping the first fragmented spool as it is");
+            tokio::fs::rename(first, file).await?;
         }
         probe::probe(&self.tools.ffprobe, file, &self.instance).await
     }
@@ -369,13 +423,11 @@ pub fn hls_dir(file: &Path) -> PathBuf {
 
 /// The fragmented file ffmpeg writes while recording, beside the final file.
 pub fn spool_path(file: &Path) -> PathBuf {
-    let mut name = file.file_name().unwrap_or_default().to_os_string();
-    name.push(".part");
-    file.with_file_name(name)
+    segments::spool(file, 0)
 }
 
 /// PulseAudio sink names allow `[A-Za-z0-9_.-]`; ids are already like that, but be safe.
-fn sink_name(id: &str) -> String {
+pub(super) fn sink_name(id: &str) -> String {
     let clean: String = id.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
     format!("wf_{clean}")
 }

@@ -12,6 +12,9 @@ use super::process::prepare;
 pub struct MediaInfo {
     pub bytes: u64,
     pub duration_s: f64,
+    /// Media time of the first packet (files written with the capture's clock start after 0).
+    #[serde(default)]
+    pub start_s: f64,
     pub width: u32,
     pub height: u32,
     pub video_codec: Option<String>,
@@ -36,6 +39,7 @@ struct ProbeStream {
 #[derive(Deserialize)]
 struct ProbeFormat {
     duration: Option<String>,
+    start_time: Option<String>,
 }
 
 /// Runs ffprobe on `file`.
@@ -53,6 +57,7 @@ pub async fn probe(ffprobe: &Path, file: &Path, instance: &str) -> Result<MediaI
     let mut info = MediaInfo {
         bytes: tokio::fs::metadata(file).await?.len(),
         duration_s: probe.format.duration.and_then(|d| d.parse().ok()).unwrap_or(0.0),
+        start_s: probe.format.start_time.and_then(|d| d.parse().ok()).unwrap_or(0.0),
         ..MediaInfo::default()
     };
     for stream in probe.streams {

@@ -14,6 +14,8 @@ use super::capture::{self, Capture, CaptureEvent, VIDEO};
 use super::display::Display;
 use super::outputs::Outputs;
 use super::pipeline::{RecordingJob, StopSignal};
+use super::audio::PulseServer;
+use super::restart::Part;
 use super::{EndReason, RecorderError, RecorderEvent, SourceErrorCode};
 use crate::layouts::PageSettings;
 
@@ -29,7 +31,16 @@ pub struct Watched<'a> {
     pub base: &'a url::Url,
     /// The live outputs, when the recording may have any.
     pub outputs: Option<&'a mut Outputs>,
+    /// Media seconds recorded in earlier segments.
+    pub before_s: f64,
+    /// The shared sound server (its death breaks every recording's sound).
+    pub pulse: &'a PulseServer,
 }
+
+/// ffmpeg encoding no frame for this long is frozen.
+const FFMPEG_STALL: Duration = Duration::from_secs(6);
+/// A page that drew no frame (no heartbeat from its `requestAnimationFrame`) for this long is frozen.
+const PAGE_STALL: Duration = Duration::from_secs(8);
 
 /// Deadlines of a running recording.
 struct Clock {
@@ -38,11 +49,16 @@ struct Clock {
     deadline: Instant,
     /// When an empty call ends it (`None`: someone publishes, or not a call).
     empty_deadline: Option<Instant>,
+    /// ffmpeg's last frame count, and when it last grew.
+    frames: (u32, Instant),
+    /// When the page last said it drew a frame (`None` until it first did).
+    heartbeat: Option<Instant>,
 }
 
 /// Runs until the recording should end; `Ok` for a regular end, `Err` for a failure.
 pub async fn supervise(w: Watched<'_>, stop: &StopSignal) -> Result<EndReason, RecorderError> {
-    let Watched { job, browser, display, capture, messages, events, base, mut outputs } = w;
+    let Watched { job, browser, display, capture, messages, events, base, mut outputs, before_s, pulse } = w;
+    let mut pulse_check = tokio::time::interval(Duration::from_secs(1));
     let mut settings = job.settings.clone();
     let mut streams = job.streams.clone();
     let mut inbox = match &job.inbox {
@@ -55,6 +71,8 @@ pub async fn supervise(w: Watched<'_>, stop: &StopSignal) -> Result<EndReason, R
         deadline: Instant::now() + job.max_duration + Duration::from_secs(10),
         // A call counts as empty until the page says someone publishes.
         empty_deadline: job.stop_when_empty.map(|d| Instant::now() + d),
+        frames: (0, Instant::now()),
+        heartbeat: None,
     };
     let far = Instant::now() + Duration::from_secs(86_400 * 365);
     loop {
@@ -69,13 +87,19 @@ pub async fn supervise(w: Watched<'_>, stop: &StopSignal) -> Result<EndReason, R
                     outputs.apply(&wanted).await;
                 }
             }
+            _ = tokio::time::sleep_until(clock.watchdog_due()) => {
+                if let Some(stalled) = clock.stalled() {
+                    tracing::warn!("watchdog: {stalled}");
+                    return Err(stalled);
+                }
+            }
             Some(message) = messages.recv() => {
                 if let Some(end) = on_page_message(message, job, &mut clock, events).await {
                     return end;
                 }
             }
             event = capture.events.recv() => {
-                if let Some(error) = on_capture_event(event, capture, job, &mut clock, events).await {
+                if let Some(error) = on_capture_event(event, capture, job, &mut clock, events, before_s).await {
                     return Err(error);
                 }
             }
@@ -84,6 +108,11 @@ pub async fn supervise(w: Watched<'_>, stop: &StopSignal) -> Result<EndReason, R
                 return Err(RecorderError::ChromiumExited { status });
             }
             status = display.exited() => return Err(RecorderError::DisplayExited { status }),
+            _ = pulse_check.tick() => {
+                if let Some(status) = pulse.exited() {
+                    return Err(RecorderError::PulseExited { status: status.to_string() });
+                }
+            }
         }
     }
 }
@@ -177,6 +206,10 @@ async fn on_page_message(
     clock: &mut Clock,
     events: &mpsc::Sender<RecorderEvent>,
 ) -> Option<Result<EndReason, RecorderError>> {
+    if message == PageMessage::Heartbeat {
+        clock.heartbeat = Some(Instant::now());
+        return None;
+    }
     if let (PageMessage::Status { publishers, .. }, Some(limit)) = (&message, job.stop_when_empty) {
         clock.empty_deadline = match (publishers.is_empty(), clock.empty_deadline) {
             (false, _) => None,
@@ -188,6 +221,22 @@ async fn on_page_message(
 }
 
 impl Clock {
+    /// When the watchdog looks next: when either part would count as stalled.
+    fn watchdog_due(&self) -> Instant {
+        let page = self.heartbeat.map_or(self.frames.1 + PAGE_STALL, |beat| beat + PAGE_STALL);
+        (self.frames.1 + FFMPEG_STALL).min(page)
+    }
+
+    /// The part that has made no progress for too long, if one has.
+    fn stalled(&self) -> Option<RecorderError> {
+        let now = Instant::now();
+        if now >= self.frames.1 + FFMPEG_STALL {
+            return Some(RecorderError::Stalled { part: Part::Ffmpeg, what: "no frame encoded", secs: FFMPEG_STALL.as_secs() });
+        }
+        let beat = self.heartbeat?;
+        (now >= beat + PAGE_STALL).then(|| RecorderError::Stalled { part: Part::Chromium, what: "the page drew no frame", secs: PAGE_STALL.as_secs() })
+    }
+
     /// Records the first frame's time `at`; from then `max_duration` counts from that frame.
     async fn start(&mut self, at: DateTime<Utc>, job: &RecordingJob, events: &mpsc::Sender<RecorderEvent>) {
         if std::mem::replace(&mut self.started, true) {
@@ -206,6 +255,7 @@ async fn on_capture_event(
     job: &RecordingJob,
     clock: &mut Clock,
     events: &mpsc::Sender<RecorderEvent>,
+    before_s: f64,
 ) -> Option<RecorderError> {
     match event {
         Some(CaptureEvent::InputStart { index, wall_s }) => {
@@ -217,12 +267,16 @@ async fn on_capture_event(
                 clock.start(capture::unix_time(capture.origin_s), job, events).await;
             }
         }
-        Some(CaptureEvent::Progress { time_s, fps, .. }) => {
+        Some(CaptureEvent::Progress { time_s, fps, frame }) => {
+            if frame > clock.frames.0 {
+                clock.frames = (frame, Instant::now());
+            }
             if !clock.started && time_s > 0.0 {
                 clock.start(capture::unix_time(capture.origin_s), job, events).await;
             }
             let bytes = capture.file.as_ref().and_then(|f| std::fs::metadata(f).ok()).map_or(0, |m| m.len());
-            let _ = events.try_send(RecorderEvent::Progress { duration_s: time_s.max(0.0), bytes, fps });
+            let duration_s = before_s + time_s.max(0.0);
+            let _ = events.try_send(RecorderEvent::Progress { duration_s, bytes, fps });
         }
         Some(CaptureEvent::Exited { status, tail }) => {
             let status = status.map(|s| s.to_string()).unwrap_or_else(|| "unknown status".into());

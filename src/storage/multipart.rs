@@ -69,6 +69,15 @@ impl<'a> Upload<'a> {
             if finished.is_some() {
                 self.retrier.recording_ended();
             }
+            if let (Some((f, _)), Some(path)) = (&file, &finished)
+                && !same_file(f, path).await
+            {
+                // The file delivered is not the spool being sent (a recording whose pipeline was
+                // relaunched is joined from several spools): send that file instead.
+                tracing::info!(path = %path.display(), "the delivered file replaces the spool; uploading it from the start");
+                self.start_over().await;
+                file = None;
+            }
             if file.is_none() {
                 file = open_first(&[Some(&src.spool), finished.as_ref()]).await;
             }
@@ -91,6 +100,19 @@ impl<'a> Upload<'a> {
                 wait(&mut src.done).await?;
             }
         }
+    }
+
+    /// Drops what was sent so far (the upload is aborted at the store).
+    async fn start_over(&mut self) {
+        if let Some(id) = self.id.take() {
+            let _ = self.s3.store.abort_multipart(&self.path, &id).await;
+        }
+        self.parts.clear();
+        self.offset = 0;
+        self.status.send_modify(|s| {
+            s.bytes_uploaded = 0;
+            s.parts = 0;
+        });
     }
 
     async fn put_part(&mut self, data: Bytes) -> Result<(), StorageError> {
@@ -190,6 +212,16 @@ impl<'a> Upload<'a> {
         }
         self.status.send_modify(|s| s.bytes_uploaded = len);
         Ok(len)
+    }
+}
+
+/// Whether the open `f` is the file at `path` (a renamed spool still is).
+async fn same_file(f: &tokio::fs::File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (f.metadata().await, tokio::fs::metadata(path).await) {
+        (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
+        // Cannot tell: keep going with what is open.
+        _ => true,
     }
 }
 

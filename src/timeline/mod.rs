@@ -112,6 +112,16 @@ impl Timeline {
         Self { spool: dir.join("timeline.jsonl"), entries: Vec::new() }
     }
 
+    /// The timeline a crashed service left in `dir` (its spool), to finish it.
+    pub fn load(dir: &Path) -> Self {
+        let mut timeline = Self::new(dir);
+        if let Ok(text) = std::fs::read_to_string(&timeline.spool) {
+            // A crash may cut the last line short: skip what does not parse.
+            timeline.entries = text.lines().filter_map(|line| serde_json::from_str(line).ok()).collect();
+        }
+        timeline
+    }
+
     /// Records `kind` at `at`; spool write errors are logged, never fatal to the recording.
     pub fn push(&mut self, at: DateTime<Utc>, kind: &str, from: Option<String>, payload: Value) {
         let entry = Spooled { at, kind: kind.to_owned(), from, payload };
@@ -133,9 +143,17 @@ impl Timeline {
     }
 
     /// The entries on the media clock of a file whose first frame was at `started_at`, in order.
+    /// The file leaves out the gaps of pipeline restarts: what came later is earlier in it.
     pub fn entries(&self, started_at: DateTime<Utc>) -> Vec<Entry> {
+        let gaps: Vec<(DateTime<Utc>, i64)> = self.entries.iter()
+            .filter_map(|e| Some((e.at, (e.payload.get("gap_s")?.as_f64()? * 1000.0) as i64)))
+            .collect();
+        let media_ms = |at: DateTime<Utc>| {
+            let missing: i64 = gaps.iter().filter(|(gap, _)| at > *gap).map(|(gap, ms)| (at - *gap).num_milliseconds().min(*ms)).sum();
+            (at - started_at).num_milliseconds() - missing
+        };
         let mut out: Vec<Entry> = self.entries.iter().map(|e| Entry {
-            t_ms: (e.at - started_at).num_milliseconds(),
+            t_ms: media_ms(e.at),
             at: e.at,
             kind: e.kind.clone(),
             from: e.from.clone(),
@@ -184,5 +202,19 @@ mod tests {
         assert_eq!(doc["events"][1]["t_ms"], 2500);
         assert!(std::fs::read_to_string(&files.chat).unwrap().contains("<v Ann>hi"));
         assert!(!dir.path().join("timeline.jsonl").exists());
+    }
+
+    #[test]
+    fn restart_gaps_are_left_out_of_the_media_clock_and_a_spool_is_reloaded() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut timeline = Timeline::new(dir.path());
+        let t0: DateTime<Utc> = "2026-11-25T10:00:00Z".parse().unwrap();
+        let ms = chrono::Duration::milliseconds;
+        timeline.push(t0 + ms(4000), "incident", None, serde_json::json!({"kind": "pipeline_restart", "gap_s": 2.0}));
+        timeline.push(t0 + ms(5000), "chat", None, serde_json::json!({"text": "in the gap"}));
+        timeline.push(t0 + ms(9000), "chat", None, serde_json::json!({"text": "after"}));
+        let reloaded = Timeline::load(dir.path());
+        let t: Vec<i64> = reloaded.entries(t0).iter().map(|e| e.t_ms).collect();
+        assert_eq!(t, [4000, 4000, 7000]);
     }
 }

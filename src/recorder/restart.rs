@@ -1,0 +1,146 @@
+//! Keeping a recording going when a part of its pipeline breaks: Chromium, ffmpeg, Xvfb or
+//! PulseAudio exiting, or the watchdog finding ffmpeg or the page frozen. The capture so far is
+//! closed as a segment, whatever is broken is relaunched (with what depends on it: a new display
+//! needs a new browser), the page rejoins the call, and the capture goes on into the next
+//! segment. The segments are joined into the one delivered file; the time between them is the
+//! gap, reported as a `pipeline_restart` incident.
+
+use std::path::Path;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use super::bridge::PageMessage;
+use super::capture::Capture;
+use super::display::Display;
+use super::finalize::Timing;
+use super::pipeline::{Parts, Recorder, RecordingJob, StopSignal};
+use super::probe;
+use super::segments::{self, Segment};
+use super::{RecorderError, RecorderEvent};
+
+/// More restarts than this in one recording is a crash loop: the recording fails (what was
+/// captured is still delivered).
+const MAX_RESTARTS: u32 = 5;
+
+/// A part of the pipeline that can break and be relaunched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Chromium,
+    Ffmpeg,
+    Xvfb,
+    PulseAudio,
+}
+
+impl Part {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Chromium => "chromium",
+            Self::Ffmpeg => "ffmpeg",
+            Self::Xvfb => "xvfb",
+            Self::PulseAudio => "pulseaudio",
+        }
+    }
+}
+
+/// The capturing state of a recording across segments.
+pub(super) struct Running {
+    /// The capture into the current segment (`None` between segments).
+    pub capture: Option<Capture>,
+    pub messages: mpsc::Receiver<PageMessage>,
+    /// Segments already closed.
+    pub segments: Vec<Segment>,
+    pub restarts: u32,
+    /// Media seconds in the closed segments: progress goes on from there.
+    pub before_s: f64,
+}
+
+impl Running {
+    /// Closes the current segment, its good part ending at `end_s` on its own media clock
+    /// (`None`: all of it); returns the wall-clock time its good part ends.
+    fn close(&mut self, capture: &Capture, end_s: Option<f64>, spool_end_s: f64) -> f64 {
+        let end = end_s.unwrap_or(spool_end_s).min(spool_end_s.max(0.0));
+        if let Some(spool) = &capture.file {
+            self.segments.push(Segment { spool: spool.clone(), timing: Timing { end_s: end_s.filter(|e| *e > 0.0) } });
+        }
+        self.before_s += (end - capture.first_frame_s().unwrap_or(0.0)).max(0.0);
+        capture.origin_s + end
+    }
+
+    /// Whether `error` is a broken part this recording may relaunch.
+    pub fn may_restart(&self, error: &RecorderError, stop: &StopSignal) -> bool {
+        error.broken_part().is_some() && self.restarts < MAX_RESTARTS && !stop.stop.is_cancelled()
+    }
+}
+
+impl Recorder {
+    /// Relaunches what `error` broke and starts the next segment.
+    pub(super) async fn restart(
+        &self,
+        job: &RecordingJob,
+        temp: &Path,
+        parts: &mut Parts,
+        run: &mut Running,
+        error: RecorderError,
+        events: &mpsc::Sender<RecorderEvent>,
+    ) -> Result<(), RecorderError> {
+        let part = error.broken_part().unwrap_or(Part::Ffmpeg);
+        // A frozen part stopped being good when it last showed life, not when that was noticed.
+        let broke_at = now_s() - error.stalled_for().map_or(0.0, |d| d.as_secs_f64());
+        tracing::warn!(part = part.name(), "{error}; relaunching it");
+        let kept_until = self.close_segment(run, part, broke_at).await;
+        let generation = self.pulse.revive().await?;
+        let pulse_down = parts.sink.as_ref().is_none_or(|sink| sink.generation != generation);
+        if pulse_down {
+            if let Some(old) = parts.sink.take() {
+                old.forget();
+            }
+            parts.sink = Some(self.pulse.create_sink(&super::pipeline::sink_name(&job.id)).await?);
+        }
+        let display_down = part == Part::Xvfb || parts.display.as_mut().is_none_or(Display::has_exited);
+        if display_down {
+            if let Some(display) = parts.display.take() {
+                display.stop().await;
+            }
+            self.start_display(job, parts).await?;
+        }
+        let browser_down = display_down || pulse_down || part == Part::Chromium || parts.browser.as_mut().is_none_or(|b| b.has_exited());
+        if browser_down {
+            if let Some(browser) = parts.browser.take() {
+                browser.kill().await;
+            }
+            let profile = temp.join(format!("profile-{}", run.restarts + 1));
+            run.messages = self.launch_page(job, &profile, parts, events).await?;
+        }
+        let spool = job.output.file.then(|| segments::spool(&job.file, run.segments.len()));
+        let capture = self.start_capture(job, parts, spool.as_deref())?;
+        let gap_s = (capture.origin_s - kept_until).max(0.0);
+        run.capture = Some(capture);
+        run.restarts += 1;
+        let part = if pulse_down { Part::PulseAudio } else { part };
+        tracing::warn!(part = part.name(), gap_s, restarts = run.restarts, "pipeline relaunched");
+        let cause = error.brief();
+        let _ = events.send(RecorderEvent::Restarted { part, cause, gap_s, at: super::capture::unix_time(broke_at) }).await;
+        Ok(())
+    }
+
+    /// Ends the current segment: ffmpeg finishes its file (a frozen one is killed), which is cut
+    /// where the picture stopped being good. Returns the wall-clock time its good part ends.
+    async fn close_segment(&self, run: &mut Running, part: Part, broke_at: f64) -> f64 {
+        let Some(mut capture) = run.capture.take() else { return broke_at };
+        let patience = if part == Part::Ffmpeg { Duration::from_millis(500) } else { self.config.stop_timeout };
+        capture.stop(patience).await;
+        // Up to where the spool really holds media (a killed ffmpeg loses its last fragment).
+        let spool_end = match &capture.file {
+            Some(spool) => probe::probe(&self.tools.ffprobe, spool, &self.instance).await.map_or(0.0, |m| m.start_s + m.duration_s),
+            None => broke_at - capture.origin_s,
+        };
+        // When ffmpeg broke, what it wrote is good to its end; otherwise up to the break.
+        let end = (part != Part::Ffmpeg).then_some(broke_at - capture.origin_s);
+        run.close(&capture, end, spool_end)
+    }
+}
+
+fn now_s() -> f64 {
+    chrono::Utc::now().timestamp_micros() as f64 / 1e6
+}
