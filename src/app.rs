@@ -31,6 +31,7 @@ pub struct Application {
     tokens: Tokens,
     cancel: CancellationToken,
     instance: String,
+    shutdown_timeout: std::time::Duration,
 }
 
 impl Application {
@@ -63,6 +64,7 @@ impl Application {
             layouts,
             storage: settings.storage.clone(),
             webhooks: webhooks.clone(),
+            disk: settings.disk,
         };
         let jobs = JobManager::new(store, recorder.clone(), config, cancel.child_token())?;
         let tokens = Tokens::new(settings.api_tokens.clone()).map_err(|e| anyhow::anyhow!(e))?;
@@ -72,7 +74,8 @@ impl Application {
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
-        Ok(Self { listener, jobs, previewer, recorder, webhooks, tokens, cancel, instance })
+        let shutdown_timeout = settings.shutdown_timeout;
+        Ok(Self { listener, jobs, previewer, recorder, webhooks, tokens, cancel, instance, shutdown_timeout })
     }
 
     /// The address the API listens on (the real port when configured with port 0).
@@ -88,20 +91,51 @@ impl Application {
     /// Serves until `shutdown` resolves, then stops and finalises every recording, and stops
     /// everything the service started.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        self.run_until(shutdown, std::future::pending()).await
+    }
+
+    /// Serves until `shutdown` resolves. Then new recordings get 503 `shutting_down` while the
+    /// running ones are stopped and delivered, for at most the shutdown timeout or until `hurry`
+    /// resolves (a second signal). A hurried exit leaves what is not yet delivered in the store
+    /// as it is; the next start finishes it (see `jobs::recover`).
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+        hurry: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let jobs = self.jobs.clone();
         let router = api::router(AppState { jobs: self.jobs.clone(), previewer: self.previewer.clone(), tokens: self.tokens.clone() });
         tracing::info!(addr = %self.local_addr(), "serving");
-        let drain = async move {
-            shutdown.await;
-            tracing::info!(running = jobs.running(), "shutting down: stopping recordings");
-            jobs.shutdown().await;
-        };
+        let hurried = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let drain = drain(jobs, shutdown, hurry, self.shutdown_timeout, hurried.clone());
         let served = axum::serve(self.listener, router).with_graceful_shutdown(drain).await;
-        self.jobs.shutdown().await;
-        // The recordings' last events (completed, failed) still go out, within a deadline.
-        self.webhooks.shutdown(WEBHOOK_DRAIN).await;
+        if !hurried.load(std::sync::atomic::Ordering::SeqCst) {
+            self.jobs.shutdown().await;
+            // The recordings' last events (completed, failed) still go out, within a deadline.
+            self.webhooks.shutdown(WEBHOOK_DRAIN).await;
+        }
         self.recorder.shutdown().await;
         self.cancel.cancel();
         served.context("HTTP server failed")
     }
+}
+
+/// Waits for `shutdown`, then for the recordings to be delivered, `deadline` or `hurry`,
+/// whichever comes first (`hurried` says which).
+async fn drain(
+    jobs: JobManager,
+    shutdown: impl Future<Output = ()>,
+    hurry: impl Future<Output = ()>,
+    deadline: std::time::Duration,
+    hurried: Arc<std::sync::atomic::AtomicBool>,
+) {
+    shutdown.await;
+    tracing::info!(running = jobs.running(), ?deadline, "shutting down: stopping and delivering recordings (a second signal exits at once)");
+    let left = tokio::select! {
+        _ = jobs.shutdown() => return,
+        _ = tokio::time::sleep(deadline) => "the shutdown deadline passed",
+        _ = hurry => "a second signal came",
+    };
+    hurried.store(true, std::sync::atomic::Ordering::SeqCst);
+    tracing::warn!("{left}: exiting now; recordings not yet delivered are finished when the service starts again");
 }

@@ -70,6 +70,16 @@ pub struct ServeArgs {
     /// API bearer tokens as `name=token,name2=token2` (names are logged, tokens never).
     #[arg(long, env = "WALLFLOWER_API_TOKENS", hide_env_values = true)]
     pub api_tokens: Option<String>,
+    /// On SIGTERM, how long running recordings may take to stop and be delivered before the
+    /// service exits anyway (what is left is finished when it starts again), e.g. `60s`.
+    #[arg(long, env = "WALLFLOWER_SHUTDOWN_TIMEOUT", value_parser = humantime::parse_duration)]
+    pub shutdown_timeout: Option<Duration>,
+    /// Refuse new recordings (507) when the data dir's disk has less free space than this (MiB).
+    #[arg(long, env = "WALLFLOWER_MIN_FREE_DISK_MIB")]
+    pub min_free_disk_mib: Option<u64>,
+    /// Stop and deliver running recordings when free space falls below this (MiB).
+    #[arg(long, env = "WALLFLOWER_STOP_FREE_DISK_MIB")]
+    pub stop_free_disk_mib: Option<u64>,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -96,6 +106,12 @@ pub struct FileConfig {
     pub api_tokens: std::collections::BTreeMap<String, String>,
     /// How long one webhook is retried before it is given up (default 3600).
     pub webhook_retry_for_s: Option<u64>,
+    /// On SIGTERM, how long recordings may take to stop and be delivered (default 60).
+    pub shutdown_timeout_s: Option<u64>,
+    /// Free disk space (MiB) below which new recordings are refused (default 1024).
+    pub min_free_disk_mib: Option<u64>,
+    /// Free disk space (MiB) below which running recordings are stopped (default 256).
+    pub stop_free_disk_mib: Option<u64>,
     /// `[storage]`: upload policy and S3 credential profiles (`[storage.s3.NAME]`).
     #[serde(default)]
     pub storage: StorageFileConfig,
@@ -119,6 +135,10 @@ pub struct Settings {
     pub webhooks: WebhookConfig,
     /// `(name, token)` pairs the API accepts.
     pub api_tokens: Vec<(String, String)>,
+    /// How long a SIGTERM waits for recordings to be delivered.
+    pub shutdown_timeout: Duration,
+    /// Free-space thresholds of the data dir's disk.
+    pub disk: crate::jobs::disk::DiskPolicy,
 }
 
 impl Settings {
@@ -155,6 +175,12 @@ impl Settings {
                 Some(list) => parse_tokens(list)?,
                 None => file.api_tokens.into_iter().collect(),
             },
+            shutdown_timeout: args.shutdown_timeout.or(file.shutdown_timeout_s.map(Duration::from_secs))
+                .unwrap_or(Duration::from_secs(60)),
+            disk: crate::jobs::disk::DiskPolicy::new(
+                args.min_free_disk_mib.or(file.min_free_disk_mib).unwrap_or(1024),
+                args.stop_free_disk_mib.or(file.stop_free_disk_mib).unwrap_or(256),
+            )?,
         })
     }
 

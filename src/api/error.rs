@@ -78,6 +78,7 @@ impl ApiError {
                 JobError::Event(_) => StatusCode::INTERNAL_SERVER_ERROR,
                 JobError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
                 JobError::AtCapacity { .. } | JobError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+                JobError::InsufficientStorage { .. } => StatusCode::INSUFFICIENT_STORAGE,
                 JobError::Store(_) | JobError::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -116,7 +117,7 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
+        if status.is_server_error() && !matches!(status, StatusCode::SERVICE_UNAVAILABLE | StatusCode::INSUFFICIENT_STORAGE) {
             tracing::error!(code = self.code(), "{self}");
         }
         let body = ErrorBody { error: ErrorDetail { code: self.code().into(), message: self.to_string(), field: self.field() } };

@@ -134,8 +134,10 @@ pub async fn retry_upload(State(state): State<AppState>, Path(id): Path<String>)
     Ok((StatusCode::ACCEPTED, Json(state.jobs.retry_upload(&id)?.redacted())))
 }
 
-/// Liveness.
-#[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health)))]
-pub async fn healthz(State(state): State<AppState>) -> Json<Health> {
-    Json(Health { status: "ok", recordings_running: state.jobs.running(), webhooks: state.jobs.webhook_stats() })
+/// Liveness; 503 `shutting_down` while a shutdown delivers the last recordings (take the
+/// instance out of rotation).
+#[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health), (status = 503, body = Health)))]
+pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
+    let (code, status) = if state.jobs.shutting_down() { (StatusCode::SERVICE_UNAVAILABLE, "shutting_down") } else { (StatusCode::OK, "ok") };
+    (code, Json(Health { status, recordings_running: state.jobs.running(), webhooks: state.jobs.webhook_stats() }))
 }

@@ -72,7 +72,26 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let settings = Settings::resolve(&args)?;
     let app = Application::build(settings).await?;
     println!("wallflower listening on http://{}", app.local_addr());
-    app.run(shutdown_signal()).await
+    let signals = count_signals();
+    let nth = |n: u32| {
+        let mut count = signals.clone();
+        async move {
+            let _ = count.wait_for(|c| *c >= n).await;
+        }
+    };
+    app.run_until(nth(1), nth(2)).await
+}
+
+/// Counts SIGINT and SIGTERM: the first shuts down gracefully, the second in a hurry.
+fn count_signals() -> tokio::sync::watch::Receiver<u32> {
+    let (tx, rx) = tokio::sync::watch::channel(0);
+    tokio::spawn(async move {
+        loop {
+            shutdown_signal().await;
+            tx.send_modify(|c| *c += 1);
+        }
+    });
+    rx
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -24,6 +24,8 @@ const EVENT_BURST: f64 = 40.0;
 pub(super) struct Live {
     pub resource: Recording,
     pub stop: CancellationToken,
+    /// Cancelled (with `stop`) when the disk runs low: the recording ends `low_disk_space`.
+    pub low_disk: CancellationToken,
     /// Calls: live changes of the page settings go to the recorder through this.
     pub settings: Option<watch::Sender<PageSettings>>,
     /// Calls: events posted through the API, for the page to show.
@@ -43,7 +45,7 @@ pub(super) struct Live {
 impl Live {
     pub fn new(resource: Recording, stop: CancellationToken, timeline: Timeline) -> Self {
         let bucket = TokenBucket { tokens: EVENT_BURST, at: Instant::now() };
-        Self { resource, stop, settings: None, inbox: None, timeline, streams: None, streams_added: 0, outbox: None, notified: None, bucket }
+        Self { resource, stop, low_disk: CancellationToken::new(), settings: None, inbox: None, timeline, streams: None, streams_added: 0, outbox: None, notified: None, bucket }
     }
 
     /// Posts the webhook of the resource's state, once per state it enters.

@@ -12,7 +12,7 @@ use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use super::live::Live;
-use super::model::{ErrorInfo, EventCounts, Progress, Recording, RecordingState, SettingsChange};
+use super::model::{EventCounts, Progress, Recording, RecordingState, SettingsChange};
 use crate::recorder::pipeline::{hls_dir, spool_path};
 use crate::storage::{Delivery, UploadStatus};
 use crate::webhooks::Outbox;
@@ -24,7 +24,7 @@ use super::{JobError, ManagerConfig};
 use crate::layouts::SettingsPatch;
 use crate::timeline::{CallEvent, Timeline};
 use crate::recorder::pipeline::{Runner, StopSignal};
-use crate::recorder::{CallControls, EndReason, RecorderEvent, RecordingJob};
+use crate::recorder::{CallControls, RecorderEvent, RecordingJob};
 use crate::storage::FileInfo;
 
 /// Events queued for a page before posting gets `rate_limited`.
@@ -41,7 +41,7 @@ pub(super) struct Inner {
     /// Recordings not yet final (capturing or uploading), with the token that stops each. A std
     /// Mutex: held briefly, never across an await.
     live: Mutex<HashMap<String, Live>>,
-    recorder: Arc<dyn Runner>,
+    pub(super) recorder: Arc<dyn Runner>,
     pub(super) tracker: TaskTracker,
     pub(super) shutdown: CancellationToken,
     pub(super) config: ManagerConfig,
@@ -51,7 +51,8 @@ pub(super) struct Inner {
 
 
 impl JobManager {
-    /// A manager over `store`. Recordings a previous run left unfinished are marked failed.
+    /// A manager over `store`. Recordings a previous run left unfinished are taken up: finalised
+    /// from their spools and delivered, or uploaded again (see [`super::recover`]).
     pub fn new(
         store: Arc<dyn RecordingStore>,
         recorder: Arc<dyn Runner>,
@@ -59,24 +60,13 @@ impl JobManager {
         shutdown: CancellationToken,
     ) -> Result<Self, JobError> {
         std::fs::create_dir_all(&config.recordings_dir)?;
-        for mut stale in store.list()?.into_iter().filter(|r| !r.state.is_final()) {
-            stale.error = Some(if stale.state == RecordingState::Uploading {
-                // Captured and kept locally: `retry-upload` can still deliver it.
-                let message = "the service stopped during the upload; the local files are kept: POST /v1/recordings/{id}/retry-upload";
-                ErrorInfo { code: "upload_failed".into(), message: message.replace("{id}", &stale.id) }
-            } else {
-                stale.ended_at = Some(Utc::now());
-                stale.end_reason = Some(EndReason::Error);
-                ErrorInfo { code: "interrupted".into(), message: "the service stopped while this recording was running".into() }
-            });
-            stale.state = RecordingState::Failed;
-            store.put(&stale)?;
-        }
         let live = Mutex::new(HashMap::new());
         let tracker = TaskTracker::new();
         let http = reqwest::Client::builder().connect_timeout(std::time::Duration::from_secs(5)).build().map_err(|e| JobError::Store(e.to_string()))?;
-        let inner = Inner { store, live, recorder, tracker, shutdown, config, http };
-        Ok(Self { inner: Arc::new(inner) })
+        let inner = Arc::new(Inner { store, live, recorder, tracker, shutdown, config, http });
+        inner.recover()?;
+        inner.tracker.spawn(Arc::clone(&inner).watch_disk());
+        Ok(Self { inner })
     }
 
     /// Admits and starts a recording.
@@ -85,6 +75,7 @@ impl JobManager {
         if inner.shutdown.is_cancelled() {
             return Err(JobError::ShuttingDown);
         }
+        inner.check_disk()?;
         let settings = request.page_settings(&inner.config.layouts)?;
         let id = format!("rec_{}", uuid::Uuid::now_v7().simple());
         let dir = inner.config.recordings_dir.join(&id);
@@ -103,6 +94,7 @@ impl JobManager {
         entry.streams = Some(streams_tx);
         entry.set_streams(&request.streams);
         let resource = entry.resource.clone();
+        let low_disk = entry.low_disk.clone();
         let call = settings.map(|settings| {
             let (sender, receiver) = watch::channel(settings);
             let (inbox_tx, inbox_rx) = mpsc::channel(INBOX);
@@ -121,7 +113,8 @@ impl JobManager {
         }
         let job = request.into_job(id.clone(), dir.join("recording.mp4"), call, Some(streams_rx));
         let span = tracing::info_span!("recording", id = %id);
-        let task = Arc::clone(inner).run(job, stop, delivery, progress);
+        let signal = StopSignal { stop, shutdown: inner.shutdown.clone(), low_disk };
+        let task = Arc::clone(inner).run(job, signal, delivery, progress);
         inner.tracker.spawn(task.instrument(span));
         Ok(resource)
     }
@@ -236,6 +229,11 @@ impl JobManager {
         capturing(&self.inner.lock_live())
     }
 
+    /// True once a shutdown began (new recordings are refused).
+    pub fn shutting_down(&self) -> bool {
+        self.inner.shutdown.is_cancelled()
+    }
+
     /// Stops every recording and waits until each is finalised.
     pub async fn shutdown(&self) {
         self.inner.shutdown.cancel();
@@ -262,6 +260,7 @@ fn new_resource(id: &str, request: &RecordingRequest) -> Recording {
         ended_at: None,
         duration_s: None,
         end_reason: None,
+        interrupted: false,
         progress: Progress::default(),
         error: None,
         files: Vec::new(),
@@ -281,7 +280,7 @@ impl Inner {
         self.live.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    async fn run(self: Arc<Self>, job: RecordingJob, stop: CancellationToken, delivery: Delivery, progress: watch::Receiver<UploadStatus>) {
+    async fn run(self: Arc<Self>, job: RecordingJob, signal: StopSignal, delivery: Delivery, progress: watch::Receiver<UploadStatus>) {
         tracing::info!(source = job.source.kind(), "recording starting");
         if delivery.uploads() {
             self.tracker.spawn(Arc::clone(&self).follow_upload(job.id.clone(), progress).in_current_span());
@@ -291,7 +290,6 @@ impl Inner {
         let spool = job.output.file.then(|| spool_path(&job.file));
         let streaming = delivery.stream(spool.as_deref(), hls.as_deref(), &spawn);
         let (tx, mut rx) = mpsc::channel(64);
-        let signal = StopSignal { stop, shutdown: self.shutdown.clone() };
         let recording = self.recorder.run(&job, tx, signal);
         let events = async {
             while let Some(event) = rx.recv().await {

@@ -3,7 +3,9 @@
 //! runs, stops and reports them.
 
 mod delivering;
+pub mod disk;
 mod live;
+mod recover;
 pub mod manager;
 pub mod model;
 pub mod request;
@@ -34,6 +36,8 @@ pub enum JobError {
     AtCapacity { running: usize, max: usize },
     #[error("the service is shutting down")]
     ShuttingDown,
+    #[error("only {free_mib} MiB are free on the recordings disk; a recording needs at least {min_mib} MiB free to start")]
+    InsufficientStorage { free_mib: u64, min_mib: u64 },
     #[error("recording store: {0}")]
     Store(String),
     #[error("I/O error: {0}")]
@@ -57,6 +61,7 @@ impl JobError {
             Self::RateLimited(_) => "rate_limited",
             Self::AtCapacity { .. } => "at_capacity",
             Self::ShuttingDown => "shutting_down",
+            Self::InsufficientStorage { .. } => "insufficient_storage",
             Self::Store(_) => "store_error",
             Self::Io(_) => "io_error",
         }
@@ -86,6 +91,8 @@ pub struct ManagerConfig {
     pub storage: crate::storage::StorageConfig,
     /// Where recording events are posted (signed).
     pub webhooks: crate::webhooks::Webhooks,
+    /// Free-space thresholds of the recordings disk.
+    pub disk: disk::DiskPolicy,
 }
 
 impl From<rusqlite::Error> for JobError {

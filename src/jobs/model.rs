@@ -103,6 +103,10 @@ pub struct Recording {
     /// Duration of the delivered file (or of what has been recorded so far).
     pub duration_s: Option<f64>,
     pub end_reason: Option<EndReason>,
+    /// The service stopped abruptly (a crash, SIGKILL) while this recording ran; when it started
+    /// again, what had been captured up to then was finalised and delivered.
+    #[serde(default)]
+    pub interrupted: bool,
     pub progress: Progress,
     pub error: Option<ErrorInfo>,
     pub files: Vec<FileInfo>,

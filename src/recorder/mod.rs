@@ -51,8 +51,13 @@ pub enum EndReason {
     RoomEmpty,
     /// The call's room was destroyed.
     RoomDestroyed,
+    /// Free space on the recordings disk fell below the service's stop threshold.
+    LowDiskSpace,
     /// The pipeline failed; see `error`.
     Error,
+    /// The service stopped abruptly (crash, SIGKILL, power loss); what was captured up to then
+    /// was finalised from the spool when it started again (`interrupted: true`).
+    Interrupted,
 }
 
 /// What a running recording reports to whoever supervises it.

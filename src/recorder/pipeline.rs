@@ -67,16 +67,22 @@ pub type StreamsReceiver = tokio::sync::watch::Receiver<Vec<WantedStream>>;
 /// The live page settings of a recording.
 pub type SettingsReceiver = tokio::sync::watch::Receiver<PageSettings>;
 
-/// How to stop a recording: `stop` ends it; if `shutdown` is also cancelled the service is going away.
+/// How to stop a recording: `stop` ends it; if `shutdown` is also cancelled the service is going
+/// away, if `low_disk` is, the disk is nearly full.
 #[derive(Clone, Default)]
 pub struct StopSignal {
     pub stop: CancellationToken,
     pub shutdown: CancellationToken,
+    pub low_disk: CancellationToken,
 }
 
 impl StopSignal {
     pub(crate) fn reason(&self) -> EndReason {
-        if self.shutdown.is_cancelled() { EndReason::Shutdown } else { EndReason::Stopped }
+        match (self.shutdown.is_cancelled(), self.low_disk.is_cancelled()) {
+            (true, _) => EndReason::Shutdown,
+            (false, true) => EndReason::LowDiskSpace,
+            (false, false) => EndReason::Stopped,
+        }
     }
 }
 
@@ -124,6 +130,12 @@ pub trait Runner: Send + Sync + 'static {
         events: mpsc::Sender<RecorderEvent>,
         stop: StopSignal,
     ) -> BoxFuture<'a, Result<Outcome, Failure>>;
+
+    /// Finalises what a recording whose service died left beside `file` (its spools) into
+    /// `file`; an error when there is nothing playable.
+    fn salvage<'a>(&'a self, file: &'a Path) -> BoxFuture<'a, Result<MediaInfo, RecorderError>> {
+        Box::pin(async move { Err(RecorderError::Finalize(format!("nothing to salvage at {}", file.display()))) })
+    }
 }
 
 impl Runner for Recorder {
@@ -134,6 +146,18 @@ impl Runner for Recorder {
         stop: StopSignal,
     ) -> BoxFuture<'a, Result<Outcome, Failure>> {
         Box::pin(self.record(job, events, stop))
+    }
+
+    fn salvage<'a>(&'a self, file: &'a Path) -> BoxFuture<'a, Result<MediaInfo, RecorderError>> {
+        Box::pin(async move {
+            let found: Vec<Segment> = segments::found(file).into_iter().map(|spool| Segment { spool, timing: Timing::default() }).collect();
+            if found.is_empty() {
+                // The crash came after the file was finalised but before that was recorded.
+                return probe::probe(&self.tools.ffprobe, file, &self.instance).await;
+            }
+            tracing::info!(segments = found.len(), "finalising the spools an interrupted recording left");
+            self.finish_file(&found, file).await
+        })
     }
 }
 
