@@ -41,6 +41,9 @@ pub struct RecordArgs {
 pub async fn run(args: RecordArgs) -> anyhow::Result<()> {
     let request = request(&args)?;
     let settings = Settings::resolve(&ServeArgs { common: args.common.clone(), ..ServeArgs::default() })?;
+    if let Source::Web { url } = &request.source {
+        settings.url_policy.check("--source", url).await?;
+    }
     let cancel = CancellationToken::new();
     let assets = AssetServer::start(&settings.layouts(), cancel.clone()).await?;
     let instance = uuid::Uuid::new_v4().simple().to_string();

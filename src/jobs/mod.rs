@@ -9,6 +9,7 @@ pub mod model;
 pub mod request;
 pub mod store;
 mod streams;
+mod urls;
 
 pub use manager::JobManager;
 pub use model::{Recording, RecordingState};
@@ -86,6 +87,8 @@ pub struct ManagerConfig {
     pub storage: crate::storage::StorageConfig,
     /// Where recording events are posted (signed).
     pub webhooks: crate::webhooks::Webhooks,
+    /// Which URLs a recording may load (its page, logo, slides).
+    pub url_policy: crate::urlpolicy::UrlPolicy,
 }
 
 impl From<rusqlite::Error> for JobError {

@@ -11,6 +11,7 @@ pub mod capture;
 pub mod display;
 pub mod finalize;
 pub mod forward;
+pub mod guard;
 pub mod outputs;
 pub mod page;
 pub mod pipeline;
@@ -108,6 +109,8 @@ pub struct RecorderConfig {
     pub stop_timeout: Duration,
     /// x264 preset for the recording encoder.
     pub x264_preset: String,
+    /// What the recorder browsers may load; every request of theirs is checked against it.
+    pub url_policy: crate::urlpolicy::UrlPolicy,
 }
 
 /// Everything that can go wrong while recording.

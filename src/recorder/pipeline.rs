@@ -22,7 +22,7 @@ use super::display::Display;
 use super::probe::{self, MediaInfo};
 use super::tools::Tools;
 use crate::layouts::PageSettings;
-use super::{EndReason, RecorderConfig, RecorderError, RecorderEvent, Source, page};
+use super::{EndReason, RecorderConfig, RecorderError, RecorderEvent, Source, guard, page};
 
 /// One recording to make.
 #[derive(Debug, Clone)]
@@ -272,6 +272,8 @@ impl Recorder {
             extra_args: Vec::new(),
         };
         let browser = parts.browser.insert(Browser::launch(launch).await?);
+        let rules = guard::Rules::for_recording(&self.config.url_policy, &self.config.layouts_url, &job.source);
+        browser.guard(rules, events.clone()).await?;
         let mut messages = bridge::install(&browser.page, &self.page_config(job)).await?;
         let url = job.source.page_url(&self.config.layouts_url, &job.id)
             .map_err(|e| RecorderError::PageLoadFailed(format!("bad page URL: {e}")))?;
