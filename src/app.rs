@@ -50,7 +50,7 @@ impl Application {
             assets.url.clone(),
             instance.clone(),
         ));
-        let recorder = Arc::new(Recorder::start(settings.recorder_config(assets.url), &instance).await?);
+        let recorder = Arc::new(Recorder::start(settings.recorder_config(&assets), &instance).await?);
         let store = Arc::new(SqliteStore::open(&settings.data_dir.join("wallflower.db"))?);
         let webhooks = Webhooks::new(settings.webhooks.clone(), cancel.child_token())?;
         anyhow::ensure!(

@@ -179,8 +179,9 @@ impl Settings {
         Layouts { catalog, assets_dir: self.assets_dir.clone() }
     }
 
-    /// The recorder's part of the settings; `layouts_url` comes from the running asset server.
-    pub fn recorder_config(&self, layouts_url: url::Url) -> RecorderConfig {
+    /// The recorder's part of the settings; the layouts URL and the pages' declared sources come
+    /// from the running asset server.
+    pub fn recorder_config(&self, assets: &crate::layouts::AssetServer) -> RecorderConfig {
         if self.chromium_no_sandbox {
             tracing::warn!("Chromium runs without its sandbox (running as root or configured so)");
         }
@@ -188,7 +189,8 @@ impl Settings {
             chromium: self.chromium.clone(),
             chromium_no_sandbox: self.chromium_no_sandbox,
             work_dir: self.data_dir.join("tmp"),
-            layouts_url,
+            layouts_url: assets.url.clone(),
+            pages: assets.pages.clone(),
             start_timeout: self.start_timeout,
             stop_timeout: self.stop_timeout,
             x264_preset: self.x264_preset.clone(),

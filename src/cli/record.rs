@@ -47,7 +47,7 @@ pub async fn run(args: RecordArgs) -> anyhow::Result<()> {
     let cancel = CancellationToken::new();
     let assets = AssetServer::start(&settings.layouts(), cancel.clone()).await?;
     let instance = uuid::Uuid::new_v4().simple().to_string();
-    let recorder = Recorder::start(settings.recorder_config(assets.url), &instance).await?;
+    let recorder = Recorder::start(settings.recorder_config(&assets), &instance).await?;
     let file = std::path::absolute(&args.out).context("output path")?;
     if let Some(dir) = file.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -110,6 +110,7 @@ fn request(args: &RecordArgs) -> anyhow::Result<RecordingRequest> {
         overlays: None,
         streams: Vec::new(),
         webhook_url: None,
+        asset_hosts: Vec::new(),
     };
     request.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(request)

@@ -16,11 +16,15 @@ impl JobManager {
     pub async fn create(&self, request: RecordingRequest) -> Result<Recording, JobError> {
         let mut urls = Vec::new();
         if let Source::Web { url } = &request.source {
-            urls.push(("source.url", url.as_str()));
+            urls.push(("source.url".to_owned(), url.as_str()));
         }
         if let Some(logo) = request.branding.as_ref().and_then(|b| b.logo_url.as_deref()) {
-            urls.push(("branding.logo_url", logo));
+            urls.push(("branding.logo_url".to_owned(), logo));
         }
+        for (i, host) in request.asset_hosts.iter().enumerate() {
+            urls.push((format!("asset_hosts[{i}]"), host));
+        }
+        let urls: Vec<(&str, &str)> = urls.iter().map(|(field, url)| (field.as_str(), *url)).collect();
         check(self.policy(), &urls).await?;
         self.admit(request)
     }

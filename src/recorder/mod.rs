@@ -103,6 +103,8 @@ pub struct RecorderConfig {
     pub work_dir: PathBuf,
     /// Base URL of the layouts asset server (the built-in pages and SDK).
     pub layouts_url: Url,
+    /// Where each recording declares the hosts its layout pages may use (their CSP).
+    pub pages: crate::layouts::csp::PageSources,
     /// How long a page may take to load and say `ready`.
     pub start_timeout: Duration,
     /// How long ffmpeg may take to finish the file after being asked to stop.
