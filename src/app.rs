@@ -51,7 +51,7 @@ impl Application {
             assets.url.clone(),
             instance.clone(),
         ));
-        let recorder = Arc::new(Recorder::start(settings.recorder_config(assets.url), &instance).await?);
+        let recorder = Arc::new(Recorder::start(settings.recorder_config(&assets), &instance).await?);
         let store = Arc::new(SqliteStore::open(&settings.data_dir.join("wallflower.db"))?);
         let webhooks = Webhooks::new(settings.webhooks.clone(), cancel.child_token())?;
         anyhow::ensure!(
@@ -65,6 +65,7 @@ impl Application {
             storage: settings.storage.clone(),
             webhooks: webhooks.clone(),
             disk: settings.disk,
+            url_policy: settings.url_policy.clone(),
         };
         let jobs = JobManager::new(store, recorder.clone(), config, cancel.child_token())?;
         let tokens = Tokens::new(settings.api_tokens.clone()).map_err(|e| anyhow::anyhow!(e))?;

@@ -13,6 +13,7 @@ use crate::recorder::RecorderConfig;
 use crate::storage::StorageConfig;
 use crate::webhooks::WebhookConfig;
 use crate::storage::config::StorageFileConfig;
+use crate::urlpolicy::{UrlPolicy, UrlPolicyConfig};
 
 /// Flags (and their environment variables) shared by `serve` and `record`.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -50,6 +51,13 @@ pub struct CommonArgs {
     /// Keep the local copy of a recording after its upload was confirmed.
     #[arg(long, env = "WALLFLOWER_KEEP_LOCAL_COPIES")]
     pub keep_local_copies: Option<bool>,
+    /// Hosts pages, logos and slides may come from (repeat, or comma-separated; `*.example.com`
+    /// for subdomains); default: any public host. Listed hosts may be private addresses.
+    #[arg(long = "url-allow-host", env = "WALLFLOWER_URL_ALLOW_HOSTS", value_delimiter = ',')]
+    pub url_allow_hosts: Option<Vec<String>>,
+    /// Let recordings load pages and assets from loopback, private and link-local addresses.
+    #[arg(long, env = "WALLFLOWER_URL_ALLOW_PRIVATE")]
+    pub url_allow_private: Option<bool>,
 }
 
 /// Flags of `serve` only.
@@ -115,6 +123,9 @@ pub struct FileConfig {
     /// `[storage]`: upload policy and S3 credential profiles (`[storage.s3.NAME]`).
     #[serde(default)]
     pub storage: StorageFileConfig,
+    /// `[url_policy]`: which URLs recordings may load (`allow_hosts`, `allow_private`).
+    #[serde(default)]
+    pub url_policy: UrlPolicyConfig,
 }
 
 /// Resolved settings.
@@ -139,6 +150,8 @@ pub struct Settings {
     pub shutdown_timeout: Duration,
     /// Free-space thresholds of the data dir's disk.
     pub disk: crate::jobs::disk::DiskPolicy,
+    /// What recordings may load (the `web` source, logos, slides, every browser request).
+    pub url_policy: UrlPolicy,
 }
 
 impl Settings {
@@ -151,7 +164,9 @@ impl Settings {
         let c = &args.common;
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
         let data_dir: PathBuf = c.data_dir.clone().or(file.data_dir).unwrap_or_else(|| "data".into());
+        let url_policy = url_policy(c, &file.url_policy)?;
         Ok(Self {
+            url_policy,
             listen: args.listen.or(file.listen).unwrap_or(([127, 0, 0, 1], 8080).into()),
             layouts_dir: c.layouts_dir.clone().or(file.layouts_dir).unwrap_or_else(crate::layouts::default_dir),
             custom_layouts_dir: c.custom_layouts_dir.clone().or(file.custom_layouts_dir),
@@ -190,8 +205,9 @@ impl Settings {
         Layouts { catalog, assets_dir: self.assets_dir.clone() }
     }
 
-    /// The recorder's part of the settings; `layouts_url` comes from the running asset server.
-    pub fn recorder_config(&self, layouts_url: url::Url) -> RecorderConfig {
+    /// The recorder's part of the settings; the layouts URL and the pages' declared sources come
+    /// from the running asset server.
+    pub fn recorder_config(&self, assets: &crate::layouts::AssetServer) -> RecorderConfig {
         if self.chromium_no_sandbox {
             tracing::warn!("Chromium runs without its sandbox (running as root or configured so)");
         }
@@ -199,12 +215,23 @@ impl Settings {
             chromium: self.chromium.clone(),
             chromium_no_sandbox: self.chromium_no_sandbox,
             work_dir: self.data_dir.join("tmp"),
-            layouts_url,
+            layouts_url: assets.url.clone(),
+            pages: assets.pages.clone(),
             start_timeout: self.start_timeout,
             stop_timeout: self.stop_timeout,
             x264_preset: self.x264_preset.clone(),
+            url_policy: self.url_policy.clone(),
         }
     }
+}
+
+/// The URL policy: flags over the file's `[url_policy]`.
+fn url_policy(args: &CommonArgs, file: &UrlPolicyConfig) -> anyhow::Result<UrlPolicy> {
+    let config = UrlPolicyConfig {
+        allow_hosts: args.url_allow_hosts.clone().unwrap_or_else(|| file.allow_hosts.clone()),
+        allow_private: args.url_allow_private.unwrap_or(file.allow_private),
+    };
+    UrlPolicy::new(&config).map_err(|e| anyhow::anyhow!(e))
 }
 
 /// `name=token,name2=token2`.
@@ -259,6 +286,25 @@ mod tests {
         let names: Vec<String> = Settings::resolve(&args).unwrap().api_tokens.into_iter().map(|(n, _)| n).collect();
         assert_eq!(names, ["ops", "ci"]);
         args.api_tokens = Some("no-equals-sign".into());
+        assert!(Settings::resolve(&args).is_err());
+    }
+
+    #[test]
+    fn url_policy_comes_from_the_file_or_the_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("w.toml");
+        std::fs::write(&file, "[url_policy]\nallow_hosts = [\"Intranet.example\"]\nallow_private = true\n").unwrap();
+        let mut args = ServeArgs::default();
+        assert!(Settings::resolve(&args).unwrap().url_policy.allow_hosts().is_empty());
+        assert!(!Settings::resolve(&args).unwrap().url_policy.allows_private());
+        args.common.config = Some(file);
+        let policy = Settings::resolve(&args).unwrap().url_policy;
+        assert_eq!((policy.allow_hosts(), policy.allows_private()), (&["intranet.example".to_owned()][..], true));
+        args.common.url_allow_hosts = Some(vec!["127.0.0.1".into(), "*.cdn.example".into()]);
+        args.common.url_allow_private = Some(false);
+        let policy = Settings::resolve(&args).unwrap().url_policy;
+        assert_eq!((policy.allow_hosts(), policy.allows_private()), (&["127.0.0.1".to_owned(), "*.cdn.example".to_owned()][..], false));
+        args.common.url_allow_hosts = Some(vec!["http://x/".into()]);
         assert!(Settings::resolve(&args).is_err());
     }
 

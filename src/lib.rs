@@ -17,6 +17,8 @@
 //!   tests, the demo and the benchmark.
 //! - [`backoff`]: retry delays shared by uploads, webhooks and live streams.
 //! - [`fields`]: the request-field checks and error shape every validating module shares.
+//! - [`urlpolicy`]: which URLs recordings may load (http(s) only, allowlist, no private
+//!   destinations); checked at the API and again for every request of the recorder browser.
 //! - [`config`]: layered settings; [`app`]: wiring for `serve`; [`cli`]: the binary's commands.
 
 pub mod api;
@@ -31,4 +33,5 @@ pub mod layouts;
 pub mod recorder;
 pub mod storage;
 pub mod timeline;
+pub mod urlpolicy;
 pub mod webhooks;

@@ -66,7 +66,8 @@ fn api_with(max_concurrent: usize, tokens: wallflower::api::auth::Tokens) -> Api
     std::fs::create_dir_all(&layouts.assets_dir).unwrap();
     std::fs::write(layouts.assets_dir.join("logo.png"), b"not really a png").unwrap();
     let config = ManagerConfig { recordings_dir: data.path().join("recordings"), max_concurrent, layouts: layouts.clone(), storage: Default::default(),
-        webhooks: wallflower::webhooks::Webhooks::new(Default::default(), tokio_util::sync::CancellationToken::new()).unwrap(), disk: Default::default() };
+        webhooks: wallflower::webhooks::Webhooks::new(Default::default(), tokio_util::sync::CancellationToken::new()).unwrap(), disk: Default::default(),
+        url_policy: Default::default() };
     let jobs = JobManager::new(store, Arc::new(StandIn), config, CancellationToken::new()).unwrap();
     let assets_url = url::Url::parse("http://127.0.0.1:9/").unwrap();
     // Previews are rendered by the end-to-end tests; here only their request checks run.
@@ -146,6 +147,36 @@ async fn validation_errors_name_code_and_field() {
         assert_error(&api.create(body).await, 400, code, Some(field));
     }
     assert_error(&api.call("POST", "/v1/recordings", Some("{\"source\":")).await, 400, "malformed_json", None);
+}
+
+#[tokio::test]
+async fn urls_to_private_addresses_or_other_schemes_are_refused() {
+    let api = api(4);
+    let web = |url: &str| json!({"source": {"type": "web", "url": url}});
+    let cases = [
+        (web("http://169.254.169.254/latest/meta-data/"), "url_not_allowed", "source.url"),
+        (web("http://[::ffff:127.0.0.1]:8080/"), "url_not_allowed", "source.url"),
+        (web("http://0x7f000001/"), "url_not_allowed", "source.url"),
+        (web("http://localhost:9/"), "url_not_allowed", "source.url"),
+        (web("file:///etc/passwd"), "invalid_url", "source.url"),
+        (web("javascript:alert(1)"), "invalid_url", "source.url"),
+        (web("chrome://settings"), "invalid_url", "source.url"),
+        (json!({"source": janus(), "branding": {"logo_url": "http://10.0.0.1/logo.png"}}), "url_not_allowed", "branding.logo_url"),
+    ];
+    for (body, code, field) in cases {
+        let answer = api.create(body.clone()).await;
+        assert_error(&answer, 400, code, Some(field));
+        assert!(answer.1["error"]["message"].as_str().is_some_and(|m| m.contains(field)), "{body}: {}", answer.1);
+    }
+    // A public address passes (the Janus server, usually internal, is not under the policy).
+    assert_eq!(api.create(web("http://93.184.216.34/")).await.0, StatusCode::CREATED);
+    let (status, rec, _) = api.create(json!({"source": {"type": "janus", "server": "ws://127.0.0.1:8188", "room": 1}})).await;
+    assert_eq!(status, StatusCode::CREATED, "{rec}");
+    let id = rec["id"].as_str().unwrap();
+    let patch = json!({"branding": {"logo_url": "http://169.254.169.254/x.png"}}).to_string();
+    assert_error(&api.call("PATCH", &format!("/v1/recordings/{id}"), Some(&patch)).await, 400, "url_not_allowed", Some("branding.logo_url"));
+    let slide = json!({"type": "slide", "url": "http://[fd00::1]/s.png"}).to_string();
+    assert_error(&api.call("POST", &format!("/v1/recordings/{id}/events"), Some(&slide)).await, 400, "url_not_allowed", Some("url"));
 }
 
 #[tokio::test]
@@ -383,10 +414,11 @@ async fn an_upload_cut_short_by_a_restart_can_be_retried() {
         storage: Default::default(),
         webhooks: wallflower::webhooks::Webhooks::new(Default::default(), CancellationToken::new()).unwrap(),
         disk: Default::default(),
+        url_policy: Default::default(),
     };
     let jobs = JobManager::new(store.clone(), Arc::new(StandIn), config(), CancellationToken::new()).unwrap();
     let request = wallflower::jobs::RecordingRequest::parse(br#"{"source":{"type":"test"}}"#).unwrap();
-    let mut rec = jobs.create(request).unwrap();
+    let mut rec = jobs.create(request).await.unwrap();
     jobs.shutdown().await;
     // As if the service had died while this recording was uploading.
     rec.state = RecordingState::Uploading;

@@ -77,6 +77,11 @@ async fn concurrent_recordings_do_not_hear_each_other() {
     app.stop().await;
 }
 
+/// The pages these tests record are served on loopback, which the URL policy refuses by default.
+fn allow_loopback(args: &mut wallflower::config::ServeArgs) {
+    args.common.url_allow_private = Some(true);
+}
+
 /// Serves one page (or status) on a loopback port for the `web` source.
 async fn serve_page(status: u16, html: &'static str) -> (String, tokio::task::JoinHandle<()>) {
     use axum::http::StatusCode;
@@ -96,7 +101,7 @@ const CORNER_PAGE: &str = "<html><body style='margin:0;background:#e01010'><h1>h
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn web_source_records_a_local_page_edge_to_edge() {
     let (url, server) = serve_page(200, CORNER_PAGE).await;
-    let app = spawn_app().await;
+    let app = spawn_app_with(allow_loopback).await;
     // 320 px is narrower than Chromium's smallest window; 640 is not.
     for (w, h) in [(320, 240), (640, 360)] {
         let id = app.start(json!({"source": {"type": "web", "url": url}, "output": {"width": w, "height": h}})).await;
@@ -119,7 +124,7 @@ async fn web_source_records_a_local_page_edge_to_edge() {
 async fn unreachable_or_missing_pages_fail_with_page_load_failed() {
     let (missing, server) = serve_page(404, "<h1>not here</h1>").await;
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    let app = spawn_app().await;
+    let app = spawn_app_with(allow_loopback).await;
     for (url, why) in [(format!("http://{closed}/nothing"), "ERR_CONNECTION_REFUSED"), (missing, "404")] {
         let id = app.start(json!({"source": {"type": "web", "url": url}, "output": {"width": 320, "height": 240}})).await;
         let done = app.wait_for(&id, &["failed", "completed"], START).await;

@@ -223,6 +223,50 @@ async fn a_logo_from_the_assets_folder_shows_in_its_corner() {
     f.finish(session).await;
 }
 
+#[tokio::test]
+async fn recording_pages_are_served_with_their_declared_hosts_in_the_csp() {
+    use wallflower::layouts::csp::Sources;
+    let cancel = CancellationToken::new();
+    let assets = AssetServer::start(&Layouts::builtin(&layouts_dir()), cancel.clone()).await.unwrap();
+    assets.pages.insert("rec_1", Sources::declared(["https://cdn.example.com/l.png"], Some("ws://10.0.0.5:8188")));
+    for (path, declared) in [("r/rec_1/sdk/host.html", true), ("r/rec_1/grid/index.html", true), ("sdk/host.html", false), ("r/rec_2/sdk/host.html", false)] {
+        let resp = reqwest::get(assets.url.join(path).unwrap()).await.unwrap();
+        assert_eq!(resp.status(), 200, "{path}");
+        let csp = resp.headers()["content-security-policy"].to_str().unwrap().to_owned();
+        assert!(csp.contains("script-src 'self';") && csp.contains("default-src 'self'"), "{path}: {csp}");
+        assert_eq!(csp.contains("img-src 'self' data: blob: https://cdn.example.com;"), declared, "{path}: {csp}");
+        assert_eq!(csp.contains("connect-src 'self' ws://10.0.0.5:8188;"), declared, "{path}: {csp}");
+    }
+    cancel.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remote_image_the_recording_did_not_declare_is_blocked_by_the_pages_csp() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let hits = std::sync::Arc::new(AtomicUsize::new(0));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut png = std::io::Cursor::new(Vec::new());
+    RgbImage::from_pixel(64, 64, image::Rgb(MAGENTA)).write_to(&mut png, image::ImageFormat::Png).unwrap();
+    let (counter, png) = (hits.clone(), png.into_inner());
+    let remote = axum::Router::new().fallback(move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+        let png = png.clone();
+        async move { ([(axum::http::header::CONTENT_TYPE, "image/png")], png) }
+    });
+    tokio::spawn(async move { axum::serve(listener, remote).await.unwrap() });
+    let f = fixture().await;
+    let session = f.previewer.session(1280, 720).await.unwrap();
+    let mut req = request("grid", 2, (1280, 720));
+    req.branding = serde_json::from_value(json!({"logo_url": format!("http://{addr}/logo.png"), "logo_position": "top-left"})).unwrap();
+    let shot = session.render(&req).await.unwrap();
+    check_boxes("remote logo", &shot.boxes, 2);
+    let img = decode(&shot.png);
+    let magenta = img.pixels().filter(|p| p[0] > 200 && p[1] < 60 && p[2] > 200).count();
+    assert_eq!((hits.load(Ordering::SeqCst), magenta), (0, 0), "the undeclared remote logo was loaded");
+    f.finish(session).await;
+}
+
 /// Pixels of `rect` (CSS px = image px here) of a screenshot.
 fn crop(img: &RgbImage, rect: &Rect) -> RgbImage {
     let (x, y) = (rect.x.max(0.0) as u32, rect.y.max(0.0) as u32);

@@ -57,7 +57,7 @@ pub async fn create(
 ) -> Result<impl IntoResponse, ApiError> {
     let body = body.map_err(|r| ApiError::from_body(r, MAX_BODY_BYTES))?;
     let request = RecordingRequest::parse(&body)?;
-    let recording = state.jobs.create(request)?.redacted();
+    let recording = state.jobs.create(request).await?.redacted();
     let location = format!("/v1/recordings/{}", recording.id);
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(recording)))
 }
@@ -88,7 +88,7 @@ pub async fn update(
 ) -> Result<Json<Recording>, ApiError> {
     let body = body.map_err(|r| ApiError::from_body(r, MAX_BODY_BYTES))?;
     let patch = RecordingPatch::parse(&body)?;
-    Ok(Json(state.jobs.update(&id, &patch)?.redacted()))
+    Ok(Json(state.jobs.update(&id, &patch).await?.redacted()))
 }
 
 /// `POST /v1/recordings/{id}/events` answer.
@@ -113,7 +113,7 @@ pub async fn post_event(
 ) -> Result<impl IntoResponse, ApiError> {
     let body = body.map_err(|r| ApiError::from_body(r, MAX_EVENT_BYTES))?;
     let event = CallEvent::parse(&body, &state.previewer.layouts.assets_dir).map_err(JobError::from)?;
-    let event_id = state.jobs.post_event(&id, &event)?;
+    let event_id = state.jobs.post_event(&id, &event).await?;
     Ok((StatusCode::ACCEPTED, Json(EventAccepted { id: event_id })))
 }
 

@@ -41,10 +41,13 @@ pub struct RecordArgs {
 pub async fn run(args: RecordArgs) -> anyhow::Result<()> {
     let request = request(&args)?;
     let settings = Settings::resolve(&ServeArgs { common: args.common.clone(), ..ServeArgs::default() })?;
+    if let Source::Web { url } = &request.source {
+        settings.url_policy.check("--source", url).await?;
+    }
     let cancel = CancellationToken::new();
     let assets = AssetServer::start(&settings.layouts(), cancel.clone()).await?;
     let instance = uuid::Uuid::new_v4().simple().to_string();
-    let recorder = Recorder::start(settings.recorder_config(assets.url), &instance).await?;
+    let recorder = Recorder::start(settings.recorder_config(&assets), &instance).await?;
     let file = std::path::absolute(&args.out).context("output path")?;
     if let Some(dir) = file.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -107,6 +110,7 @@ fn request(args: &RecordArgs) -> anyhow::Result<RecordingRequest> {
         overlays: None,
         streams: Vec::new(),
         webhook_url: None,
+        asset_hosts: Vec::new(),
     };
     request.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(request)

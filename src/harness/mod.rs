@@ -85,7 +85,10 @@ impl CallHarness {
             .await
             .map_err(|e| HarnessError::Janus(format!("asset server: {e}")))?;
         let janus = Janus::start(&dir.path().join("janus"), &instance).await?;
-        Ok(Self { janus, participants: Vec::new(), instance, tools, layouts: assets.url, dir, cancel })
+        // Participant pages talk to Janus: their Content-Security-Policy must allow it.
+        assets.pages.insert("harness", crate::layouts::csp::Sources::declared([], Some(janus::URL)));
+        let layouts = assets.url.join("r/harness/").map_err(|e| HarnessError::Janus(e.to_string()))?;
+        Ok(Self { janus, participants: Vec::new(), instance, tools, layouts, dir, cancel })
     }
 
     /// Adds a participant and waits until they publish.

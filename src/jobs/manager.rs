@@ -33,7 +33,7 @@ const INBOX: usize = 64;
 /// Admits, runs and reports recordings. Cheap to clone.
 #[derive(Clone)]
 pub struct JobManager {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
 }
 
 pub(super) struct Inner {
@@ -69,8 +69,8 @@ impl JobManager {
         Ok(Self { inner })
     }
 
-    /// Admits and starts a recording.
-    pub fn create(&self, request: RecordingRequest) -> Result<Recording, JobError> {
+    /// Admits and starts a recording whose URLs were checked (see `create`).
+    pub(super) fn admit(&self, request: RecordingRequest) -> Result<Recording, JobError> {
         let inner = &self.inner;
         if inner.shutdown.is_cancelled() {
             return Err(JobError::ShuttingDown);
@@ -150,8 +150,9 @@ impl JobManager {
     }
 
     /// Changes a running recording: a call's layout, parameters or branding (the page shows the
-    /// change within a second, without a gap in the file) and/or the live streams it feeds.
-    pub fn update(&self, id: &str, patch: &RecordingPatch) -> Result<Recording, JobError> {
+    /// change within a second, without a gap in the file) and/or the live streams it feeds; its
+    /// URLs were checked (see `update`).
+    pub(super) fn apply_patch(&self, id: &str, patch: &RecordingPatch) -> Result<Recording, JobError> {
         let mut live = self.inner.lock_live();
         let Some(entry) = live.get_mut(id).filter(|e| e.resource.state.is_capturing()) else {
             drop(live);
@@ -194,7 +195,8 @@ impl JobManager {
 
     /// Hands a chat message, reaction or slide to a running call recording's page; returns the
     /// event's id. It shows in the video and lands in the timeline when the page has drawn it.
-    pub fn post_event(&self, id: &str, event: &CallEvent) -> Result<String, JobError> {
+    /// Its URL was checked (see `post_event`).
+    pub(super) fn queue_event(&self, id: &str, event: &CallEvent) -> Result<String, JobError> {
         let mut live = self.inner.lock_live();
         let Some(entry) = live.get_mut(id).filter(|e| e.resource.state.is_capturing()) else {
             drop(live);

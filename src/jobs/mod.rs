@@ -11,6 +11,7 @@ pub mod model;
 pub mod request;
 pub mod store;
 mod streams;
+mod urls;
 
 pub use manager::JobManager;
 pub use model::{Recording, RecordingState};
@@ -93,6 +94,8 @@ pub struct ManagerConfig {
     pub webhooks: crate::webhooks::Webhooks,
     /// Free-space thresholds of the recordings disk.
     pub disk: disk::DiskPolicy,
+    /// Which URLs a recording may load (its page, logo, slides).
+    pub url_policy: crate::urlpolicy::UrlPolicy,
 }
 
 impl From<rusqlite::Error> for JobError {

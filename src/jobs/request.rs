@@ -48,6 +48,11 @@ pub struct RecordingRequest {
     /// `.failed`), signed per Standard Webhooks; default: the server's `--webhook-url`.
     #[serde(default)]
     pub webhook_url: Option<String>,
+    /// Calls: other hosts the page may show images from (slides), as http(s) origins such as
+    /// `https://slides.example.com`; the layout pages' Content-Security-Policy allows only
+    /// these, a remote `branding.logo_url`'s host and the service's own files.
+    #[serde(default)]
+    pub asset_hosts: Vec<String>,
 }
 
 /// `PATCH /v1/recordings/{id}`: a call's page settings and/or the live streams; what is left out
@@ -105,6 +110,7 @@ impl RecordingRequest {
                 ("layout_params", self.layout_params.is_some()),
                 ("branding", self.branding.is_some()),
                 ("overlays", self.overlays.is_some()),
+                ("asset_hosts", !self.asset_hosts.is_empty()),
             ];
             if let Some((field, _)) = given.into_iter().find(|(_, set)| *set) {
                 let message = format!("{field} applies to call sources (janus); a `{}` source is recorded as it is", self.source.kind());
@@ -130,6 +136,7 @@ impl RecordingRequest {
             max_duration: Duration::from_secs(self.limits.max_duration_s),
             stop_when_empty,
             file,
+            asset_hosts: self.asset_hosts,
             settings,
             inbox,
             streams,
@@ -156,6 +163,7 @@ impl RecordingRequest {
         if let Some(url) = &self.webhook_url {
             fields::url("webhook_url", url, &["http", "https"])?;
         }
+        check_asset_hosts(&self.asset_hosts)?;
         match &self.source {
             Source::Test { tone_hz } => in_range("source.tone_hz", (*tone_hz).into(), 20, 20_000),
             Source::Web { url } => fields::url("source.url", url, &["http", "https"]).map(drop),
@@ -191,6 +199,21 @@ impl RecordingRequest {
         }
         Ok(())
     }
+}
+
+/// Most `asset_hosts` a request may declare.
+const MAX_ASSET_HOSTS: usize = 16;
+
+/// Each an http(s) URL (its origin is what counts); at most [`MAX_ASSET_HOSTS`].
+fn check_asset_hosts(hosts: &[String]) -> Result<(), FieldError> {
+    if hosts.len() > MAX_ASSET_HOSTS {
+        let message = format!("asset_hosts lists {} hosts; at most {MAX_ASSET_HOSTS} are allowed", hosts.len());
+        return Err(FieldError::new("too_large", "asset_hosts", message));
+    }
+    for (i, host) in hosts.iter().enumerate() {
+        fields::url(&format!("asset_hosts[{i}]"), host, &["http", "https"])?;
+    }
+    Ok(())
 }
 
 /// Parses a JSON body into `T`; errors carry a stable code and the field's path.

@@ -1,10 +1,12 @@
 //! Layouts: the catalog of built-in and custom layout folders ([`catalog`]), branding and the
 //! per-recording page settings with their checks ([`branding`], [`settings`]), the loopback asset
-//! server the recorder browsers load pages from ([`server`]), and previews rendered with
+//! server the recorder browsers load pages from ([`server`]) with its Content-Security-Policy
+//! ([`csp`]), and previews rendered with
 //! simulated participants ([`preview`]).
 
 pub mod branding;
 pub mod catalog;
+pub mod csp;
 pub mod preview;
 pub mod server;
 pub mod settings;

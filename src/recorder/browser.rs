@@ -4,14 +4,16 @@
 
 use std::ffi::OsStr;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chromiumoxide::cdp::browser_protocol::emulation::SetDeviceMetricsOverrideParams;
 use chromiumoxide::{Browser as CdpBrowser, Page};
 use futures::StreamExt;
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::RecorderError;
+use super::{RecorderError, RecorderEvent, guard};
 use super::process::{Supervised, kill_strays};
 
 /// Where and how Chromium should run.
@@ -41,8 +43,11 @@ pub struct Browser {
     /// Profile dir and instance, to find helpers that left the process group.
     profile: String,
     instance: String,
-    cdp: CdpBrowser,
+    /// Shared with the request guard, which answers paused requests on it.
+    cdp: Arc<CdpBrowser>,
     handler: JoinHandle<()>,
+    /// The URL policy's request interception, once started.
+    guard: Option<JoinHandle<()>>,
     pub page: Page,
 }
 
@@ -73,7 +78,14 @@ impl Browser {
             }
         };
         let (profile, instance) = (opts.profile_dir.display().to_string(), opts.instance.to_owned());
-        Ok(Self { process, profile, instance, cdp, handler, page })
+        Ok(Self { process, profile, instance, cdp: Arc::new(cdp), handler, guard: None, page })
+    }
+
+    /// Enforces `rules` on every request the browser makes from now on; blocked ones are
+    /// reported on `events` as `request_blocked` incidents.
+    pub async fn guard(&mut self, rules: guard::Rules, events: mpsc::Sender<RecorderEvent>) -> Result<(), RecorderError> {
+        self.guard = Some(guard::start(Arc::clone(&self.cdp), rules, events).await?);
+        Ok(())
     }
 
     /// Opens another page (previews render each image in a fresh one) sized `width`x`height`.
@@ -102,7 +114,11 @@ impl Browser {
 
     /// Closes the browser politely, then makes sure its whole process group is gone.
     pub async fn close(mut self) {
-        let _ = tokio::time::timeout(Duration::from_secs(2), self.cdp.close()).await;
+        let close = self.cdp.execute(chromiumoxide::cdp::browser_protocol::browser::CloseParams::default());
+        let _ = tokio::time::timeout(Duration::from_secs(2), close).await;
+        if let Some(guard) = self.guard.take() {
+            guard.abort();
+        }
         self.handler.abort();
         self.process.terminate(Duration::from_secs(3)).await;
         kill_strays(&self.instance, &self.profile);

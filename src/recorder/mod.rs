@@ -11,6 +11,7 @@ pub mod capture;
 pub mod display;
 pub mod finalize;
 pub mod forward;
+pub mod guard;
 pub mod outputs;
 pub mod page;
 pub mod pipeline;
@@ -112,12 +113,16 @@ pub struct RecorderConfig {
     pub work_dir: PathBuf,
     /// Base URL of the layouts asset server (the built-in pages and SDK).
     pub layouts_url: Url,
+    /// Where each recording declares the hosts its layout pages may use (their CSP).
+    pub pages: crate::layouts::csp::PageSources,
     /// How long a page may take to load and say `ready`.
     pub start_timeout: Duration,
     /// How long ffmpeg may take to finish the file after being asked to stop.
     pub stop_timeout: Duration,
     /// x264 preset for the recording encoder.
     pub x264_preset: String,
+    /// What the recorder browsers may load; every request of theirs is checked against it.
+    pub url_policy: crate::urlpolicy::UrlPolicy,
 }
 
 /// Everything that can go wrong while recording.

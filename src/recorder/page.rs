@@ -1,4 +1,5 @@
-//! Loading the source's page in the recorder browser and waiting until capture may begin.
+//! Loading the source's page in the recorder browser and waiting until capture may begin; the
+//! hosts a layout page may use (its Content-Security-Policy).
 
 use std::time::Duration;
 
@@ -9,6 +10,9 @@ use url::Url;
 use tokio::time::Instant;
 
 use super::bridge::PageMessage;
+use super::pipeline::RecordingJob;
+use super::source::Source;
+use crate::layouts::csp::Sources;
 use super::{RecorderError, RecorderEvent, SourceErrorCode, supervise};
 
 /// Navigates to `url` and checks the main document loaded (an HTTP error status counts as a
@@ -74,4 +78,15 @@ pub async fn settle(page: &Page) -> Result<(), RecorderError> {
         return Err(RecorderError::BrowserControl(e.to_string()));
     }
     Ok(())
+}
+
+/// The hosts a recording's layout pages may use: its remote logo and asset hosts, its Janus server.
+pub fn declared_sources(job: &RecordingJob) -> Sources {
+    let logo = job.settings.as_ref().and_then(|s| s.borrow().branding.logo_url.clone());
+    let images = logo.iter().chain(&job.asset_hosts).map(String::as_str);
+    let janus = match &job.source {
+        Source::Janus { server, .. } => Some(server.as_str()),
+        _ => None,
+    };
+    Sources::declared(images, janus)
 }

@@ -24,7 +24,7 @@ use super::display::Display;
 use super::probe::{self, MediaInfo};
 use super::tools::Tools;
 use crate::layouts::PageSettings;
-use super::{EndReason, RecorderConfig, RecorderError, RecorderEvent, Source, page};
+use super::{EndReason, RecorderConfig, RecorderError, RecorderEvent, Source, guard, page};
 
 /// One recording to make.
 #[derive(Debug, Clone)]
@@ -37,6 +37,8 @@ pub struct RecordingJob {
     pub stop_when_empty: Option<Duration>,
     /// Where the finished (faststart) MP4 goes; the fragmented spool file sits beside it.
     pub file: PathBuf,
+    /// Calls: hosts the layout pages may show images from, besides a remote logo's.
+    pub asset_hosts: Vec<String>,
     /// Calls: the layout and branding, changed live by the job manager.
     pub settings: Option<SettingsReceiver>,
     /// Calls: events the application posts (chat, reactions, slides) for the page to show.
@@ -215,6 +217,7 @@ impl Recorder {
         let mut parts = Parts::default();
         let result = self.run(job, temp.path(), &mut parts, &events, &stop).await;
         parts.teardown().await;
+        self.config.pages.remove(&job.id);
         if let Err(e) = temp.close() {
             tracing::warn!("cannot remove temp dir: {e}");
         }
@@ -352,9 +355,12 @@ impl Recorder {
             extra_args: Vec::new(),
         };
         let browser = parts.browser.insert(Browser::launch(launch).await?);
+        let rules = guard::Rules::for_recording(&self.config.url_policy, &self.config.layouts_url, &job.source);
+        browser.guard(rules, events.clone()).await?;
         let mut messages = bridge::install(&browser.page, &self.page_config(job)).await?;
         let url = job.source.page_url(&self.config.layouts_url, &job.id)
             .map_err(|e| RecorderError::PageLoadFailed(format!("bad page URL: {e}")))?;
+        self.config.pages.insert(&job.id, page::declared_sources(job));
         let started = tokio::time::Instant::now();
         page::load(&browser.page, &url, self.config.start_timeout).await?;
         if job.source.signals_ready() {

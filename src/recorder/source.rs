@@ -69,13 +69,14 @@ impl Source {
     pub fn page_url(&self, layouts: &Url, recording_id: &str) -> Result<Url, url::ParseError> {
         match self {
             Self::Test { tone_hz } => {
-                let mut url = layouts.join("test/index.html")?;
+                let mut url = layouts.join(&format!("r/{recording_id}/test/index.html"))?;
                 url.query_pairs_mut().append_pair("id", recording_id).append_pair("tone", &tone_hz.to_string());
                 Ok(url)
             }
             Self::Web { url } => Url::parse(url),
             // The host page keeps the call and loads the chosen layout (see layouts/README.md).
-            Self::Janus { .. } => layouts.join("sdk/host.html"),
+            // Under `r/{id}/`, the recording's Content-Security-Policy (`layouts::csp`).
+            Self::Janus { .. } => layouts.join(&format!("r/{recording_id}/sdk/host.html")),
         }
     }
 
@@ -122,8 +123,8 @@ mod tests {
     #[test]
     fn test_source_points_at_the_test_pattern() {
         let base = Url::parse("http://127.0.0.1:9000/").unwrap();
-        let url = Source::Test { tone_hz: 660 }.page_url(&base, "rec 1").unwrap();
-        assert_eq!(url.as_str(), "http://127.0.0.1:9000/test/index.html?id=rec+1&tone=660");
+        let url = Source::Test { tone_hz: 660 }.page_url(&base, "rec_1").unwrap();
+        assert_eq!(url.as_str(), "http://127.0.0.1:9000/r/rec_1/test/index.html?id=rec_1&tone=660");
     }
 
     #[test]
