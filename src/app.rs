@@ -63,6 +63,7 @@ impl Application {
             layouts,
             storage: settings.storage.clone(),
             webhooks: webhooks.clone(),
+            metrics: crate::metrics::Metrics::default(),
         };
         let jobs = JobManager::new(store, recorder.clone(), config, cancel.child_token())?;
         let tokens = Tokens::new(settings.api_tokens.clone()).map_err(|e| anyhow::anyhow!(e))?;

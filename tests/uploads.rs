@@ -219,7 +219,7 @@ async fn a_calls_timeline_and_chat_go_beside_the_video() {
     let ctx = KeyContext { id: "rec_x".into(), date: "2026-11-25".into(), room: "1234".into() };
     let target = config.target(&spec, &ctx).unwrap();
     let policy = UploadPolicy { keep_local: false, ..UploadPolicy::default() };
-    let (delivery, _) = Delivery::new(target, policy, reqwest::Client::new(), tokio_util::sync::CancellationToken::new());
+    let (delivery, _) = Delivery::new(target, policy, reqwest::Client::new(), tokio_util::sync::CancellationToken::new(), Default::default());
     let files_dir = dir.path().join("files");
     std::fs::create_dir_all(&files_dir).unwrap();
     let write = |name: &str, text: &str| {

@@ -28,6 +28,8 @@ pub enum ApiError {
     NoRoute(String),
     #[error("authentication required: {0}")]
     Unauthorized(String),
+    #[error("cannot encode the metrics")]
+    Metrics(#[from] std::fmt::Error),
 }
 
 impl From<LayoutError> for ApiError {
@@ -84,6 +86,7 @@ impl ApiError {
             Self::BadBody(_) => StatusCode::BAD_REQUEST,
             Self::NoRoute(_) => StatusCode::NOT_FOUND,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Metrics(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -100,6 +103,7 @@ impl ApiError {
             Self::BadBody(_) => "bad_body",
             Self::NoRoute(_) => "not_found",
             Self::Unauthorized(_) => "unauthorized",
+            Self::Metrics(_) => "metrics_failed",
         }
     }
 

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod error;
 pub mod layouts;
+pub mod metrics;
 pub mod openapi;
 pub mod recordings;
 
@@ -37,6 +38,7 @@ pub fn router(state: AppState) -> Router {
         .merge(recordings::router())
         .merge(layouts::router())
         .merge(health_router())
+        .merge(metrics::router())
         .merge(openapi::router())
         .fallback(|uri: Uri| async move { ApiError::NoRoute(uri.path().to_owned()) })
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token))

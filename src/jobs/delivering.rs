@@ -32,7 +32,7 @@ impl Inner {
     pub(super) fn delivery(&self, rec: &Recording) -> Result<(Delivery, watch::Receiver<UploadStatus>), JobError> {
         let target = self.config.storage.target(&rec.destination, &key_context(rec))?;
         let cancel = self.shutdown.clone();
-        Ok(Delivery::new(target, self.config.storage.policy.clone(), self.http.clone(), cancel))
+        Ok(Delivery::new(target, self.config.storage.policy.clone(), self.http.clone(), cancel, self.config.metrics.clone()))
     }
 
     /// Records the outcome on the resource, delivers the files, and forgets the live entry.

@@ -5,6 +5,7 @@
 mod delivering;
 mod live;
 pub mod manager;
+mod metering;
 pub mod model;
 pub mod request;
 pub mod store;
@@ -86,6 +87,8 @@ pub struct ManagerConfig {
     pub storage: crate::storage::StorageConfig,
     /// Where recording events are posted (signed).
     pub webhooks: crate::webhooks::Webhooks,
+    /// What `GET /metrics` shows; the manager counts recordings and their fps into it.
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl From<rusqlite::Error> for JobError {

@@ -1,7 +1,10 @@
 //! Test helpers: a real service on port 0 with its own data dir, an HTTP client, media checks
-//! with ffprobe/ffmpeg, and the leftover-process check every end-to-end test ends with.
+//! with ffprobe/ffmpeg, and the leftover-process check every end-to-end test ends with; the API
+//! over a stand-in recorder in [`standin`].
 
 #![allow(dead_code)]
+
+pub mod standin;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
