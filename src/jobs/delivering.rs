@@ -7,6 +7,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::live::Live;
 use super::manager::{Inner, sidecars};
@@ -137,11 +138,12 @@ impl Inner {
         tracing::info!(id, "retrying the upload");
         let verdict = if rec.end_reason == Some(EndReason::Error) { RecordingState::Failed } else { RecordingState::Completed };
         let (inner, id) = (Arc::clone(self), id.to_owned());
+        let span = tracing::info_span!("recording", id = %id);
         self.tracker.spawn(Arc::clone(self).follow_upload(id.clone(), progress));
         self.tracker.spawn(async move {
             let delivered = delivery.deliver(files, None).await;
             inner.settle(&id, verdict, delivered, Some(delivery.status()));
-        });
+        }.instrument(span));
         Ok(rec)
     }
 }
