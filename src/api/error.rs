@@ -28,6 +28,8 @@ pub enum ApiError {
     NoRoute(String),
     #[error("authentication required: {0}")]
     Unauthorized(String),
+    #[error("bad path: {message}")]
+    BadPath { field: Option<String>, message: String },
     #[error("cannot encode the metrics")]
     Metrics(#[from] std::fmt::Error),
 }
@@ -83,7 +85,7 @@ impl ApiError {
                 JobError::Store(_) | JobError::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::BadBody(_) => StatusCode::BAD_REQUEST,
+            Self::BadBody(_) | Self::BadPath { .. } => StatusCode::BAD_REQUEST,
             Self::NoRoute(_) => StatusCode::NOT_FOUND,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Metrics(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -101,6 +103,7 @@ impl ApiError {
             Self::Job(e) => e.code(),
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::BadBody(_) => "bad_body",
+            Self::BadPath { .. } => "invalid_path",
             Self::NoRoute(_) => "not_found",
             Self::Unauthorized(_) => "unauthorized",
             Self::Metrics(_) => "metrics_failed",
@@ -112,6 +115,7 @@ impl ApiError {
             Self::Job(JobError::Invalid { field, .. }) if !field.is_empty() => Some(field.clone()),
             Self::Job(JobError::Layout(e)) => e.field().map(String::from),
             Self::Job(JobError::Event(e)) => e.field().map(String::from),
+            Self::BadPath { field, .. } => field.clone(),
             _ => None,
         }
     }

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod extract;
 pub mod layouts;
 pub mod metrics;
 pub mod openapi;
