@@ -26,6 +26,8 @@ pub enum ApiError {
     BadBody(String),
     #[error("no route for {0}")]
     NoRoute(String),
+    #[error("{path} does not take {method} (see the Allow header)")]
+    MethodNotAllowed { method: String, path: String },
     #[error("authentication required: {0}")]
     Unauthorized(String),
     #[error("bad path: {message}")]
@@ -87,6 +89,7 @@ impl ApiError {
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BadBody(_) | Self::BadPath { .. } => StatusCode::BAD_REQUEST,
             Self::NoRoute(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Metrics(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -105,6 +108,7 @@ impl ApiError {
             Self::BadBody(_) => "bad_body",
             Self::BadPath { .. } => "invalid_path",
             Self::NoRoute(_) => "not_found",
+            Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::Unauthorized(_) => "unauthorized",
             Self::Metrics(_) => "metrics_failed",
         }
