@@ -111,6 +111,11 @@ async fn a_store_that_goes_away_and_comes_back_loses_nothing() {
     let local = std::fs::read(done["files"][0]["path"].as_str().unwrap()).unwrap();
     assert_eq!(std::fs::read(&object).unwrap(), local, "nothing was lost");
     assert_plays(&object, done["duration_s"].as_f64().unwrap());
+    let metrics = common::scrape::parse(&app.client.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap());
+    let retries = common::scrape::value(&metrics, "wallflower_upload_retries_total", &[]).unwrap();
+    assert!(retries >= 1.0, "the attempts while the store was away were retried: {retries}");
+    let bytes = common::scrape::value(&metrics, "wallflower_upload_bytes_total", &[]).unwrap();
+    assert!(bytes >= local.len() as f64, "{bytes} bytes confirmed for a {}-byte object", local.len());
     app.stop().await;
     garage.stop().await;
 }
