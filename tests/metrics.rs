@@ -82,6 +82,15 @@ async fn metrics_count_recordings_by_outcome_with_capacity_and_fps() {
     assert_eq!(value(&after, "wallflower_upload_bytes_total", &[]), Some(0.0), "local recordings upload nothing");
 }
 
+#[tokio::test]
+async fn the_openapi_description_lists_metrics() {
+    let api = stand_in_api(1, Tokens::default());
+    let (status, spec) = api.json("GET", "/v1/openapi.json", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let metrics = &spec["paths"]["/metrics"]["get"];
+    assert!(metrics["responses"]["200"]["content"]["text/plain; version=0.0.4; charset=utf-8"].is_object(), "{metrics}");
+}
+
 #[test]
 fn the_parser_reads_labels_with_escapes() {
     let text = "# TYPE x counter\nx{a=\"1\",b=\"say \\\"hi\\\"\"} 2\n";
