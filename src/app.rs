@@ -66,6 +66,7 @@ impl Application {
             webhooks: webhooks.clone(),
             disk: settings.disk,
             url_policy: settings.url_policy.clone(),
+            metrics: crate::metrics::Metrics::default(),
         };
         let jobs = JobManager::new(store, recorder.clone(), config, cancel.child_token())?;
         let tokens = Tokens::new(settings.api_tokens.clone()).map_err(|e| anyhow::anyhow!(e))?;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::layouts::Catalog;
+use crate::logging::LogFormat;
 use crate::layouts::settings::Layouts;
 use crate::recorder::RecorderConfig;
 use crate::storage::StorageConfig;
@@ -126,6 +127,15 @@ pub struct FileConfig {
     /// `[url_policy]`: which URLs recordings may load (`allow_hosts`, `allow_private`).
     #[serde(default)]
     pub url_policy: UrlPolicyConfig,
+    /// `text` or `json` log lines (`--log-format` wins).
+    pub log_format: Option<LogFormat>,
+}
+
+/// The `log_format` key of the config file at `path`. Logging starts before the settings are
+/// resolved, so the file is read for this alone; a file that cannot be read says nothing here
+/// (resolving the settings reports why).
+pub fn file_log_format(path: &Path) -> Option<LogFormat> {
+    read_file(path).ok()?.log_format
 }
 
 /// Resolved settings.
@@ -306,6 +316,17 @@ mod tests {
         assert_eq!((policy.allow_hosts(), policy.allows_private()), (&["127.0.0.1".to_owned(), "*.cdn.example".to_owned()][..], false));
         args.common.url_allow_hosts = Some(vec!["http://x/".into()]);
         assert!(Settings::resolve(&args).is_err());
+    }
+
+    #[test]
+    fn the_log_format_can_come_from_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("w.toml");
+        std::fs::write(&file, "log_format = \"json\"\n").unwrap();
+        assert_eq!(file_log_format(&file), Some(LogFormat::Json));
+        std::fs::write(&file, "log_format = \"yaml\"\n").unwrap();
+        assert_eq!(file_log_format(&file), None);
+        assert!(read_file(&file).unwrap_err().to_string().contains("log_format"));
     }
 
     #[test]

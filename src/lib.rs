@@ -16,6 +16,8 @@
 //! - [`harness`]: a real Janus in a private network namespace and synthetic participants, for
 //!   tests, the demo and the benchmark.
 //! - [`backoff`]: retry delays shared by uploads, webhooks and live streams.
+//! - [`logging`]: text or JSON log lines (with the recording's span on each).
+//! - [`metrics`]: the Prometheus counters behind `GET /metrics`.
 //! - [`fields`]: the request-field checks and error shape every validating module shares.
 //! - [`urlpolicy`]: which URLs recordings may load (http(s) only, allowlist, no private
 //!   destinations); checked at the API and again for every request of the recorder browser.
@@ -30,6 +32,8 @@ pub mod fields;
 pub mod harness;
 pub mod jobs;
 pub mod layouts;
+pub mod logging;
+pub mod metrics;
 pub mod recorder;
 pub mod storage;
 pub mod timeline;

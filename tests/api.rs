@@ -67,7 +67,7 @@ fn api_with(max_concurrent: usize, tokens: wallflower::api::auth::Tokens) -> Api
     std::fs::write(layouts.assets_dir.join("logo.png"), b"not really a png").unwrap();
     let config = ManagerConfig { recordings_dir: data.path().join("recordings"), max_concurrent, layouts: layouts.clone(), storage: Default::default(),
         webhooks: wallflower::webhooks::Webhooks::new(Default::default(), tokio_util::sync::CancellationToken::new()).unwrap(), disk: Default::default(),
-        url_policy: Default::default() };
+        url_policy: Default::default(), metrics: Default::default() };
     let jobs = JobManager::new(store, Arc::new(StandIn), config, CancellationToken::new()).unwrap();
     let assets_url = url::Url::parse("http://127.0.0.1:9/").unwrap();
     // Previews are rendered by the end-to-end tests; here only their request checks run.
@@ -415,6 +415,7 @@ async fn an_upload_cut_short_by_a_restart_can_be_retried() {
         webhooks: wallflower::webhooks::Webhooks::new(Default::default(), CancellationToken::new()).unwrap(),
         disk: Default::default(),
         url_policy: Default::default(),
+        metrics: Default::default(),
     };
     let jobs = JobManager::new(store.clone(), Arc::new(StandIn), config(), CancellationToken::new()).unwrap();
     let request = wallflower::jobs::RecordingRequest::parse(br#"{"source":{"type":"test"}}"#).unwrap();

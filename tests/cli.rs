@@ -64,3 +64,24 @@ fn record_writes_the_file_and_ctrl_c_finalises_it() {
     assert!(duration > 2.0, "{duration}");
     assert!(!dir.path().join("out.mp4.part").exists());
 }
+
+#[test]
+fn json_logs_name_the_recording_on_every_pipeline_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = wallflower()
+        .env("WALLFLOWER_LOG", "info,chromiumoxide=error")
+        .args(["record", "--source", "test", "--duration", "2s", "--size", "320x240", "--log-format", "json"])
+        .arg("--out").arg(dir.path().join("x.mp4"))
+        .arg("--data-dir").arg(dir.path().join("data"))
+        .output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    // The rest of stderr is the progress display, which is not a log.
+    let lines: Vec<serde_json::Value> = stderr.lines().filter(|l| l.starts_with('{')).map(|l| serde_json::from_str(l).unwrap()).collect();
+    let pipeline: Vec<_> = lines.iter().filter(|l| l["target"].as_str().is_some_and(|t| t.starts_with("wallflower::recorder"))).collect();
+    assert!(!pipeline.is_empty(), "no pipeline lines in {stderr}");
+    for line in pipeline {
+        let id = line["spans"][0]["id"].as_str().unwrap_or_default();
+        assert!(line["spans"][0]["name"] == "recording" && id.starts_with("cli_"), "{line}");
+    }
+}

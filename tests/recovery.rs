@@ -68,6 +68,9 @@ async fn survives(break_it: impl FnOnce(&TestApp), part: &str, max_gap_s: f64) -
     let level = mean_volume_db(&file, Some(&format!("{tail},bandpass=f=440:width_type=h:w=30")));
     assert!(level > -35.0, "no tone after the join: {level} dB");
     assert!(!file.with_file_name("recording.mp4.part").exists() && !file.with_file_name("recording.mp4.1.part").exists(), "spools left");
+    let metrics = app.client.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
+    let series = format!("wallflower_pipeline_restarts_total{{part=\"{part}\"}} 1");
+    assert!(metrics.lines().any(|l| l == series), "no `{series}` in /metrics:\n{metrics}");
     app.stop().await;
     done
 }

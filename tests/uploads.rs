@@ -111,6 +111,11 @@ async fn a_store_that_goes_away_and_comes_back_loses_nothing() {
     let local = std::fs::read(done["files"][0]["path"].as_str().unwrap()).unwrap();
     assert_eq!(std::fs::read(&object).unwrap(), local, "nothing was lost");
     assert_plays(&object, done["duration_s"].as_f64().unwrap());
+    let metrics = common::scrape::parse(&app.client.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap());
+    let retries = common::scrape::value(&metrics, "wallflower_upload_retries_total", &[]).unwrap();
+    assert!(retries >= 1.0, "the attempts while the store was away were retried: {retries}");
+    let bytes = common::scrape::value(&metrics, "wallflower_upload_bytes_total", &[]).unwrap();
+    assert!(bytes >= local.len() as f64, "{bytes} bytes confirmed for a {}-byte object", local.len());
     app.stop().await;
     garage.stop().await;
 }
@@ -219,7 +224,7 @@ async fn a_calls_timeline_and_chat_go_beside_the_video() {
     let ctx = KeyContext { id: "rec_x".into(), date: "2026-11-25".into(), room: "1234".into() };
     let target = config.target(&spec, &ctx).unwrap();
     let policy = UploadPolicy { keep_local: false, ..UploadPolicy::default() };
-    let (delivery, _) = Delivery::new(target, policy, reqwest::Client::new(), tokio_util::sync::CancellationToken::new());
+    let (delivery, _) = Delivery::new(target, policy, reqwest::Client::new(), tokio_util::sync::CancellationToken::new(), Default::default());
     let files_dir = dir.path().join("files");
     std::fs::create_dir_all(&files_dir).unwrap();
     let write = |name: &str, text: &str| {

@@ -26,8 +26,14 @@ pub enum ApiError {
     BadBody(String),
     #[error("no route for {0}")]
     NoRoute(String),
+    #[error("{path} does not take {method} (see the Allow header)")]
+    MethodNotAllowed { method: String, path: String },
     #[error("authentication required: {0}")]
     Unauthorized(String),
+    #[error("bad path: {message}")]
+    BadPath { field: Option<String>, message: String },
+    #[error("cannot encode the metrics")]
+    Metrics(#[from] std::fmt::Error),
 }
 
 impl From<LayoutError> for ApiError {
@@ -82,9 +88,11 @@ impl ApiError {
                 JobError::Store(_) | JobError::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::BadBody(_) => StatusCode::BAD_REQUEST,
+            Self::BadBody(_) | Self::BadPath { .. } => StatusCode::BAD_REQUEST,
             Self::NoRoute(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Metrics(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -99,8 +107,11 @@ impl ApiError {
             Self::Job(e) => e.code(),
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::BadBody(_) => "bad_body",
+            Self::BadPath { .. } => "invalid_path",
             Self::NoRoute(_) => "not_found",
+            Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::Unauthorized(_) => "unauthorized",
+            Self::Metrics(_) => "metrics_failed",
         }
     }
 
@@ -109,6 +120,7 @@ impl ApiError {
             Self::Job(JobError::Invalid { field, .. }) if !field.is_empty() => Some(field.clone()),
             Self::Job(JobError::Layout(e)) => e.field().map(String::from),
             Self::Job(JobError::Event(e)) => e.field().map(String::from),
+            Self::BadPath { field, .. } => field.clone(),
             _ => None,
         }
     }

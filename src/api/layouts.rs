@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
@@ -11,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
+use super::extract::PathParam;
 use crate::layouts::preview::PreviewRequest;
 use crate::layouts::{Branding, LayoutError, LayoutInfo};
 
@@ -53,7 +54,7 @@ pub async fn list(State(state): State<AppState>) -> Json<LayoutList> {
 /// One layout.
 #[utoipa::path(get, path = "/v1/layouts/{name}", params(("name" = String, Path)), responses(
     (status = 200, body = LayoutInfo), (status = 400, description = "Unknown or invalid name", body = ErrorBody)))]
-pub async fn show(State(state): State<AppState>, Path(name): Path<String>) -> Result<Json<LayoutInfo>, ApiError> {
+pub async fn show(State(state): State<AppState>, PathParam(name): PathParam) -> Result<Json<LayoutInfo>, ApiError> {
     Ok(Json(state.previewer.layouts.catalog.get(&name)?))
 }
 
@@ -63,7 +64,7 @@ pub async fn show(State(state): State<AppState>, Path(name): Path<String>) -> Re
     (status = 400, body = ErrorBody), (status = 503, description = "Previews busy", body = ErrorBody)))]
 pub async fn preview(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    PathParam(name): PathParam,
     query: Result<Query<PreviewQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     let Query(query) = query.map_err(|e| LayoutError::invalid("invalid_query", "", e.body_text()))?;

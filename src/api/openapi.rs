@@ -10,7 +10,7 @@ use super::AppState;
     info(title = "Wallflower", description = "Records video calls and web pages as a silent participant."),
     paths(super::recordings::create, super::recordings::list, super::recordings::show,
           super::recordings::stop, super::recordings::update, super::recordings::post_event, super::recordings::retry_upload,
-          super::recordings::healthz,
+          super::recordings::healthz, super::metrics::metrics,
           super::layouts::list, super::layouts::show, super::layouts::preview)
 )]
 pub struct ApiDoc;

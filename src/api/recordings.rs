@@ -4,7 +4,7 @@ use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -12,6 +12,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
+use super::extract::PathParam;
 use super::{AppState, MAX_BODY_BYTES};
 use crate::jobs::{JobError, Recording, RecordingRequest};
 use crate::timeline::CallEvent;
@@ -71,7 +72,7 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<RecordingList>, 
 /// One recording.
 #[utoipa::path(get, path = "/v1/recordings/{id}", params(("id" = String, Path)), responses(
     (status = 200, body = Recording), (status = 404, body = ErrorBody)))]
-pub async fn show(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Recording>, ApiError> {
+pub async fn show(State(state): State<AppState>, PathParam(id): PathParam) -> Result<Json<Recording>, ApiError> {
     Ok(Json(state.jobs.get(&id)?.redacted()))
 }
 
@@ -83,7 +84,7 @@ pub async fn show(State(state): State<AppState>, Path(id): Path<String>) -> Resu
     (status = 409, description = "The recording has finished", body = ErrorBody)))]
 pub async fn update(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathParam(id): PathParam,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Recording>, ApiError> {
     let body = body.map_err(|r| ApiError::from_body(r, MAX_BODY_BYTES))?;
@@ -108,7 +109,7 @@ pub struct EventAccepted {
     (status = 429, description = "Too many events (see Retry-After)", body = ErrorBody)))]
 pub async fn post_event(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathParam(id): PathParam,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     let body = body.map_err(|r| ApiError::from_body(r, MAX_EVENT_BYTES))?;
@@ -121,7 +122,7 @@ pub async fn post_event(
 #[utoipa::path(post, path = "/v1/recordings/{id}/stop", params(("id" = String, Path)), responses(
     (status = 202, description = "Stopping (or already finished)", body = Recording),
     (status = 404, body = ErrorBody)))]
-pub async fn stop(State(state): State<AppState>, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+pub async fn stop(State(state): State<AppState>, PathParam(id): PathParam) -> Result<impl IntoResponse, ApiError> {
     Ok((StatusCode::ACCEPTED, Json(state.jobs.stop(&id)?.redacted())))
 }
 
@@ -130,7 +131,7 @@ pub async fn stop(State(state): State<AppState>, Path(id): Path<String>) -> Resu
     (status = 202, description = "Uploading again; follow `state` and `upload`", body = Recording),
     (status = 404, body = ErrorBody),
     (status = 409, description = "Not a failed upload (`not_retryable`), or its local copy is gone (`local_copy_missing`)", body = ErrorBody)))]
-pub async fn retry_upload(State(state): State<AppState>, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+pub async fn retry_upload(State(state): State<AppState>, PathParam(id): PathParam) -> Result<impl IntoResponse, ApiError> {
     Ok((StatusCode::ACCEPTED, Json(state.jobs.retry_upload(&id)?.redacted())))
 }
 

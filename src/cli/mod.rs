@@ -8,13 +8,29 @@ mod record;
 use clap::{Parser, Subcommand};
 
 use crate::app::Application;
-use crate::config::{ServeArgs, Settings};
+use crate::config::{ServeArgs, Settings, file_log_format};
+use crate::logging::LogFormat;
 
 #[derive(Parser)]
 #[command(name = "wallflower", version, about = "Records video calls and web pages as a silent participant")]
 struct Cli {
+    /// Log lines as `text` or `json` (default: the config file's `log_format`, else text).
+    #[arg(long, global = true, env = "WALLFLOWER_LOG_FORMAT", value_enum)]
+    log_format: Option<LogFormat>,
     #[command(subcommand)]
     command: Command,
+}
+
+impl Cli {
+    /// The flag or its environment variable, else the config file's key, else text.
+    fn log_format(&self) -> LogFormat {
+        let file = match &self.command {
+            Command::Serve(args) => args.common.config.as_deref(),
+            Command::Record(args) => args.common.config.as_deref(),
+            Command::Layouts(_) | Command::Demo(_) => None,
+        };
+        self.log_format.or_else(|| file.and_then(file_log_format)).unwrap_or_default()
+    }
 }
 
 #[derive(Subcommand)]
@@ -33,8 +49,9 @@ enum Command {
 
 /// Entry point of the binary; returns the process exit code.
 pub fn main() -> std::process::ExitCode {
-    init_tracing();
-    let command = Cli::parse().command;
+    let cli = Cli::parse();
+    crate::logging::init(cli.log_format());
+    let command = cli.command;
     // The demo's namespace must exist before the runtime starts its threads: only threads and
     // processes created afterwards are inside it.
     if let Command::Demo(_) = command
@@ -59,13 +76,6 @@ pub fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
-}
-
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("WALLFLOWER_LOG")
-        // chromiumoxide warns about every CDP event newer than its protocol files: noise.
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,chromiumoxide=error"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {

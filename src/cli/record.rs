@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::config::{CommonArgs, ServeArgs, Settings};
 use crate::jobs::RecordingRequest;
@@ -35,7 +36,7 @@ pub struct RecordArgs {
     #[arg(long, default_value_t = 2500)]
     video_bitrate_kbps: u32,
     #[command(flatten)]
-    common: CommonArgs,
+    pub(super) common: CommonArgs,
 }
 
 pub async fn run(args: RecordArgs) -> anyhow::Result<()> {
@@ -64,7 +65,9 @@ pub async fn run(args: RecordArgs) -> anyhow::Result<()> {
             ctrl_c.cancel();
         }
     });
-    let result = recorder.record(&job, tx, stop).await;
+    // The same span as a recording of the service, so log lines name it alike.
+    let span = tracing::info_span!("recording", id = %job.id);
+    let result = recorder.record(&job, tx, stop).instrument(span).await;
     let _ = printer.await;
     recorder.shutdown().await;
     cancel.cancel();

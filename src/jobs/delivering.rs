@@ -7,6 +7,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::live::Live;
 use super::manager::{Inner, sidecars};
@@ -32,7 +33,7 @@ impl Inner {
     pub(super) fn delivery(&self, rec: &Recording) -> Result<(Delivery, watch::Receiver<UploadStatus>), JobError> {
         let target = self.config.storage.target(&rec.destination, &key_context(rec))?;
         let cancel = self.shutdown.clone();
-        Ok(Delivery::new(target, self.config.storage.policy.clone(), self.http.clone(), cancel))
+        Ok(Delivery::new(target, self.config.storage.policy.clone(), self.http.clone(), cancel, self.config.metrics.clone()))
     }
 
     /// Records the outcome on the resource, delivers the files, and forgets the live entry.
@@ -137,11 +138,12 @@ impl Inner {
         tracing::info!(id, "retrying the upload");
         let verdict = if rec.end_reason == Some(EndReason::Error) { RecordingState::Failed } else { RecordingState::Completed };
         let (inner, id) = (Arc::clone(self), id.to_owned());
+        let span = tracing::info_span!("recording", id = %id);
         self.tracker.spawn(Arc::clone(self).follow_upload(id.clone(), progress));
         self.tracker.spawn(async move {
             let delivered = delivery.deliver(files, None).await;
             inner.settle(&id, verdict, delivered, Some(delivery.status()));
-        });
+        }.instrument(span));
         Ok(rec)
     }
 }

@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use super::JobError;
 use super::model::{Incident, Progress, Recording, RecordingState};
 use crate::layouts::PageSettings;
+use crate::metrics::Metrics;
 use crate::recorder::{OutputState, RecorderEvent};
 use crate::recorder::bridge::Publisher;
 use crate::recorder::outputs::WantedStream;
@@ -40,12 +41,22 @@ pub(super) struct Live {
     /// The last state a webhook was sent for.
     notified: Option<RecordingState>,
     bucket: TokenBucket,
+    /// Where this recording's fps and end are counted; none for a `retry-upload`, whose
+    /// recording was counted when it first ended.
+    metrics: Option<Metrics>,
 }
 
 impl Live {
     pub fn new(resource: Recording, stop: CancellationToken, timeline: Timeline) -> Self {
         let bucket = TokenBucket { tokens: EVENT_BURST, at: Instant::now() };
-        Self { resource, stop, low_disk: CancellationToken::new(), settings: None, inbox: None, timeline, streams: None, streams_added: 0, outbox: None, notified: None, bucket }
+        Self { resource, stop, low_disk: CancellationToken::new(), settings: None, inbox: None, timeline, streams: None, streams_added: 0, outbox: None, notified: None, bucket, metrics: None }
+    }
+
+    /// Counts this recording as started in `metrics`, which then follow its fps and its end.
+    pub fn metered(mut self, metrics: &Metrics) -> Self {
+        metrics.recording_started();
+        self.metrics = Some(metrics.clone());
+        self
     }
 
     /// Posts the webhook of the resource's state, once per state it enters.
@@ -54,8 +65,22 @@ impl Live {
             return;
         }
         self.notified = Some(self.resource.state);
+        self.count_end();
         if let (Some(outbox), Some(kind)) = (&self.outbox, self.resource.event_type()) {
             outbox.send(kind, serde_json::to_value(self.resource.clone().redacted()).unwrap_or_default());
+        }
+    }
+
+    /// Counts the recording's end once it is final.
+    fn count_end(&self) {
+        let (Some(metrics), rec) = (&self.metrics, &self.resource) else { return };
+        let reason = rec.end_reason.map_or("none", crate::recorder::EndReason::name);
+        match (rec.state, &rec.error) {
+            (RecordingState::Completed, _) => metrics.recording_completed(&rec.id, reason),
+            (RecordingState::Failed, error) => {
+                metrics.recording_failed(&rec.id, reason, error.as_ref().map_or("unknown", |e| e.code.as_str()));
+            }
+            _ => {}
         }
     }
 
@@ -94,6 +119,9 @@ impl Live {
             }
             RecorderEvent::Progress { duration_s, bytes, fps } => {
                 rec.progress = Progress { duration_s, bytes, fps };
+                if let Some(metrics) = &self.metrics {
+                    metrics.fps(&rec.id, fps);
+                }
                 rec.duration_s = Some(duration_s);
                 false
             }
@@ -117,6 +145,9 @@ impl Live {
                 true
             }
             RecorderEvent::Restarted { part, cause, gap_s, at } => {
+                if let Some(metrics) = &self.metrics {
+                    metrics.pipeline_restart(part);
+                }
                 let gap_s = (gap_s * 1000.0).round() / 1000.0;
                 let message = format!("{cause}; relaunched, {gap_s:.2} s missing from the file here");
                 let payload = json!({"kind": "pipeline_restart", "part": part.name(), "gap_s": gap_s, "message": message});

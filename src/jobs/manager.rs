@@ -109,7 +109,7 @@ impl JobManager {
             }
             std::fs::create_dir_all(&dir)?;
             inner.store.put(&resource)?;
-            live.insert(id.clone(), entry);
+            live.insert(id.clone(), entry.metered(&inner.config.metrics));
         }
         let job = request.into_job(id.clone(), dir.join("recording.mp4"), call, Some(streams_rx));
         let span = tracing::info_span!("recording", id = %id);
@@ -244,7 +244,7 @@ impl JobManager {
     }
 }
 
-fn capturing(live: &HashMap<String, Live>) -> usize {
+pub(super) fn capturing(live: &HashMap<String, Live>) -> usize {
     live.values().filter(|l| l.resource.state.is_capturing()).count()
 }
 

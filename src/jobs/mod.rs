@@ -7,6 +7,7 @@ pub mod disk;
 mod live;
 mod recover;
 pub mod manager;
+mod metering;
 pub mod model;
 pub mod request;
 pub mod store;
@@ -96,6 +97,8 @@ pub struct ManagerConfig {
     pub disk: disk::DiskPolicy,
     /// Which URLs a recording may load (its page, logo, slides).
     pub url_policy: crate::urlpolicy::UrlPolicy,
+    /// What `GET /metrics` shows; the manager counts recordings and their fps into it.
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl From<rusqlite::Error> for JobError {

@@ -61,6 +61,23 @@ pub enum EndReason {
     Interrupted,
 }
 
+impl EndReason {
+    /// The reason as the API spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Stopped => "stopped",
+            Self::PageEnded => "page_ended",
+            Self::MaxDuration => "max_duration",
+            Self::Shutdown => "shutdown",
+            Self::RoomEmpty => "room_empty",
+            Self::RoomDestroyed => "room_destroyed",
+            Self::LowDiskSpace => "low_disk_space",
+            Self::Error => "error",
+            Self::Interrupted => "interrupted",
+        }
+    }
+}
+
 /// What a running recording reports to whoever supervises it.
 #[derive(Debug, Clone)]
 pub enum RecorderEvent {

@@ -24,7 +24,7 @@ use super::{RecorderError, RecorderEvent};
 const MAX_RESTARTS: u32 = 5;
 
 /// A part of the pipeline that can break and be relaunched.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Part {
     Chromium,
     Ffmpeg,
@@ -33,6 +33,10 @@ pub enum Part {
 }
 
 impl Part {
+    /// Every part (metrics show each, at 0 before its first restart).
+    pub const ALL: [Self; 4] = [Self::Chromium, Self::Ffmpeg, Self::Xvfb, Self::PulseAudio];
+
+    /// The name in incidents and metric labels.
     pub fn name(self) -> &'static str {
         match self {
             Self::Chromium => "chromium",

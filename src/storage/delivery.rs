@@ -18,6 +18,7 @@ use super::multipart::{Growing, Upload};
 use super::retry::{Retrier, classify};
 use super::hls::{self, HlsUpload};
 use super::{FileInfo, StorageError, UploadStatus, http, spec};
+use crate::metrics::Metrics;
 
 /// Delivers one recording's files to its target and reports progress.
 #[derive(Clone)]
@@ -27,6 +28,8 @@ pub struct Delivery {
     status: Arc<watch::Sender<UploadStatus>>,
     client: reqwest::Client,
     cancel: CancellationToken,
+    /// Where upload bytes and retries are counted.
+    metrics: Metrics,
 }
 
 /// The uploads running while the files are written: the video, and HLS if any.
@@ -56,10 +59,10 @@ pub type Spawner<'a> = &'a dyn Fn(BoxFuture<'static, Result<u64, StorageError>>)
 impl Delivery {
     /// A delivery to `target`; the receiver follows its progress.
     /// `cancel`: the service is going away; failures are then final at once.
-    pub fn new(target: Target, policy: UploadPolicy, client: reqwest::Client, cancel: CancellationToken) -> (Self, watch::Receiver<UploadStatus>) {
+    pub fn new(target: Target, policy: UploadPolicy, client: reqwest::Client, cancel: CancellationToken, metrics: Metrics) -> (Self, watch::Receiver<UploadStatus>) {
         let status = UploadStatus { target: target.uri().unwrap_or_default(), ..UploadStatus::default() };
         let (tx, rx) = watch::channel(status);
-        (Self { target, policy, status: Arc::new(tx), client, cancel }, rx)
+        (Self { target, policy, status: Arc::new(tx), client, cancel, metrics }, rx)
     }
 
     /// How the upload stands now.
@@ -68,7 +71,7 @@ impl Delivery {
     }
 
     fn retrier(&self) -> Retrier<'_> {
-        Retrier::new(self.policy.retry_for, self.cancel.clone(), &self.status)
+        Retrier::new(self.policy.retry_for, self.cancel.clone(), &self.status, self.metrics.clone())
     }
 
     /// True when files leave the service's disk.
@@ -83,7 +86,7 @@ impl Delivery {
         let (done, rx) = watch::channel(None);
         let video = spool.map(|spool| {
             let growing = Growing { spool: spool.to_path_buf(), done: rx.clone() };
-            spawn(Box::pin(upload_video(s3.clone(), self.policy.clone(), self.status.clone(), self.cancel.clone(), growing)))
+            spawn(Box::pin(upload_video(self.clone(), s3.clone(), growing)))
         });
         let hls = hls.map(|dir| {
             let (s3, upload, this) = (s3.clone(), HlsUpload::new(dir, &s3.key), self.clone());
@@ -128,7 +131,7 @@ impl Delivery {
                         let _ = stream.done.send(Some(path));
                     }
                     None => {
-                        upload_video(s3.clone(), self.policy.clone(), self.status.clone(), self.cancel.clone(), Growing::complete(&path)).await?;
+                        upload_video(self.clone(), s3.clone(), Growing::complete(&path)).await?;
                     }
                 }
                 file.uri = s3.uri(&s3.key);
@@ -170,6 +173,7 @@ impl Delivery {
             let object = &object;
             async move { store.put(object, payload).await.map_err(classify) }
         }).await?;
+        retrier.confirmed(data.len());
         Ok(())
     }
 
@@ -200,15 +204,8 @@ impl Delivery {
 }
 
 /// The video's multipart upload, owning what it needs so it can run as its own task.
-async fn upload_video(
-    s3: S3Target,
-    policy: UploadPolicy,
-    status: Arc<watch::Sender<UploadStatus>>,
-    cancel: CancellationToken,
-    growing: Growing,
-) -> Result<u64, StorageError> {
-    let retrier = Retrier::new(policy.retry_for, cancel, &status);
-    let bytes = Upload::new(&s3, &s3.key, policy.part_size, retrier, &status).run(growing).await?;
+async fn upload_video(delivery: Delivery, s3: S3Target, growing: Growing) -> Result<u64, StorageError> {
+    let bytes = Upload::new(&s3, &s3.key, delivery.policy.part_size, delivery.retrier(), &delivery.status).run(growing).await?;
     tracing::info!(uri = %s3.uri(&s3.key), bytes, "video uploaded and verified");
     Ok(bytes)
 }

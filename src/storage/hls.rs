@@ -72,6 +72,7 @@ impl HlsUpload {
             let (payload, key) = (PutPayload::from(data.clone()), &key);
             async move { store.put(key, payload).await.map_err(classify) }
         }).await?;
+        retrier.confirmed(data.len());
         Ok(())
     }
 }

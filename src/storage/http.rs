@@ -48,6 +48,7 @@ pub async fn put_file(
     if etag.len() == 32 && etag.chars().all(|c| c.is_ascii_hexdigit()) && etag != expected {
         return Err(StorageError::Mismatch(format!("{shown} stored ETag {etag}, the file's MD5 is {expected}")));
     }
+    retrier.confirmed(usize::try_from(len).unwrap_or(usize::MAX));
     status.send_modify(|s| {
         s.bytes_uploaded = len;
         s.parts = 1;

@@ -140,10 +140,12 @@ impl<'a> Upload<'a> {
     async fn send_part(&mut self, id: &MultipartId, index: usize, data: Bytes) -> Result<PartId, StorageError> {
         let (store, path) = (&self.s3.store, &self.path);
         let what = format!("part {}", index + 1);
-        self.retrier.run(&what, || {
+        let part = self.retrier.run(&what, || {
             let payload = PutPayload::from(data.clone());
             async move { store.put_part(path, id, index, payload).await.map_err(classify) }
-        }).await
+        }).await?;
+        self.retrier.confirmed(data.len());
+        Ok(part)
     }
 
     /// Sends the last bytes, checks every part against the file, completes and verifies.
@@ -176,6 +178,7 @@ impl<'a> Upload<'a> {
             let payload = PutPayload::from(data.clone());
             async move { store.put(path, payload).await.map_err(classify) }
         }).await?;
+        self.retrier.confirmed(data.len());
         self.status.send_modify(|s| {
             s.bytes_uploaded = len;
             s.parts = 1;

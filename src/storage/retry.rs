@@ -10,6 +10,7 @@ use tokio::time::Instant;
 
 use super::{StorageError, UploadStatus};
 use crate::backoff::Backoff;
+use crate::metrics::Metrics;
 
 /// Waits between attempts: 0.5 s doubling to 30 s, with full jitter.
 const BACKOFF: Backoff = Backoff { first: Duration::from_millis(500), cap: Duration::from_secs(30) };
@@ -30,11 +31,18 @@ pub struct Retrier<'a> {
     last_ok: Instant,
     ended_at: Option<Instant>,
     status: &'a tokio::sync::watch::Sender<UploadStatus>,
+    /// Counts retries and confirmed bytes for `GET /metrics`.
+    metrics: Metrics,
 }
 
 impl<'a> Retrier<'a> {
-    pub fn new(retry_for: Duration, cancel: tokio_util::sync::CancellationToken, status: &'a tokio::sync::watch::Sender<UploadStatus>) -> Self {
-        Self { retry_for, cancel, last_ok: Instant::now(), ended_at: None, status }
+    pub fn new(retry_for: Duration, cancel: tokio_util::sync::CancellationToken, status: &'a tokio::sync::watch::Sender<UploadStatus>, metrics: Metrics) -> Self {
+        Self { retry_for, cancel, last_ok: Instant::now(), ended_at: None, status, metrics }
+    }
+
+    /// The store confirmed `bytes` more (a part, a segment, a whole file).
+    pub fn confirmed(&self, bytes: usize) {
+        self.metrics.uploaded(bytes as u64);
     }
 
     /// The recording ended: from now the budget can run out.
@@ -68,6 +76,7 @@ impl<'a> Retrier<'a> {
                         let attempts = self.status.borrow().failed_attempts;
                         return Err(StorageError::GaveUp { attempts, secs: spent.as_secs(), last: error });
                     }
+                    self.metrics.upload_retry();
                     tokio::select! {
                         _ = tokio::time::sleep(wait) => {}
                         _ = self.cancel.cancelled() => {}

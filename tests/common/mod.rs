@@ -1,7 +1,11 @@
 //! Test helpers: a real service on port 0 with its own data dir, an HTTP client, media checks
-//! with ffprobe/ffmpeg, and the leftover-process check every end-to-end test ends with.
+//! with ffprobe/ffmpeg, and the leftover-process check every end-to-end test ends with; the API
+//! over a stand-in recorder in [`standin`]; `/metrics` parsed in [`scrape`].
 
 #![allow(dead_code)]
+
+pub mod scrape;
+pub mod standin;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
