@@ -12,14 +12,13 @@ use tokio_util::sync::CancellationToken;
 use super::audio::{PulseServer, Sink};
 use super::bridge::{self, PageMessage};
 use super::browser::{Browser, LaunchOptions, Screen};
-use super::capture::{Capture, CaptureEvent, CaptureInput, OutputSpec};
+use super::capture::{Capture, CaptureInput, OutputSpec};
 use super::finalize::Timing;
 use super::restart::Running;
 use super::segments::{self, Segment};
 use super::forward::ForwardEnv;
 use super::outputs::{Outputs, WantedStream};
 use super::relay::Relay;
-use super::supervise::{self, Watched};
 use super::display::Display;
 use super::probe::{self, MediaInfo};
 use super::tools::Tools;
@@ -109,11 +108,6 @@ impl From<RecorderError> for Failure {
     }
 }
 
-/// How long a stopping recording waits for ffmpeg to write what was on screen at the stop.
-const CATCH_UP: Duration = Duration::from_secs(3);
-/// How far past the stop to let ffmpeg write: `q` drops frames still queued inside ffmpeg, and
-/// the excess is trimmed when the file is finalised.
-const CATCH_UP_MARGIN_S: f64 = 0.6;
 
 /// What recordings of one service share.
 pub struct Recorder {
@@ -158,7 +152,7 @@ impl Runner for Recorder {
                 return probe::probe(&self.tools.ffprobe, file, &self.instance).await;
             }
             tracing::info!(segments = found.len(), "finalising the spools an interrupted recording left");
-            self.finish_file(&found, file).await
+            segments::finish(&self.tools, &found, file, &self.instance).await
         })
     }
 }
@@ -241,42 +235,20 @@ impl Recorder {
         let spool = job.output.file.then(|| spool_path(&job.file));
         let capture = self.start_capture(job, parts, spool.as_deref())?;
         let mut run = Running { capture: Some(capture), messages, segments: Vec::new(), restarts: 0, before_s: 0.0 };
-        let ended = loop {
-            match self.watch(job, parts, &mut run, outputs.as_mut(), events, stop).await {
-                Err(error) if run.may_restart(&error, stop) => {
-                    if let Err(failed) = self.restart(job, temp, parts, &mut run, error, events).await {
-                        tracing::error!("relaunching failed: {failed}");
-                        break Err(failed);
-                    }
-                }
-                ended => break ended,
-            }
-        };
+        let ended = self.keep_capturing(job, temp, parts, &mut run, outputs.as_mut(), events, stop).await;
         let reason = *ended.as_ref().unwrap_or(&EndReason::Error);
         let _ = events.send(RecorderEvent::Stopping { reason }).await;
         // A stop keeps what was on screen up to this moment, no more, no less.
         let stop_at = ended.is_ok().then(|| Utc::now().timestamp_micros() as f64 / 1e6);
-        if let Some(capture) = run.capture.as_mut() {
-            if let Some(at) = stop_at {
-                capture.catch_up(at + CATCH_UP_MARGIN_S, CATCH_UP).await;
-            }
-            if let Some(CaptureEvent::Exited { status, .. }) = capture.stop(self.config.stop_timeout).await {
-                tracing::debug!(?status, "ffmpeg finished");
-            }
-            let timing = Timing::of(capture, stop_at);
-            tracing::debug!(?timing, "finalising");
-            if let Some(spool) = &capture.file {
-                run.segments.push(Segment { spool: spool.clone(), timing });
-            }
-        }
+        run.end(stop_at, self.config.stop_timeout).await;
         if let Some(outputs) = outputs {
             outputs.close().await;
         }
         let finished = match run.segments.as_slice() {
             [] if !job.output.file => None,
             [] => Some(Err(RecorderError::Finalize("ffmpeg wrote no file".into()))),
-            [only] if job.keep_fragmented => Some(self.keep_spool(&only.spool, &job.file).await),
-            all => Some(self.finish_file(all, &job.file).await),
+            [only] if job.keep_fragmented => Some(segments::keep(&self.tools, &only.spool, &job.file, &self.instance).await),
+            all => Some(segments::finish(&self.tools, all, &job.file, &self.instance).await),
         };
         let file = |media: MediaInfo| (job.file.clone(), media);
         match (ended, finished) {
@@ -285,26 +257,6 @@ impl Recorder {
             (Ok(_), Some(Err(error))) => Err(Failure { error, partial: None }),
             (Err(error), media) => Err(Failure { error, partial: media.and_then(Result::ok).map(file) }),
         }
-    }
-
-    /// Supervises the current segment until the recording ends or a part breaks.
-    async fn watch(
-        &self,
-        job: &RecordingJob,
-        parts: &mut Parts,
-        run: &mut Running,
-        outputs: Option<&mut Outputs>,
-        events: &mpsc::Sender<RecorderEvent>,
-        stop: &StopSignal,
-    ) -> Result<EndReason, RecorderError> {
-        let (Some(browser), Some(display), Some(capture)) = (parts.browser.as_mut(), parts.display.as_mut(), run.capture.as_mut()) else {
-            return Err(RecorderError::CaptureStart("pipeline parts missing".into()));
-        };
-        let base = &self.config.layouts_url;
-        let messages = &mut run.messages;
-        let before_s = run.before_s;
-        let watched = Watched { job, browser, display, capture, messages, events, base, outputs, before_s, pulse: &self.pulse };
-        supervise::supervise(watched, stop).await
     }
 
     /// Starts sink, display and browser, installs the bridge and loads the page until it is ready.
@@ -420,29 +372,6 @@ impl Recorder {
             feed: parts.feed.clone(),
             instance: &self.instance,
         })
-    }
-
-    /// The spool, complete, becomes the file as it is (its uploader holds it open by then).
-    async fn keep_spool(&self, spool: &Path, file: &Path) -> Result<MediaInfo, RecorderError> {
-        if !spool.exists() {
-            return Err(RecorderError::Finalize("ffmpeg wrote no file".into()));
-        }
-        tokio::fs::rename(spool, file).await?;
-        probe::probe(&self.tools.ffprobe, file, &self.instance).await
-    }
-
-    /// Turns the segments into the final faststart MP4. If that fails, the first fragmented
-    /// spool itself (playable up to its last fragment) becomes the file, so it is not lost.
-    async fn finish_file(&self, segments: &[Segment], file: &Path) -> Result<MediaInfo, RecorderError> {
-        let first = &segments[0].spool;
-        if !first.exists() {
-            return Err(RecorderError::Finalize("ffmpeg wrote no file".into()));
-        }
-        if let Err(e) = segments::join(&self.tools.ffmpeg, segments, file, &self.instance).await {
-            tracing::warn!("{e}; keeping the first fragmented spool as it is");
-            tokio::fs::rename(first, file).await?;
-        }
-        probe::probe(&self.tools.ffprobe, file, &self.instance).await
     }
 }
 

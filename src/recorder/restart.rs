@@ -1,5 +1,6 @@
-//! Keeping a recording going when a part of its pipeline breaks: Chromium, ffmpeg, Xvfb or
-//! PulseAudio exiting, or the watchdog finding ffmpeg or the page frozen. The capture so far is
+//! The capture of a recording, segment after segment, kept going when a part of its pipeline
+//! breaks: Chromium, ffmpeg, Xvfb or PulseAudio exiting, or the watchdog finding ffmpeg or the
+//! page frozen. The capture so far is
 //! closed as a segment, whatever is broken is relaunched (with what depends on it: a new display
 //! needs a new browser), the page rejoins the call, and the capture goes on into the next
 //! segment. The segments are joined into the one delivered file; the time between them is the
@@ -11,17 +12,25 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::bridge::PageMessage;
-use super::capture::Capture;
+use super::capture::{Capture, CaptureEvent};
 use super::display::Display;
 use super::finalize::Timing;
+use super::outputs::Outputs;
 use super::pipeline::{Parts, Recorder, RecordingJob, StopSignal};
+use super::supervise::{self, Watched};
 use super::probe;
 use super::segments::{self, Segment};
-use super::{RecorderError, RecorderEvent};
+use super::{EndReason, RecorderError, RecorderEvent};
 
 /// More restarts than this in one recording is a crash loop: the recording fails (what was
 /// captured is still delivered).
 const MAX_RESTARTS: u32 = 5;
+
+/// How long a stopping recording waits for ffmpeg to write what was on screen at the stop.
+const CATCH_UP: Duration = Duration::from_secs(3);
+/// How far past the stop to let ffmpeg write: `q` drops frames still queued inside ffmpeg, and
+/// the excess is trimmed when the file is finalised.
+const CATCH_UP_MARGIN_S: f64 = 0.6;
 
 /// A part of the pipeline that can break and be relaunched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -71,6 +80,23 @@ impl Running {
         capture.origin_s + end
     }
 
+    /// Ends the last segment: ffmpeg writes what was on screen up to the stop at `stop_at`
+    /// (`None` after a failure: keep all), then finishes its file within `patience`.
+    pub async fn end(&mut self, stop_at: Option<f64>, patience: Duration) {
+        let Some(capture) = self.capture.as_mut() else { return };
+        if let Some(at) = stop_at {
+            capture.catch_up(at + CATCH_UP_MARGIN_S, CATCH_UP).await;
+        }
+        if let Some(CaptureEvent::Exited { status, .. }) = capture.stop(patience).await {
+            tracing::debug!(?status, "ffmpeg finished");
+        }
+        let timing = Timing::of(capture, stop_at);
+        tracing::debug!(?timing, "finalising");
+        if let Some(spool) = &capture.file {
+            self.segments.push(Segment { spool: spool.clone(), timing });
+        }
+    }
+
     /// Whether `error` is a broken part this recording may relaunch.
     pub fn may_restart(&self, error: &RecorderError, stop: &StopSignal) -> bool {
         error.broken_part().is_some() && self.restarts < MAX_RESTARTS && !stop.stop.is_cancelled()
@@ -78,8 +104,53 @@ impl Running {
 }
 
 impl Recorder {
+    /// Supervises segment after segment, relaunching what breaks, until the recording ends.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn keep_capturing(
+        &self,
+        job: &RecordingJob,
+        temp: &Path,
+        parts: &mut Parts,
+        run: &mut Running,
+        mut outputs: Option<&mut Outputs>,
+        events: &mpsc::Sender<RecorderEvent>,
+        stop: &StopSignal,
+    ) -> Result<EndReason, RecorderError> {
+        loop {
+            match self.watch(job, parts, run, outputs.as_deref_mut(), events, stop).await {
+                Err(error) if run.may_restart(&error, stop) => {
+                    if let Err(failed) = self.restart(job, temp, parts, run, error, events).await {
+                        tracing::error!("relaunching failed: {failed}");
+                        return Err(failed);
+                    }
+                }
+                ended => return ended,
+            }
+        }
+    }
+
+    /// Supervises the current segment until the recording ends or a part breaks.
+    async fn watch(
+        &self,
+        job: &RecordingJob,
+        parts: &mut Parts,
+        run: &mut Running,
+        outputs: Option<&mut Outputs>,
+        events: &mpsc::Sender<RecorderEvent>,
+        stop: &StopSignal,
+    ) -> Result<EndReason, RecorderError> {
+        let (Some(browser), Some(display), Some(capture)) = (parts.browser.as_mut(), parts.display.as_mut(), run.capture.as_mut()) else {
+            return Err(RecorderError::CaptureStart("pipeline parts missing".into()));
+        };
+        let base = &self.config.layouts_url;
+        let messages = &mut run.messages;
+        let before_s = run.before_s;
+        let watched = Watched { job, browser, display, capture, messages, events, base, outputs, before_s, pulse: &self.pulse };
+        supervise::supervise(watched, stop).await
+    }
+
     /// Relaunches what `error` broke and starts the next segment.
-    pub(super) async fn restart(
+    async fn restart(
         &self,
         job: &RecordingJob,
         temp: &Path,

@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 
 use super::RecorderError;
 use super::finalize::{self, Timing};
+use super::probe::{self, MediaInfo};
 use super::process::prepare;
+use super::tools::Tools;
 
 /// One written spool and where its good part ends.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,6 +33,28 @@ pub fn spool(file: &Path, index: usize) -> PathBuf {
 /// The spools of `file` left on disk, in order (a crashed service's recording).
 pub fn found(file: &Path) -> Vec<PathBuf> {
     (0..).map(|i| spool(file, i)).take_while(|p| p.exists()).collect()
+}
+
+/// The spool, complete, becomes the file as it is (its uploader holds it open by then).
+pub async fn keep(tools: &Tools, spool: &Path, file: &Path, instance: &str) -> Result<MediaInfo, RecorderError> {
+    if !spool.exists() {
+        return Err(RecorderError::Finalize("ffmpeg wrote no file".into()));
+    }
+    tokio::fs::rename(spool, file).await?;
+    probe::probe(&tools.ffprobe, file, instance).await
+}
+
+/// Turns the segments into the final faststart MP4. If that fails, the first fragmented spool
+/// itself (playable up to its last fragment) becomes the file, so it is not lost.
+pub async fn finish(tools: &Tools, segments: &[Segment], file: &Path, instance: &str) -> Result<MediaInfo, RecorderError> {
+    let Some(first) = segments.first().map(|s| &s.spool).filter(|s| s.exists()) else {
+        return Err(RecorderError::Finalize("ffmpeg wrote no file".into()));
+    };
+    if let Err(e) = join(&tools.ffmpeg, segments, file, instance).await {
+        tracing::warn!("{e}; keeping the first fragmented spool as it is");
+        tokio::fs::rename(first, file).await?;
+    }
+    probe::probe(&tools.ffprobe, file, instance).await
 }
 
 /// Writes `dest` from `segments`: one is remuxed as it is, several are cut and joined. The
