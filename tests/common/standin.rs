@@ -65,6 +65,13 @@ pub struct StandInApi {
 
 /// Builds the API (must run inside a Tokio runtime).
 pub fn stand_in_api(max_concurrent: usize, tokens: Tokens) -> StandInApi {
+    // Listed hosts pass without a DNS lookup (there is none here); any other is refused.
+    let policy = wallflower::urlpolicy::UrlPolicyConfig { allow_hosts: vec!["example.com".into(), "fail.example".into()], allow_private: false };
+    stand_in_api_with(max_concurrent, tokens, wallflower::urlpolicy::UrlPolicy::new(&policy).unwrap())
+}
+
+/// [`stand_in_api`] under the URL `policy`.
+pub fn stand_in_api_with(max_concurrent: usize, tokens: Tokens, policy: wallflower::urlpolicy::UrlPolicy) -> StandInApi {
     let data = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(&data.path().join("db")).unwrap());
     let mut layouts = Layouts::builtin(&super::layouts_dir());
@@ -80,12 +87,7 @@ pub fn stand_in_api(max_concurrent: usize, tokens: Tokens) -> StandInApi {
         webhooks,
         metrics: Default::default(),
         disk: Default::default(),
-        // Listed hosts pass without a DNS lookup (there is none here); any other is refused.
-        url_policy: wallflower::urlpolicy::UrlPolicy::new(&wallflower::urlpolicy::UrlPolicyConfig {
-            allow_hosts: vec!["example.com".into(), "fail.example".into()],
-            allow_private: false,
-        })
-        .unwrap(),
+        url_policy: policy,
     };
     let jobs = JobManager::new(store, Arc::new(StandIn), config, CancellationToken::new()).unwrap();
     let assets_url = url::Url::parse("http://127.0.0.1:9/").unwrap();
