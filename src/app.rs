@@ -32,7 +32,7 @@ pub struct Application {
     cancel: CancellationToken,
     instance: String,
     shutdown_timeout: std::time::Duration,
-    sandbox: Arc<crate::recorder::sandbox::Sandbox>,
+    sandbox: Arc<crate::sandbox::Sandbox>,
 }
 
 impl Application {

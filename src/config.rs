@@ -12,7 +12,7 @@ use crate::layouts::Catalog;
 use crate::logging::LogFormat;
 use crate::layouts::settings::Layouts;
 use crate::recorder::RecorderConfig;
-use crate::recorder::sandbox::{Sandbox, SandboxError};
+use crate::sandbox::{Sandbox, SandboxError};
 use crate::storage::StorageConfig;
 use crate::webhooks::WebhookConfig;
 use crate::storage::config::StorageFileConfig;

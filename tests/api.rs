@@ -71,7 +71,7 @@ fn api_with(max_concurrent: usize, tokens: wallflower::api::auth::Tokens) -> Api
     let jobs = JobManager::new(store, Arc::new(StandIn), config, CancellationToken::new()).unwrap();
     let assets_url = url::Url::parse("http://127.0.0.1:9/").unwrap();
     // Previews are rendered by the end-to-end tests; here only their request checks run.
-    let previewer = Previewer::new(layouts, "/nonexistent/chromium".into(), Arc::new(wallflower::recorder::sandbox::Sandbox::new(None, true).unwrap()), assets_url, "api-test".into());
+    let previewer = Previewer::new(layouts, "/nonexistent/chromium".into(), Arc::new(wallflower::sandbox::Sandbox::new(None, true).unwrap()), assets_url, "api-test".into());
     Api { app: router(AppState { jobs, previewer: Arc::new(previewer), tokens }), _data: data }
 }
 

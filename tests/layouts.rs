@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use wallflower::layouts::preview::{Preview, PreviewRequest, PreviewSession, Previewer};
 use wallflower::layouts::settings::Layouts;
 use wallflower::layouts::{AssetServer, Branding};
-use wallflower::recorder::sandbox::Sandbox;
+use wallflower::sandbox::Sandbox;
 
 use common::{assert_no_leftovers, layouts_dir, spawn_app_with};
 

@@ -18,7 +18,7 @@ use super::{Branding, LayoutError};
 use crate::recorder::bridge::{self, PageMessage};
 use crate::recorder::browser::{Browser, LaunchOptions};
 use crate::fields::{self, FieldError};
-use crate::recorder::sandbox::Sandbox;
+use crate::sandbox::Sandbox;
 use crate::recorder::{RecorderError, page};
 
 /// How long a preview page may take to say it is ready.

@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 
 use super::{RecorderError, RecorderEvent, guard};
 use super::process::{Supervised, kill_strays};
-use super::sandbox::{self, RunAs};
+use crate::sandbox::{self, RunAs};
 
 /// Where and how Chromium should run.
 pub struct LaunchOptions<'a> {

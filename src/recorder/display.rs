@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::RecorderError;
 use super::process::Supervised;
-use super::sandbox::Sandbox;
+use crate::sandbox::Sandbox;
 
 /// Display numbers handed out by this process; other processes (another service, a developer's X)
 /// are avoided through Xvfb's own lock files.

@@ -19,7 +19,6 @@ pub mod probe;
 pub mod process;
 pub mod relay;
 pub mod restart;
-pub mod sandbox;
 pub mod segments;
 pub mod source;
 pub mod supervise;
@@ -127,7 +126,7 @@ pub struct RecorderConfig {
     pub chromium: PathBuf,
     /// As whom, and with what sandbox, Chromium runs; its runtime dir holds each recording's
     /// browser profile, the displays' cookies and the PulseAudio socket.
-    pub sandbox: std::sync::Arc<sandbox::Sandbox>,
+    pub sandbox: std::sync::Arc<crate::sandbox::Sandbox>,
     /// Where the PulseAudio daemon keeps its runtime files.
     pub work_dir: PathBuf,
     /// Base URL of the layouts asset server (the built-in pages and SDK).

@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 
-use super::sandbox::{self, RunAs};
+use crate::sandbox::{self, RunAs};
 
 /// Environment variable set on every process Wallflower starts; its value names the service instance,
 /// so tests (and operators) can find leftovers of one instance with `/proc/*/environ`.

@@ -217,8 +217,8 @@ pub fn video_times(file: &Path) -> Vec<f64> {
 }
 
 /// A sandbox for services whose browsers never start (the stand-in recorder, a missing Chromium).
-pub fn no_browsers() -> std::sync::Arc<wallflower::recorder::sandbox::Sandbox> {
-    std::sync::Arc::new(wallflower::recorder::sandbox::Sandbox::new(None, true).expect("runtime dir"))
+pub fn no_browsers() -> std::sync::Arc<wallflower::sandbox::Sandbox> {
+    std::sync::Arc::new(wallflower::sandbox::Sandbox::new(None, true).expect("runtime dir"))
 }
 
 /// The repository's layouts directory.
