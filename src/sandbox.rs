@@ -37,7 +37,7 @@ pub struct RunAs {
 pub enum SandboxError {
     #[error(
         "Chromium must not run as root, and the user `{0}` it would run as does not exist: run scripts/setup \
-         (it creates the user), or pass --chromium-no-sandbox=true (chromium_no_sandbox = true) to run Chromium \
+         (it creates the user), or, without --chromium-user, pass --chromium-no-sandbox=true (chromium_no_sandbox = true) to run Chromium \
          as root without its sandbox"
     )]
     NoUser(String),
