@@ -32,6 +32,7 @@ pub struct Application {
     cancel: CancellationToken,
     instance: String,
     shutdown_timeout: std::time::Duration,
+    sandbox: Arc<crate::sandbox::Sandbox>,
 }
 
 impl Application {
@@ -42,16 +43,16 @@ impl Application {
         std::fs::create_dir_all(&settings.data_dir)
             .with_context(|| format!("cannot create data dir {}", settings.data_dir.display()))?;
         let layouts = settings.layouts();
+        let sandbox = settings.sandbox()?;
         let assets = AssetServer::start(&layouts, cancel.child_token()).await?;
         let previewer = Arc::new(Previewer::new(
             layouts.clone(),
             settings.chromium.clone(),
-            settings.chromium_no_sandbox,
-            settings.data_dir.join("tmp"),
+            sandbox.clone(),
             assets.url.clone(),
             instance.clone(),
         ));
-        let recorder = Arc::new(Recorder::start(settings.recorder_config(&assets), &instance).await?);
+        let recorder = Arc::new(Recorder::start(settings.recorder_config(&assets, sandbox.clone()), &instance).await?);
         let store = Arc::new(SqliteStore::open(&settings.data_dir.join("wallflower.db"))?);
         let webhooks = Webhooks::new(settings.webhooks.clone(), cancel.child_token())?;
         anyhow::ensure!(
@@ -77,7 +78,7 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
         let shutdown_timeout = settings.shutdown_timeout;
-        Ok(Self { listener, jobs, previewer, recorder, webhooks, tokens, cancel, instance, shutdown_timeout })
+        Ok(Self { listener, jobs, previewer, recorder, webhooks, tokens, cancel, instance, shutdown_timeout, sandbox })
     }
 
     /// The address the API listens on (the real port when configured with port 0).
@@ -88,6 +89,11 @@ impl Application {
     /// Value of `WALLFLOWER_INSTANCE` on every process this service starts.
     pub fn instance(&self) -> &str {
         &self.instance
+    }
+
+    /// The browsers' runtime dir (their profiles, the displays' cookies, the audio socket).
+    pub fn browser_dir(&self) -> &std::path::Path {
+        self.sandbox.path()
     }
 
     /// Serves until `shutdown` resolves, then stops and finalises every recording, and stops

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -11,6 +12,7 @@ use crate::layouts::Catalog;
 use crate::logging::LogFormat;
 use crate::layouts::settings::Layouts;
 use crate::recorder::RecorderConfig;
+use crate::sandbox::{Sandbox, SandboxError};
 use crate::storage::StorageConfig;
 use crate::webhooks::WebhookConfig;
 use crate::storage::config::StorageFileConfig;
@@ -37,9 +39,14 @@ pub struct CommonArgs {
     /// Chromium binary.
     #[arg(long, env = "WALLFLOWER_CHROMIUM")]
     pub chromium: Option<PathBuf>,
-    /// Run Chromium without its sandbox (default: only when running as root).
+    /// Run Chromium without its sandbox (default: false; logged as a warning). As root without
+    /// the Chromium user, this also lets Chromium run as root.
     #[arg(long, env = "WALLFLOWER_CHROMIUM_NO_SANDBOX")]
     pub chromium_no_sandbox: Option<bool>,
+    /// The unprivileged user Chromium runs as when the service runs as root (default: `wallflower`,
+    /// which scripts/setup creates).
+    #[arg(long, env = "WALLFLOWER_CHROMIUM_USER")]
+    pub chromium_user: Option<String>,
     /// How long a page may take to load and signal ready, e.g. `15s`.
     #[arg(long, env = "WALLFLOWER_START_TIMEOUT", value_parser = humantime::parse_duration)]
     pub start_timeout: Option<Duration>,
@@ -104,6 +111,8 @@ pub struct FileConfig {
     pub assets_dir: Option<PathBuf>,
     pub chromium: Option<PathBuf>,
     pub chromium_no_sandbox: Option<bool>,
+    /// The user Chromium runs as when the service runs as root (default `wallflower`).
+    pub chromium_user: Option<String>,
     pub start_timeout_s: Option<u64>,
     pub stop_timeout_s: Option<u64>,
     pub max_concurrent: Option<usize>,
@@ -147,7 +156,10 @@ pub struct Settings {
     pub custom_layouts_dir: Option<PathBuf>,
     pub assets_dir: PathBuf,
     pub chromium: PathBuf,
-    pub chromium_no_sandbox: bool,
+    /// Set: as configured; unset: the sandbox is on.
+    pub chromium_no_sandbox: Option<bool>,
+    /// Unset: `wallflower` when running as root, else the service's own user.
+    pub chromium_user: Option<String>,
     pub start_timeout: Duration,
     pub stop_timeout: Duration,
     pub max_concurrent: usize,
@@ -183,7 +195,8 @@ impl Settings {
             assets_dir: c.assets_dir.clone().or(file.assets_dir).unwrap_or_else(|| data_dir.join("assets")),
             data_dir,
             chromium: c.chromium.clone().or(file.chromium).unwrap_or_else(|| "/usr/lib/chromium/chromium".into()),
-            chromium_no_sandbox: c.chromium_no_sandbox.or(file.chromium_no_sandbox).unwrap_or_else(is_root),
+            chromium_no_sandbox: c.chromium_no_sandbox.or(file.chromium_no_sandbox),
+            chromium_user: c.chromium_user.clone().or(file.chromium_user),
             start_timeout: c.start_timeout.or(file.start_timeout_s.map(Duration::from_secs))
                 .unwrap_or(Duration::from_secs(15)),
             stop_timeout: Duration::from_secs(file.stop_timeout_s.unwrap_or(10)),
@@ -215,15 +228,17 @@ impl Settings {
         Layouts { catalog, assets_dir: self.assets_dir.clone() }
     }
 
+    /// As whom and how the browsers run: checked here, once (see [`Sandbox::resolve`]).
+    pub fn sandbox(&self) -> Result<Arc<Sandbox>, SandboxError> {
+        Sandbox::resolve(self.chromium_user.as_deref(), self.chromium_no_sandbox, &self.chromium).map(Arc::new)
+    }
+
     /// The recorder's part of the settings; the layouts URL and the pages' declared sources come
     /// from the running asset server.
-    pub fn recorder_config(&self, assets: &crate::layouts::AssetServer) -> RecorderConfig {
-        if self.chromium_no_sandbox {
-            tracing::warn!("Chromium runs without its sandbox (running as root or configured so)");
-        }
+    pub fn recorder_config(&self, assets: &crate::layouts::AssetServer, sandbox: Arc<Sandbox>) -> RecorderConfig {
         RecorderConfig {
             chromium: self.chromium.clone(),
-            chromium_no_sandbox: self.chromium_no_sandbox,
+            sandbox,
             work_dir: self.data_dir.join("tmp"),
             layouts_url: assets.url.clone(),
             pages: assets.pages.clone(),
@@ -259,11 +274,6 @@ fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| anyhow::anyhow!("cannot read config file {}: {e}", path.display()))?;
     toml::from_str(&text).map_err(|e| anyhow::anyhow!("config file {}: {e}", path.display()))
-}
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
 }
 
 #[cfg(test)]

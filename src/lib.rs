@@ -21,6 +21,8 @@
 //! - [`fields`]: the request-field checks and error shape every validating module shares.
 //! - [`urlpolicy`]: which URLs recordings may load (http(s) only, allowlist, no private
 //!   destinations); checked at the API and again for every request of the recorder browser.
+//! - [`sandbox`]: as whom and how the browsers run (an unprivileged user and Chromium's sandbox
+//!   when the service is root), and their runtime dir.
 //! - [`config`]: layered settings; [`app`]: wiring for `serve`; [`cli`]: the binary's commands.
 
 pub mod api;
@@ -35,6 +37,7 @@ pub mod layouts;
 pub mod logging;
 pub mod metrics;
 pub mod recorder;
+pub mod sandbox;
 pub mod storage;
 pub mod timeline;
 pub mod urlpolicy;

@@ -165,3 +165,89 @@ async fn shutdown_finalises_running_recordings() {
     assert!(rec.duration_s.unwrap() >= 1.5, "{rec:?}");
     assert!(rec.files[0].path.as_ref().is_some_and(|p| p.exists()));
 }
+
+/// The recorder's Chromium runs as the unprivileged user (as root: `wallflower`, made by
+/// scripts/setup) with its sandbox: no `--no-sandbox`, renderers in a user namespace of their
+/// own. Its display lets in only holders of the cookie.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recorder_chromium_runs_sandboxed_as_the_unprivileged_user() {
+    let app = spawn_app().await;
+    let id = app.start(json!({"source": {"type": "test"}, "output": {"width": 320, "height": 240}})).await;
+    app.wait_for(&id, &["recording"], START).await;
+    let pids: Vec<i32> = processes_of(&app.instance).into_iter().map(|(pid, _)| pid).collect();
+    let ps = std::process::Command::new("ps").args(["-o", "user,pid,args", "-p"])
+        .arg(pids.iter().map(i32::to_string).collect::<Vec<_>>().join(",")).output().unwrap();
+    eprintln!("{}", String::from_utf8_lossy(&ps.stdout));
+    let browsers: Vec<(i32, Vec<String>)> = pids.iter()
+        .map(|&pid| (pid, cmdline(pid)))
+        .filter(|(_, args)| args.first().is_some_and(|a| a.starts_with("/usr/lib/chromium/")))
+        .collect();
+    assert!(browsers.len() >= 3, "no browser with its helpers among {pids:?}");
+    let expected = browser_uid();
+    for (pid, args) in &browsers {
+        assert_eq!(uids(*pid), [expected; 4], "pid {pid} {:?}", args[0]);
+        assert!(!args.iter().any(|a| a == "--no-sandbox"), "pid {pid} runs with --no-sandbox: {args:?}");
+    }
+    let own_ns = std::fs::read_link("/proc/self/ns/user").unwrap();
+    let sandboxed = browsers.iter().filter(|(_, args)| args.iter().any(|a| a == "--type=renderer"))
+        .filter(|(pid, _)| std::fs::read_link(format!("/proc/{pid}/ns/user")).is_ok_and(|ns| ns != own_ns))
+        .count();
+    assert!(sandboxed >= 1, "no renderer in a user namespace of its own");
+    let xvfb = pids.iter().map(|&pid| cmdline(pid)).find(|a| a.first().is_some_and(|p| p.ends_with("Xvfb"))).expect("Xvfb runs");
+    let after = |flag: &str| xvfb.iter().skip_while(|a| *a != flag).nth(1).cloned().unwrap_or_default();
+    let display: u32 = xvfb[1].trim_start_matches(':').parse().unwrap();
+    let cookie = std::fs::read(after("-auth")).unwrap();
+    assert_eq!(x_connect(display, None), 0, "the display lets a client in without the cookie");
+    assert_eq!(x_connect(display, Some(&cookie[cookie.len() - 16..])), 1, "the cookie does not open the display");
+    app.post(&format!("/v1/recordings/{id}/stop"), json!({})).await;
+    let done = app.wait_for(&id, &["completed", "failed"], FINISH).await;
+    assert_eq!(done["state"], "completed", "{done}");
+    app.stop().await;
+}
+
+/// The process's arguments. Chromium's helpers rewrite theirs into one space-separated string,
+/// so spaces separate too (no path here has one).
+fn cmdline(pid: i32) -> Vec<String> {
+    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    String::from_utf8_lossy(&raw).split(['\0', ' ']).filter(|a| !a.is_empty()).map(str::to_owned).collect()
+}
+
+/// Real, effective, saved and filesystem uid.
+fn uids(pid: i32) -> [u32; 4] {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    let ids: Vec<u32> = line.split_whitespace().skip(1).map(|n| n.parse().unwrap()).collect();
+    [ids[0], ids[1], ids[2], ids[3]]
+}
+
+/// The uid the browsers should run as: `wallflower`'s as root, else our own.
+fn browser_uid() -> u32 {
+    // SAFETY: geteuid has no preconditions.
+    let euid = unsafe { libc::geteuid() };
+    if euid != 0 {
+        return euid;
+    }
+    let out = std::process::Command::new("id").args(["-u", "wallflower"]).output().unwrap();
+    assert!(out.status.success(), "no user wallflower (run scripts/setup)");
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+/// Opens an X connection to `:display` (with `cookie` as MIT-MAGIC-COOKIE-1, or no
+/// authorisation) and gives the server's answer: 0 refused, 1 accepted.
+fn x_connect(display: u32, cookie: Option<&[u8]>) -> u8 {
+    use std::io::{Read, Write};
+    let mut x = std::os::unix::net::UnixStream::connect(format!("/tmp/.X11-unix/X{display}")).unwrap();
+    let (name, data): (&[u8], &[u8]) = cookie.map_or((b"", b""), |c| (b"MIT-MAGIC-COOKIE-1", c));
+    let mut setup = vec![b'l', 0, 11, 0, 0, 0];
+    setup.extend_from_slice(&(name.len() as u16).to_le_bytes());
+    setup.extend_from_slice(&(data.len() as u16).to_le_bytes());
+    setup.extend_from_slice(&[0, 0]);
+    for field in [name, data] {
+        setup.extend_from_slice(field);
+        setup.resize(setup.len().next_multiple_of(4), 0);
+    }
+    x.write_all(&setup).unwrap();
+    let mut answer = [0u8; 1];
+    x.read_exact(&mut answer).unwrap();
+    answer[0]
+}

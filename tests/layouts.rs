@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use wallflower::layouts::preview::{Preview, PreviewRequest, PreviewSession, Previewer};
 use wallflower::layouts::settings::Layouts;
 use wallflower::layouts::{AssetServer, Branding};
+use wallflower::sandbox::Sandbox;
 
 use common::{assert_no_leftovers, layouts_dir, spawn_app_with};
 
@@ -39,10 +40,9 @@ async fn fixture() -> Fixture {
     RgbImage::from_pixel(64, 64, image::Rgb(MAGENTA)).save(layouts.assets_dir.join("logo.png")).unwrap();
     let assets = AssetServer::start(&layouts, cancel.clone()).await.unwrap();
     let instance = format!("layouts-test-{}", uuid::Uuid::new_v4().simple());
-    // SAFETY: geteuid has no preconditions.
-    let root = unsafe { libc::geteuid() } == 0;
     let chromium = PathBuf::from("/usr/lib/chromium/chromium");
-    let previewer = Previewer::new(layouts, chromium, root, work.path().to_path_buf(), assets.url, instance);
+    let sandbox = std::sync::Arc::new(Sandbox::resolve(None, None, &chromium).expect("the browsers' sandbox (run scripts/setup?)"));
+    let previewer = Previewer::new(layouts, chromium, sandbox, assets.url, instance);
     Fixture { previewer, cancel, _work: work }
 }
 

@@ -81,8 +81,7 @@ async fn preview(args: PreviewArgs) -> anyhow::Result<()> {
     let layouts = settings.layouts();
     let assets = AssetServer::start(&layouts, cancel.clone()).await?;
     let instance = uuid::Uuid::new_v4().simple().to_string();
-    let work = settings.data_dir.join("tmp");
-    let previewer = Previewer::new(layouts, settings.chromium.clone(), settings.chromium_no_sandbox, work, assets.url, instance);
+    let previewer = Previewer::new(layouts, settings.chromium.clone(), settings.sandbox()?, assets.url, instance);
     let shot = previewer.render(&request).await;
     cancel.cancel();
     let shot = shot?;

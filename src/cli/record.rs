@@ -48,7 +48,7 @@ pub async fn run(args: RecordArgs) -> anyhow::Result<()> {
     let cancel = CancellationToken::new();
     let assets = AssetServer::start(&settings.layouts(), cancel.clone()).await?;
     let instance = uuid::Uuid::new_v4().simple().to_string();
-    let recorder = Recorder::start(settings.recorder_config(&assets), &instance).await?;
+    let recorder = Recorder::start(settings.recorder_config(&assets, settings.sandbox()?), &instance).await?;
     let file = std::path::absolute(&args.out).context("output path")?;
     if let Some(dir) = file.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;

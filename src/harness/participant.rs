@@ -99,7 +99,9 @@ impl Participant {
             profile_dir: profile.path(),
             width: 640,
             height: 360,
+            // Test publishers, not recorders: they load only the harness's own page.
             no_sandbox: true,
+            run_as: None,
             instance: launch.instance,
             extra_args: media_args(&video, &audio),
         };

@@ -3,6 +3,7 @@
 //! reports them (`wfHost.boxes()`), so tests can check for overlap and overflow.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chromiumoxide::Page;
@@ -17,6 +18,7 @@ use super::{Branding, LayoutError};
 use crate::recorder::bridge::{self, PageMessage};
 use crate::recorder::browser::{Browser, LaunchOptions};
 use crate::fields::{self, FieldError};
+use crate::sandbox::Sandbox;
 use crate::recorder::{RecorderError, page};
 
 /// How long a preview page may take to say it is ready.
@@ -75,9 +77,8 @@ pub struct Preview {
 pub struct Previewer {
     pub layouts: Layouts,
     pub chromium: PathBuf,
-    pub no_sandbox: bool,
-    /// Parent of the temporary browser profiles.
-    pub work_dir: PathBuf,
+    /// As whom and how the browsers run; their profiles go into its runtime dir.
+    pub sandbox: Arc<Sandbox>,
     /// Base URL of the asset server serving `layouts`.
     pub assets_url: Url,
     pub instance: String,
@@ -89,8 +90,8 @@ pub struct Previewer {
 const MAX_AT_ONCE: usize = 2;
 
 impl Previewer {
-    pub fn new(layouts: Layouts, chromium: PathBuf, no_sandbox: bool, work_dir: PathBuf, assets_url: Url, instance: String) -> Self {
-        Self { layouts, chromium, no_sandbox, work_dir, assets_url, instance, slots: Semaphore::new(MAX_AT_ONCE) }
+    pub fn new(layouts: Layouts, chromium: PathBuf, sandbox: Arc<Sandbox>, assets_url: Url, instance: String) -> Self {
+        Self { layouts, chromium, sandbox, assets_url, instance, slots: Semaphore::new(MAX_AT_ONCE) }
     }
 
     /// Renders one preview in a browser of its own; busy when [`MAX_AT_ONCE`] are rendering.
@@ -123,15 +124,16 @@ impl Previewer {
 
     /// A browser that renders many previews (one page each), e.g. every reference image.
     pub async fn session(&self, width: u32, height: u32) -> Result<PreviewSession<'_>, LayoutError> {
-        std::fs::create_dir_all(&self.work_dir)?;
-        let profile = tempfile::Builder::new().prefix("preview-").tempdir_in(&self.work_dir)?;
+        let profile = self.sandbox.scratch("preview-")?;
+        let profile_dir = profile.path().join("profile");
         let launch = LaunchOptions {
             program: &self.chromium,
             screen: None,
-            profile_dir: profile.path(),
+            profile_dir: &profile_dir,
             width,
             height,
-            no_sandbox: self.no_sandbox,
+            no_sandbox: self.sandbox.no_sandbox,
+            run_as: self.sandbox.run_as.as_ref(),
             instance: &self.instance,
             extra_args: Vec::new(),
         };

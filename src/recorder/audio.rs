@@ -24,10 +24,10 @@ pub struct PulseServer {
 }
 
 impl PulseServer {
-    /// Starts a daemon whose runtime files live under `dir` and waits until it answers.
-    pub async fn start(pulseaudio: &Path, pactl: &Path, dir: &Path, instance: &str) -> Result<Self, RecorderError> {
+    /// Starts a daemon whose runtime files live under `dir`, listening on `socket` (where the
+    /// browsers' user can reach it), and waits until it answers.
+    pub async fn start(pulseaudio: &Path, pactl: &Path, dir: &Path, socket: PathBuf, instance: &str) -> Result<Self, RecorderError> {
         std::fs::create_dir_all(dir)?;
-        let socket = dir.join("native");
         let process = Self::spawn(pulseaudio, dir, &socket, pactl, instance).await?;
         Ok(Self {
             process: std::sync::Mutex::new(Some(process)),

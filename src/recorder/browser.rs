@@ -15,6 +15,7 @@ use tokio::task::JoinHandle;
 
 use super::{RecorderError, RecorderEvent, guard};
 use super::process::{Supervised, kill_strays};
+use crate::sandbox::{self, RunAs};
 
 /// Where and how Chromium should run.
 pub struct LaunchOptions<'a> {
@@ -25,6 +26,8 @@ pub struct LaunchOptions<'a> {
     pub width: u32,
     pub height: u32,
     pub no_sandbox: bool,
+    /// The unprivileged user to run as (the service runs as root); it gets the profile dir.
+    pub run_as: Option<&'a RunAs>,
     pub instance: &'a str,
     /// More Chromium flags (synthetic participants add fake media devices).
     pub extra_args: Vec<String>,
@@ -33,6 +36,8 @@ pub struct LaunchOptions<'a> {
 /// The X display and PulseAudio sink a recording's Chromium draws and plays into.
 pub struct Screen<'a> {
     pub display: &'a str,
+    /// The display's cookie file.
+    pub xauthority: &'a Path,
     pub pulse_server: &'a OsStr,
     pub sink: &'a str,
 }
@@ -55,13 +60,20 @@ impl Browser {
     /// Launches Chromium on `about:blank` (the page is navigated once the bridge is installed).
     pub async fn launch(opts: LaunchOptions<'_>) -> Result<Self, RecorderError> {
         let args = chromium_args(&opts);
+        if opts.no_sandbox {
+            tracing::warn!("Chromium runs with --no-sandbox");
+        }
+        // Chromium (and HOME) writes here, as the user it runs as.
+        std::fs::create_dir_all(opts.profile_dir)?;
+        sandbox::give(opts.profile_dir, opts.run_as)?;
         let mut envs = vec![("HOME", opts.profile_dir.as_os_str())];
         if let Some(screen) = &opts.screen {
             envs.push(("DISPLAY", OsStr::new(screen.display)));
+            envs.push(("XAUTHORITY", screen.xauthority.as_os_str()));
             envs.push(("PULSE_SERVER", screen.pulse_server));
             envs.push(("PULSE_SINK", OsStr::new(screen.sink)));
         }
-        let mut process = Supervised::spawn("chromium", opts.program, &args, &envs, opts.instance)
+        let mut process = Supervised::spawn_as("chromium", opts.program, &args, &envs, opts.instance, opts.run_as)
             .map_err(|e| RecorderError::BrowserLaunch(format!("{}: {e}", opts.program.display())))?;
         let ws = devtools_url(&mut process, opts.profile_dir).await?;
         let (cdp, mut events) = CdpBrowser::connect(ws)

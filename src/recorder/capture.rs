@@ -62,6 +62,8 @@ pub enum CaptureEvent {
 pub struct CaptureInput<'a> {
     pub ffmpeg: &'a Path,
     pub display: &'a str,
+    /// The display's cookie file.
+    pub xauthority: &'a Path,
     pub pulse_server: &'a std::ffi::OsStr,
     pub monitor: &'a str,
     pub output: &'a OutputSpec,
@@ -97,7 +99,7 @@ impl Capture {
         let origin_s = now_s();
         let mut cmd = command(&input, origin_s);
         prepare(cmd.as_inner_mut(), input.instance);
-        cmd.as_inner_mut().env("PULSE_SERVER", input.pulse_server);
+        cmd.as_inner_mut().env("PULSE_SERVER", input.pulse_server).env("XAUTHORITY", input.xauthority);
         let mut child = cmd.spawn().map_err(|e| RecorderError::CaptureStart(e.to_string()))?;
         let pid = child.as_inner().id() as i32;
         let stdin = child.take_stdin();

@@ -124,9 +124,10 @@ pub enum OutputState {
 pub struct RecorderConfig {
     /// Chromium binary (Debian: `/usr/lib/chromium/chromium`; the `/usr/bin` wrapper adds flags).
     pub chromium: PathBuf,
-    /// Run Chromium without its sandbox (required as root, or in containers without user namespaces).
-    pub chromium_no_sandbox: bool,
-    /// Parent of every per-recording temp dir (and the PulseAudio daemon's runtime dir).
+    /// As whom, and with what sandbox, Chromium runs; its runtime dir holds each recording's
+    /// browser profile, the displays' cookies and the PulseAudio socket.
+    pub sandbox: std::sync::Arc<crate::sandbox::Sandbox>,
+    /// Where the PulseAudio daemon keeps its runtime files.
     pub work_dir: PathBuf,
     /// Base URL of the layouts asset server (the built-in pages and SDK).
     pub layouts_url: Url,

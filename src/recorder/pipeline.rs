@@ -187,7 +187,8 @@ impl Recorder {
         let tools = Tools::locate(&config.chromium)?;
         std::fs::create_dir_all(&config.work_dir)?;
         let pulse_dir = config.work_dir.join("pulse");
-        let pulse = PulseServer::start(&tools.pulseaudio, &tools.pactl, &pulse_dir, instance).await?;
+        let socket = config.sandbox.path().join("pulse-native");
+        let pulse = PulseServer::start(&tools.pulseaudio, &tools.pactl, &pulse_dir, socket, instance).await?;
         Ok(Self { tools, config, pulse, instance: instance.to_owned() })
     }
 
@@ -204,10 +205,8 @@ impl Recorder {
         events: mpsc::Sender<RecorderEvent>,
         stop: StopSignal,
     ) -> Result<Outcome, Failure> {
-        let temp = tempfile::Builder::new()
-            .prefix(&format!("rec-{}-", job.id))
-            .tempdir_in(&self.config.work_dir)
-            .map_err(RecorderError::from)?;
+        // The browser profiles; in the runtime dir, where the browser's user can reach them.
+        let temp = self.config.sandbox.scratch(&format!("rec-{}-", job.id)).map_err(RecorderError::from)?;
         let mut parts = Parts::default();
         let result = self.run(job, temp.path(), &mut parts, &events, &stop).await;
         parts.teardown().await;
@@ -277,7 +276,7 @@ impl Recorder {
         // Without a window manager the kiosk window comes out one pixel short of the screen, so
         // the screen is one pixel larger than what is captured.
         let (screen_w, screen_h) = (job.output.width + 1, job.output.height + 1);
-        parts.display = Some(Display::start(&self.tools.xvfb, screen_w, screen_h, &self.instance).await?);
+        parts.display = Some(Display::start(&self.tools.xvfb, screen_w, screen_h, &self.instance, &self.config.sandbox).await?);
         Ok(())
     }
 
@@ -298,11 +297,12 @@ impl Recorder {
         let display_name = display.name();
         let launch = LaunchOptions {
             program: &self.tools.chromium,
-            screen: Some(Screen { display: &display_name, pulse_server: &server, sink: &sink.name }),
+            screen: Some(Screen { display: &display_name, xauthority: display.xauthority(), pulse_server: &server, sink: &sink.name }),
             profile_dir: profile,
             width: out.width,
             height: out.height,
-            no_sandbox: self.config.chromium_no_sandbox,
+            no_sandbox: self.config.sandbox.no_sandbox,
+            run_as: self.config.sandbox.run_as.as_ref(),
             instance: &self.instance,
             extra_args: Vec::new(),
         };
@@ -364,6 +364,7 @@ impl Recorder {
         Capture::start(CaptureInput {
             ffmpeg: &self.tools.ffmpeg,
             display: &display.name(),
+            xauthority: display.xauthority(),
             pulse_server: &server,
             monitor: &sink.monitor(),
             output: &job.output,

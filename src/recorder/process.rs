@@ -11,6 +11,8 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 
+use crate::sandbox::{self, RunAs};
+
 /// Environment variable set on every process Wallflower starts; its value names the service instance,
 /// so tests (and operators) can find leftovers of one instance with `/proc/*/environ`.
 pub const INSTANCE_ENV: &str = "WALLFLOWER_INSTANCE";
@@ -58,7 +60,8 @@ pub fn prepare(cmd: &mut std::process::Command, instance: &str) {
     // SAFETY: prctl and setrlimit are async-signal-safe; the closure allocates nothing.
     unsafe {
         cmd.pre_exec(|| {
-            // If the service dies (even by SIGKILL), its children must not outlive it.
+            // If the service dies (even by SIGKILL), its children must not outlive it. This runs
+            // after std switched the uid (browsers run as another user), which clears the setting.
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
             // A crashing child (Janus 1.1.2 sometimes does on SIGTERM) must not leave a
             // 100 MB core file in the working directory.
@@ -82,7 +85,25 @@ impl Supervised {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        Self::start(name, program, args, envs, instance, false)
+        Self::start(name, command(program, args, envs, instance), false)
+    }
+
+    /// Like [`Supervised::spawn`], as the user `run_as` (the browsers, when the service is root).
+    pub fn spawn_as<I, S>(
+        name: &'static str,
+        program: &std::path::Path,
+        args: I,
+        envs: &[(&str, &OsStr)],
+        instance: &str,
+        run_as: Option<&RunAs>,
+    ) -> std::io::Result<Self>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut cmd = command(program, args, envs, instance);
+        sandbox::apply(&mut cmd, run_as);
+        Self::start(name, cmd, false)
     }
 
     /// Like [`Supervised::spawn`], with a pipe to the program's stdin ([`Supervised::take_stdin`]).
@@ -91,7 +112,7 @@ impl Supervised {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        Self::start(name, program, args, &[], instance, true)
+        Self::start(name, command(program, args, &[], instance), true)
     }
 
     /// The pipe to the program's stdin, once.
@@ -99,17 +120,7 @@ impl Supervised {
         self.stdin.take()
     }
 
-    fn start<I, S>(name: &'static str, program: &std::path::Path, args: I, envs: &[(&str, &OsStr)], instance: &str, fed: bool) -> std::io::Result<Self>
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<OsStr>,
-    {
-        let mut std_cmd = std::process::Command::new(program);
-        std_cmd.args(args);
-        for (k, v) in envs {
-            std_cmd.env(k, v);
-        }
-        prepare(&mut std_cmd, instance);
+    fn start(name: &'static str, std_cmd: std::process::Command, fed: bool) -> std::io::Result<Self> {
         let mut cmd = Command::from(std_cmd);
         cmd.stdin(if fed { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())
@@ -179,6 +190,21 @@ impl Supervised {
         self.exited().await;
         tracing::debug!(program = self.name, pid = self.pid, "stopped");
     }
+}
+
+/// `program` with `args` and `envs`, prepared like every supervised program.
+fn command<I, S>(program: &std::path::Path, args: I, envs: &[(&str, &OsStr)], instance: &str) -> std::process::Command
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut cmd = std::process::Command::new(program);
+    cmd.args(args);
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    prepare(&mut cmd, instance);
+    cmd
 }
 
 impl Drop for Supervised {

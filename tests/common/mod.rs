@@ -21,6 +21,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub instance: String,
     pub data: tempfile::TempDir,
+    /// The browsers' runtime dir (profiles, X cookies, the audio socket).
+    pub browser_dir: PathBuf,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -43,11 +45,12 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut ServeArgs)) -> TestApp {
     let app = Application::build(settings).await.expect("service starts (run scripts/setup?)");
     let base = format!("http://{}", app.local_addr());
     let instance = app.instance().to_owned();
+    let browser_dir = app.browser_dir().to_path_buf();
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(app.run(async move {
         let _ = rx.await;
     }));
-    TestApp { base, client: reqwest::Client::new(), instance, data, shutdown: Some(tx), task: Some(task) }
+    TestApp { base, client: reqwest::Client::new(), instance, data, browser_dir, shutdown: Some(tx), task: Some(task) }
 }
 
 impl TestApp {
@@ -95,7 +98,7 @@ impl TestApp {
     }
 
     /// Shuts the service down and checks nothing it started is left: no process carrying its
-    /// instance marker, no per-recording temp dir.
+    /// instance marker, no per-recording temp dir (browser profiles) in the runtime dir.
     pub async fn stop(mut self) -> tempfile::TempDir {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
@@ -104,8 +107,8 @@ impl TestApp {
             task.await.expect("service task").expect("service ran");
         }
         assert_no_leftovers(&self.instance).await;
-        let tmp = self.data.path().join("tmp");
-        let left: Vec<_> = std::fs::read_dir(&tmp).map(|d| d.flatten().map(|e| e.file_name()).collect()).unwrap_or_default();
+        let tmp = &self.browser_dir;
+        let left: Vec<_> = std::fs::read_dir(tmp).map(|d| d.flatten().map(|e| e.file_name()).collect()).unwrap_or_default();
         let recs: Vec<_> = left.iter().filter(|n| n.to_string_lossy().starts_with("rec-")).collect();
         assert!(recs.is_empty(), "temp dirs left in {}: {recs:?}", tmp.display());
         self.data
@@ -211,6 +214,11 @@ pub fn video_times(file: &Path) -> Vec<f64> {
     let mut times: Vec<f64> = String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.trim().trim_end_matches(',').parse().ok()).collect();
     times.sort_by(f64::total_cmp);
     times
+}
+
+/// A sandbox for services whose browsers never start (the stand-in recorder, a missing Chromium).
+pub fn no_browsers() -> std::sync::Arc<wallflower::sandbox::Sandbox> {
+    std::sync::Arc::new(wallflower::sandbox::Sandbox::new(None, true).expect("runtime dir"))
 }
 
 /// The repository's layouts directory.

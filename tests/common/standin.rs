@@ -92,7 +92,7 @@ pub fn stand_in_api_with(max_concurrent: usize, tokens: Tokens, policy: wallflow
     let jobs = JobManager::new(store, Arc::new(StandIn), config, CancellationToken::new()).unwrap();
     let assets_url = url::Url::parse("http://127.0.0.1:9/").unwrap();
     // No browser: a preview that passes its checks fails to launch one (500 `preview_failed`).
-    let previewer = Previewer::new(layouts, "/nonexistent/chromium".into(), true, data.path().join("tmp"), assets_url, "stand-in".into());
+    let previewer = Previewer::new(layouts, "/nonexistent/chromium".into(), super::no_browsers(), assets_url, "stand-in".into());
     let app = router(AppState { jobs: jobs.clone(), previewer: Arc::new(previewer), tokens });
     StandInApi { app, jobs, data }
 }
