@@ -102,7 +102,9 @@ impl Sandbox {
 
     /// Browsers run as `run_as` with or without the sandbox, as given (no checks).
     pub fn new(run_as: Option<RunAs>, no_sandbox: bool) -> std::io::Result<Self> {
-        let dir = tempfile::Builder::new().prefix("wallflower-").tempdir()?;
+        sweep_stale(&std::env::temp_dir());
+        let dir = tempfile::Builder::new().prefix(RUNTIME_PREFIX).tempdir()?;
+        std::fs::write(dir.path().join(OWNER), std::process::id().to_string())?;
         // Others may pass through to what they are given (their profile, socket, cookie) but
         // not list what is there.
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711))?;
@@ -127,6 +129,24 @@ impl Sandbox {
         let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
         file.write_all(bytes)?;
         give(path, self.run_as.as_ref())
+    }
+}
+
+/// Runtime dirs are `wallflower-XXXXXX` in the temp dir, each naming its service's pid in `OWNER`.
+const RUNTIME_PREFIX: &str = "wallflower-";
+const OWNER: &str = "owner.pid";
+
+/// Removes the runtime dirs of services that died without cleaning up (a SIGKILL): their owner's
+/// pid no longer runs. Dirs without an owner file are not ours to judge and stay.
+fn sweep_stale(temp: &Path) {
+    let Ok(entries) = std::fs::read_dir(temp) else { return };
+    for dir in entries.flatten().map(|e| e.path()) {
+        let named = dir.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(RUNTIME_PREFIX));
+        let Some(pid) = named.then(|| std::fs::read_to_string(dir.join(OWNER)).ok()).flatten() else { continue };
+        if pid.trim().parse::<u32>().is_ok_and(|pid| !Path::new(&format!("/proc/{pid}")).exists()) {
+            tracing::info!(dir = %dir.display(), "removing the runtime dir of a service that is gone");
+            let _ = std::fs::remove_dir_all(&dir);
+        }
     }
 }
 
@@ -217,6 +237,22 @@ fn probe(chromium: &Path, run_as: Option<&RunAs>) -> Result<(), SandboxError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn runtime_dirs_of_dead_services_are_swept_and_others_kept() {
+        let temp = tempfile::tempdir().unwrap();
+        let dead = temp.path().join("wallflower-dead");
+        let alive = temp.path().join("wallflower-alive");
+        let foreign = temp.path().join("wallflower-foreign");
+        for dir in [&dead, &alive, &foreign] {
+            std::fs::create_dir(dir).unwrap();
+        }
+        // A pid above the kernel's maximum never runs.
+        std::fs::write(dead.join(OWNER), "99999999").unwrap();
+        std::fs::write(alive.join(OWNER), std::process::id().to_string()).unwrap();
+        sweep_stale(temp.path());
+        assert!(!dead.exists() && alive.exists() && foreign.exists());
+    }
 
     #[test]
     fn a_missing_user_is_refused_by_name() {
