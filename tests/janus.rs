@@ -260,3 +260,47 @@ fn a_live_layout_change_shows_within_a_second_without_a_gap() {
         finish(app, call).await;
     });
 }
+
+#[test]
+fn a_killed_recorder_browser_is_relaunched_and_rejoins_the_call() {
+    in_namespace(|| async {
+        let mut call = CallHarness::start(&layouts_dir()).await.unwrap();
+        call.join(alice()).await.unwrap();
+        call.join(bob()).await.unwrap();
+        let app = spawn_app().await;
+        let id = app.start(call_source(json!({}))).await;
+        app.wait_for(&id, &["recording"], START).await;
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        let me = std::process::id() as i32;
+        let browser = wallflower::recorder::process::instance_processes(&app.instance)
+            .into_iter()
+            .find(|p| p.name == "chromium" && p.ppid == me)
+            .expect("the recorder's Chromium runs");
+        // SAFETY: SIGKILL to the recorder Chromium this test's service started.
+        unsafe { libc::kill(browser.pid, libc::SIGKILL) };
+        let relaunched = app.wait_until(&id, START, |r| r["incidents"].as_array().is_some_and(|i| i.iter().any(|i| i["kind"] == "pipeline_restart"))).await;
+        let incident = relaunched["incidents"].as_array().unwrap().iter().find(|i| i["kind"] == "pipeline_restart").unwrap().clone();
+        eprintln!("{incident}");
+        assert!(incident["gap_s"].as_f64().unwrap() < 3.0, "{incident}");
+        // Rejoined: both publishers are back in the resource, and the recorder is still hidden.
+        app.wait_until(&id, START, |r| r["participants"].as_array().map(Vec::len) == Some(2)).await;
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        assert_eq!(janus_client::participants(URL, ROOM).await.unwrap().len(), 2, "the recorder shows in the room");
+        app.post(&format!("/v1/recordings/{id}/stop"), json!({})).await;
+        let done = app.wait_for(&id, &["completed", "failed"], FINISH).await;
+        assert_eq!(done["state"], "completed", "{done}");
+        let file = file_of(&done);
+        let duration = done["duration_s"].as_f64().unwrap();
+        let at = duration - 1.5;
+        let (red, blue) = (colour_share(&file, at, RED, 40), colour_share(&file, at, BLUE, 40));
+        eprintln!("after the relaunch: red {red:.2}, blue {blue:.2}");
+        assert!(red > 0.05 && blue > 0.05, "both tiles visible after the relaunch: red {red:.2}, blue {blue:.2}");
+        let tail = format!("atrim=start={:.2}", duration - 3.0);
+        let bob_level = mean_volume_db(&file, Some(&format!("{tail},bandpass=f=1200:width_type=h:w=30,bandpass=f=1200:width_type=h:w=30")));
+        assert!(bob_level > -45.0, "Bob is heard after the relaunch: {bob_level:.1} dB");
+        let timeline: Value = serde_json::from_slice(&std::fs::read(file.with_file_name("timeline.json")).unwrap()).unwrap();
+        let last_t = timeline["events"].as_array().unwrap().iter().filter_map(|e| e["t_ms"].as_i64()).max().unwrap();
+        assert!(last_t as f64 <= duration * 1000.0 + 1000.0, "timeline past the file's end: {last_t} ms vs {duration} s");
+        finish(app, call).await;
+    });
+}
