@@ -233,7 +233,7 @@ impl Recorder {
         parts.feed = outputs.as_ref().map(Outputs::feed_url);
         let spool = job.output.file.then(|| spool_path(&job.file));
         let capture = self.start_capture(job, parts, spool.as_deref())?;
-        let mut run = Running { capture: Some(capture), messages, segments: Vec::new(), restarts: 0, before_s: 0.0 };
+        let mut run = Running { capture: Some(capture), messages, segments: Vec::new(), restarts: Vec::new(), before_s: 0.0 };
         let ended = self.keep_capturing(job, temp, parts, &mut run, outputs.as_mut(), events, stop).await;
         let reason = *ended.as_ref().unwrap_or(&EndReason::Error);
         let _ = events.send(RecorderEvent::Stopping { reason }).await;

@@ -22,9 +22,10 @@ use super::probe;
 use super::segments::{self, Segment};
 use super::{EndReason, RecorderError, RecorderEvent};
 
-/// More restarts than this in one recording is a crash loop: the recording fails (what was
-/// captured is still delivered).
-const MAX_RESTARTS: u32 = 5;
+/// More relaunches than this within [`CRASH_LOOP_WINDOW`] is a crash loop: the recording fails
+/// (what was captured is still delivered).
+const MAX_RESTARTS: usize = 5;
+const CRASH_LOOP_WINDOW: Duration = Duration::from_secs(600);
 
 /// How long a stopping recording waits for ffmpeg to write what was on screen at the stop.
 const CATCH_UP: Duration = Duration::from_secs(3);
@@ -63,7 +64,8 @@ pub(super) struct Running {
     pub messages: mpsc::Receiver<PageMessage>,
     /// Segments already closed.
     pub segments: Vec<Segment>,
-    pub restarts: u32,
+    /// When each relaunch happened.
+    pub restarts: Vec<std::time::Instant>,
     /// Media seconds in the closed segments: progress goes on from there.
     pub before_s: f64,
 }
@@ -99,7 +101,8 @@ impl Running {
 
     /// Whether `error` is a broken part this recording may relaunch.
     pub fn may_restart(&self, error: &RecorderError, stop: &StopSignal) -> bool {
-        error.broken_part().is_some() && self.restarts < MAX_RESTARTS && !stop.stop.is_cancelled()
+        let recent = self.restarts.iter().filter(|at| at.elapsed() < CRASH_LOOP_WINDOW).count();
+        error.broken_part().is_some() && recent < MAX_RESTARTS && !stop.stop.is_cancelled()
     }
 }
 
@@ -184,16 +187,16 @@ impl Recorder {
             if let Some(browser) = parts.browser.take() {
                 browser.kill().await;
             }
-            let profile = temp.join(format!("profile-{}", run.restarts + 1));
+            let profile = temp.join(format!("profile-{}", run.restarts.len() + 1));
             run.messages = self.launch_page(job, &profile, parts, events).await?;
         }
         let spool = job.output.file.then(|| segments::spool(&job.file, run.segments.len()));
         let capture = self.start_capture(job, parts, spool.as_deref())?;
         let gap_s = (capture.origin_s - kept_until).max(0.0);
         run.capture = Some(capture);
-        run.restarts += 1;
+        run.restarts.push(std::time::Instant::now());
         let part = if pulse_down { Part::PulseAudio } else { part };
-        tracing::warn!(part = part.name(), gap_s, restarts = run.restarts, "pipeline relaunched");
+        tracing::warn!(part = part.name(), gap_s, restarts = run.restarts.len(), "pipeline relaunched");
         let cause = error.brief();
         let _ = events.send(RecorderEvent::Restarted { part, cause, gap_s, at: super::capture::unix_time(broke_at) }).await;
         Ok(())
