@@ -32,11 +32,16 @@ pub async fn finalize(ffmpeg: &Path, spool: &Path, dest: &Path, timing: &Timing,
         cmd.args(["-to", &format!("{end:.6}")]);
     }
     cmd.args(["-f", "mp4"]).arg(dest);
+    run(cmd, instance, "remux").await
+}
+
+/// Runs a finishing ffmpeg `cmd` to its end; its error output names what failed (`what`).
+pub async fn run(mut cmd: std::process::Command, instance: &str, what: &str) -> Result<(), RecorderError> {
     prepare(&mut cmd, instance);
     let out = tokio::process::Command::from(cmd).kill_on_drop(true).output().await?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr).trim().to_owned();
-        return Err(RecorderError::Finalize(format!("remux failed ({}): {err}", out.status)));
+        return Err(RecorderError::Finalize(format!("{what} failed ({}): {err}", out.status)));
     }
     Ok(())
 }

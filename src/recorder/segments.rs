@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use super::RecorderError;
 use super::finalize::{self, Timing};
 use super::probe::{self, MediaInfo};
-use super::process::prepare;
 use super::tools::Tools;
 
 /// One written spool and where its good part ends.
@@ -96,13 +95,7 @@ async fn concat(ffmpeg: &Path, list: &Path, dest: &Path, instance: &str) -> Resu
     cmd.args(["-hide_banner", "-loglevel", "error", "-y", "-f", "concat", "-safe", "0", "-i"]).arg(list)
         .args(["-map", "0:v", "-map", "0:a", "-c", "copy", "-movflags", "+faststart", "-f", "mp4"])
         .arg(dest);
-    prepare(&mut cmd, instance);
-    let out = tokio::process::Command::from(cmd).kill_on_drop(true).output().await?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr).trim().to_owned();
-        return Err(RecorderError::Finalize(format!("joining the segments failed ({}): {err}", out.status)));
-    }
-    Ok(())
+    finalize::run(cmd, instance, "joining the segments").await
 }
 
 fn remove(paths: impl IntoIterator<Item = PathBuf>) {

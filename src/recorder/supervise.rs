@@ -88,9 +88,8 @@ pub async fn supervise(w: Watched<'_>, stop: &StopSignal) -> Result<EndReason, R
                 }
             }
             _ = tokio::time::sleep_until(clock.watchdog_due()) => {
-                if let Some(stalled) = clock.stalled() {
-                    tracing::warn!("watchdog: {stalled}");
-                    return Err(stalled);
+                if let Some(end) = watchdog(messages, capture, job, &mut clock, events, before_s).await {
+                    return end;
                 }
             }
             Some(message) = messages.recv() => {
@@ -115,6 +114,32 @@ pub async fn supervise(w: Watched<'_>, stop: &StopSignal) -> Result<EndReason, R
             }
         }
     }
+}
+
+/// The watchdog's look: a part that showed no life for too long is stalled. Signs of life may be
+/// queued behind a slow step of the loop, so those are counted first (any of them may also end
+/// the recording).
+async fn watchdog(
+    messages: &mut mpsc::Receiver<PageMessage>,
+    capture: &mut Capture,
+    job: &RecordingJob,
+    clock: &mut Clock,
+    events: &mpsc::Sender<RecorderEvent>,
+    before_s: f64,
+) -> Option<Result<EndReason, RecorderError>> {
+    while let Ok(message) = messages.try_recv() {
+        if let Some(end) = on_page_message(message, job, clock, events).await {
+            return Some(end);
+        }
+    }
+    while let Ok(event) = capture.events.try_recv() {
+        if let Some(error) = on_capture_event(Some(event), capture, job, clock, events, before_s).await {
+            return Some(Err(error));
+        }
+    }
+    let stalled = clock.stalled()?;
+    tracing::warn!("watchdog: {stalled}");
+    Some(Err(stalled))
 }
 
 /// The next value of a watched setting (page settings, streams); never resolves once there is
