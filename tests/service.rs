@@ -144,6 +144,9 @@ async fn a_service_killed_mid_recording_finishes_it_when_started_again() {
     assert!(recorded > wall - 2.0 && recorded <= wall + 0.5, "file {recorded:.2} s, recorded for {wall:.2} s");
     assert!(frame_rgb(&file, recorded / 2.0).iter().sum::<f64>() > 30.0, "black picture");
     assert!(!file.with_file_name("recording.mp4.part").exists(), "spool left");
+    let metrics = again.client.get(format!("{}/metrics", again.base)).send().await.unwrap().text().await.unwrap();
+    let series = "wallflower_recordings_completed_total{end_reason=\"interrupted\"} 1";
+    assert!(metrics.lines().any(|l| l == series), "no `{series}` in /metrics:\n{metrics}");
     // PulseAudio always runs: its marker names the second instance.
     let instance = again.instance();
     again.signal(libc::SIGTERM);

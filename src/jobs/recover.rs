@@ -74,7 +74,8 @@ impl Inner {
         let mut entry = Live::new(rec, CancellationToken::new(), Timeline::load(&dir));
         entry.outbox = self.outbox(&id, entry.resource.webhook_url.as_deref()).ok().flatten().map(|(_, outbox)| outbox);
         self.persist(&entry.resource);
-        self.lock_live().insert(id.clone(), entry);
+        // Counted by the process that finishes it (the one that started it is gone).
+        self.lock_live().insert(id.clone(), entry.metered(&self.config.metrics));
         let inner = Arc::clone(self);
         let span = tracing::info_span!("recording", id = %id);
         self.tracker.spawn(tracing::Instrument::instrument(async move {
