@@ -18,6 +18,8 @@
 //! - [`backoff`]: retry delays shared by uploads, webhooks and live streams.
 //! - [`logging`]: text or JSON log lines (with the recording's span on each).
 //! - [`metrics`]: the Prometheus counters behind `GET /metrics`.
+//! - [`measure`]: the benchmark's measurements of a file: A/V offset from the test pattern's
+//!   markers, distinct-frame rate.
 //! - [`fields`]: the request-field checks and error shape every validating module shares.
 //! - [`urlpolicy`]: which URLs recordings may load (http(s) only, allowlist, no private
 //!   destinations); checked at the API and again for every request of the recorder browser.
@@ -35,6 +37,7 @@ pub mod harness;
 pub mod jobs;
 pub mod layouts;
 pub mod logging;
+pub mod measure;
 pub mod metrics;
 pub mod recorder;
 pub mod sandbox;

@@ -1,0 +1,73 @@
+use super::*;
+use crate::measure::testmedia::{Markers, ffmpeg};
+
+fn measure(clip: Markers) -> SyncReport {
+    let dir = tempfile::tempdir().unwrap();
+    let file = clip.write(dir.path(), "markers.mp4");
+    offsets(&ffmpeg(), &file).unwrap()
+}
+
+fn assert_near(what: &str, got: f64, want: f64, tol: f64) {
+    assert!((got - want).abs() <= tol, "{what}: measured {got:.2}, expected {want} ± {tol}");
+}
+
+#[test]
+fn markers_in_sync_measure_zero() {
+    let r = measure(Markers::in_sync(7));
+    eprintln!("in sync: median {:.2} ms, mad {:.2}, drift {:?}", r.median_ms, r.mad_ms, r.drift_ms);
+    // Markers 1, 2, 3, 5, 6: marker 4 is left out like the page's.
+    assert_eq!(r.count, 5);
+    assert_eq!((r.unpaired_flashes, r.unpaired_beeps), (0, 0));
+    let seconds: Vec<f64> = r.markers.iter().map(|m| m.video_s.round()).collect();
+    assert_eq!(seconds, vec![1.0, 2.0, 3.0, 5.0, 6.0]);
+    assert_near("median", r.median_ms, 0.0, 5.0);
+}
+
+#[test]
+fn audio_late_by_100_ms_measures_plus_100() {
+    let r = measure(Markers { secs: 7, shift_s: 0.1, stretch: 1.0 });
+    eprintln!("+100 ms: median {:.2} ms, p10 {:.2}, p90 {:.2}", r.median_ms, r.p10_ms, r.p90_ms);
+    assert_eq!(r.count, 5);
+    assert_near("median", r.median_ms, 100.0, 5.0);
+    assert_near("p10", r.p10_ms, 100.0, 5.0);
+    assert_near("p90", r.p90_ms, 100.0, 5.0);
+}
+
+#[test]
+fn audio_early_by_40_ms_measures_minus_40() {
+    let r = measure(Markers { secs: 7, shift_s: -0.04, stretch: 1.0 });
+    eprintln!("-40 ms: median {:.2} ms", r.median_ms);
+    assert_eq!(r.count, 5);
+    assert_near("median", r.median_ms, -40.0, 5.0);
+}
+
+#[test]
+fn stretched_audio_drifts_by_the_stretch() {
+    // Beep k at 1.004·k s: the offset grows 4 ms per marker. Markers 1..=12 without 4 and 9
+    // span 11 s; the first third holds 1, 2, 3 (median 2) and the last 10, 11, 12 (median 11),
+    // so the drift is 9 markers · 4 ms.
+    let r = measure(Markers { secs: 13, shift_s: 0.0, stretch: 1.004 });
+    eprintln!("stretch: drift {:?} ms, offsets {:?}", r.drift_ms, r.markers.iter().map(|m| m.offset_ms).collect::<Vec<_>>());
+    assert_eq!(r.count, 10);
+    assert_near("drift", r.drift_ms.unwrap(), 36.0, 5.0);
+}
+
+#[test]
+fn each_flash_pairs_with_its_own_beep_across_missing_markers() {
+    // With audio 300 ms late, a gap (marker 4 missing) must not pair flash 5 with beep 3.
+    let r = measure(Markers { secs: 9, shift_s: 0.3, stretch: 1.0 });
+    let seconds: Vec<f64> = r.markers.iter().map(|m| m.video_s.round()).collect();
+    assert_eq!(seconds, vec![1.0, 2.0, 3.0, 5.0, 6.0, 7.0, 8.0]);
+    for m in &r.markers {
+        assert_near("offset", m.offset_ms, 300.0, 5.0);
+    }
+}
+
+#[test]
+fn pairing_leaves_out_flashes_without_a_beep() {
+    let r = report(&[1.0, 2.0, 3.0], &[1.02, 3.5]).unwrap();
+    assert_eq!(r.count, 1);
+    assert_eq!((r.unpaired_flashes, r.unpaired_beeps), (2, 1));
+    assert_near("offset", r.median_ms, 20.0, 1e-9);
+    assert_eq!(report(&[1.0], &[]).unwrap_err().code(), "measure_no_markers");
+}
