@@ -26,8 +26,11 @@ const ENVELOPE: usize = (RATE / 2000) as usize;
 const RAMP_HALF_S: f64 = 0.001;
 /// Onsets closer than this belong to one marker.
 const REFRACTORY_S: f64 = 0.3;
-/// A flash and a beep further apart than this are not one marker.
-const PAIR_WINDOW_S: f64 = 0.4;
+/// Offsets up to this size are found. Markers are a second apart, so beyond ±0.5 s the nearest
+/// beep is a neighbour's; the left-out fifth marker tells them apart (see [`common_shift`]).
+const SEARCH_S: f64 = 0.9;
+/// How far one marker's offset may stray from the recording's common shift and still pair.
+const JITTER_S: f64 = 0.1;
 /// Below this mean luma (0–255) the brightest frame is no flash at all.
 const MIN_FLASH_LUMA: f64 = 180.0;
 
@@ -140,13 +143,14 @@ fn half_crossing(env: &[f32], from: usize, level: f32) -> f64 {
     (m - 1) as f64 + f64::from((level - below) / (above - below))
 }
 
-/// Pairs each flash with its nearest beep and summarises the offsets.
+/// Pairs each flash with its own beep and summarises the offsets.
 pub fn report(flashes: &[f64], beeps: &[f64]) -> Result<SyncReport, MeasureError> {
+    let shift = common_shift(flashes, beeps).unwrap_or(0.0);
     let markers: Vec<Marker> = flashes
         .iter()
         .filter_map(|&v| {
-            let a = beeps.iter().copied().min_by(|x, y| (x - v).abs().total_cmp(&(y - v).abs()))?;
-            ((a - v).abs() <= PAIR_WINDOW_S).then_some(Marker { video_s: v, audio_s: a, offset_ms: (a - v) * 1e3 })
+            let a = nearest(beeps, v + shift)?;
+            ((a - v - shift).abs() <= JITTER_S).then_some(Marker { video_s: v, audio_s: a, offset_ms: (a - v) * 1e3 })
         })
         .collect();
     if markers.is_empty() {
@@ -164,6 +168,25 @@ pub fn report(flashes: &[f64], beeps: &[f64]) -> Result<SyncReport, MeasureError
         unpaired_beeps: beeps.len().saturating_sub(markers.len()),
         markers,
     })
+}
+
+/// The shift (beep − flash) that pairs the most flashes, among those any flash and beep suggest
+/// within ±[`SEARCH_S`]; ties go to the smaller shift. A shift one marker off pairs fewer: the
+/// flashes beside each left-out marker find no beep there.
+fn common_shift(flashes: &[f64], beeps: &[f64]) -> Option<f64> {
+    let pairs = |d: f64| flashes.iter().filter(|&&f| nearest(beeps, f + d).is_some_and(|b| (b - f - d).abs() <= JITTER_S)).count();
+    flashes
+        .iter()
+        .flat_map(|f| beeps.iter().map(move |b| b - f))
+        .filter(|d| d.abs() <= SEARCH_S)
+        .map(|d| (pairs(d), d))
+        .max_by(|(n1, d1), (n2, d2)| n1.cmp(n2).then(d2.abs().total_cmp(&d1.abs())))
+        .map(|(_, d)| d)
+}
+
+/// The beep nearest to `t`.
+fn nearest(beeps: &[f64], t: f64) -> Option<f64> {
+    beeps.iter().copied().min_by(|x, y| (x - t).abs().total_cmp(&(y - t).abs()))
 }
 
 /// Median offset of the last minute minus the first (or of the last/first third of the span).

@@ -71,3 +71,20 @@ fn pairing_leaves_out_flashes_without_a_beep() {
     assert_near("offset", r.median_ms, 20.0, 1e-9);
     assert_eq!(report(&[1.0], &[]).unwrap_err().code(), "measure_no_markers");
 }
+
+/// Marker times as the page makes them over `secs` seconds: one a second, every fifth left out.
+fn page_markers(secs: u32, start: f64) -> Vec<f64> {
+    (1..secs).filter(|k| k % 5 != 4).map(|k| start + f64::from(k)).collect()
+}
+
+#[test]
+fn offsets_beyond_half_a_second_pair_by_the_left_out_markers() {
+    // The first real recording measured: every beep 397 ms before its flash.
+    let flashes = page_markers(9, 0.167);
+    for shift in [-0.397, 0.6, -0.75] {
+        let beeps: Vec<f64> = flashes.iter().map(|f| f + shift).collect();
+        let r = report(&flashes, &beeps).unwrap();
+        assert_eq!((r.count, r.unpaired_flashes, r.unpaired_beeps), (flashes.len(), 0, 0), "shift {shift}");
+        assert_near("median", r.median_ms, shift * 1e3, 1e-6);
+    }
+}
