@@ -119,6 +119,10 @@ async fn urls_to_private_addresses_or_other_schemes_are_refused() {
         (web("javascript:alert(1)"), "invalid_url", "source.url"),
         (web("chrome://settings"), "invalid_url", "source.url"),
         (json!({"source": janus(), "branding": {"logo_url": "http://10.0.0.1/logo.png"}}), "url_not_allowed", "branding.logo_url"),
+        (json!({"source": janus(), "asset_hosts": ["https://93.184.216.34", "ftp://x.example"]}), "invalid_url", "asset_hosts[1]"),
+        (json!({"source": janus(), "asset_hosts": ["http://192.168.1.5"]}), "url_not_allowed", "asset_hosts[0]"),
+        (json!({"source": janus(), "asset_hosts": vec!["https://93.184.216.34"; 17]}), "too_large", "asset_hosts"),
+        (json!({"source": {"type": "test"}, "asset_hosts": ["https://93.184.216.34"]}), "not_applicable", "asset_hosts"),
     ];
     for (body, code, field) in cases {
         let answer = api.create(body.clone()).await;
