@@ -55,6 +55,20 @@ struct Run {
     /// CPU of the synthetic participants (and Janus), not part of the recording's cost.
     participants_cores: f64,
     file_duration_s: f64,
+    fidelity: Fidelity,
+}
+
+/// What the file holds, measured by `wallflower::measure`.
+#[derive(Serialize)]
+struct Fidelity {
+    /// Frames per second in the file.
+    fps: f64,
+    /// Share of frames that differ from the one before (the whole frame).
+    distinct_ratio: f64,
+    /// Longest run of identical frames.
+    longest_freeze_frames: usize,
+    /// Test pattern only: A/V offset of the flash/beep markers (positive: sound late).
+    sync: Option<wallflower::measure::sync::SyncReport>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -78,6 +92,9 @@ async fn bench(args: Args) -> anyhow::Result<()> {
             i + 1, run.post_to_recording_ms, run.post_to_first_frame_ms, run.post_to_first_participant_frame_ms, run.stop_to_delivered_ms,
             run.cores_total, run.cores, run.participants_cores
         );
+        let f = &run.fidelity;
+        let sync = f.sync.as_ref().map_or("n/a".into(), |s| format!("{:+.1} ms (p10 {:+.1}, p90 {:+.1}, {} markers)", s.median_ms, s.p10_ms, s.p90_ms, s.count));
+        println!("       file: {:.2} fps, {:.1} % distinct frames, longest freeze {} frames, A/V offset {sync}", f.fps, f.distinct_ratio * 100.0, f.longest_freeze_frames);
         runs.push(run);
     }
     let med = |f: &dyn Fn(&Run) -> f64| median(runs.iter().map(f).collect());
@@ -155,6 +172,9 @@ async fn measured_run(args: &Args, width: u32, height: u32, source: Value, call:
     let _ = tx.send(());
     service.await??;
     let file_duration_s = done["duration_s"].as_f64().unwrap_or(0.0);
+    let file = std::path::PathBuf::from(done["files"][0]["path"].as_str().unwrap_or(""));
+    let test_pattern = call.is_none().then_some(());
+    let fidelity = tokio::task::spawn_blocking(move || fidelity(&file, test_pattern)).await??;
     Ok(Run {
         post_to_recording_ms,
         post_to_first_frame_ms: first.num_milliseconds(),
@@ -168,7 +188,16 @@ async fn measured_run(args: &Args, width: u32, height: u32, source: Value, call:
         cores_total,
         participants_cores,
         file_duration_s,
+        fidelity,
     })
+}
+
+/// Frame delivery of `file`, and its A/V sync when it records the test pattern (`Some(())`).
+fn fidelity(file: &std::path::Path, test_pattern: Option<()>) -> anyhow::Result<Fidelity> {
+    let ffmpeg = std::path::Path::new("ffmpeg");
+    let frames = wallflower::measure::frames::distinct(ffmpeg, file, None)?;
+    let sync = test_pattern.and_then(|()| wallflower::measure::sync::offsets(ffmpeg, file).ok());
+    Ok(Fidelity { fps: frames.fps, distinct_ratio: frames.distinct_ratio, longest_freeze_frames: frames.longest_identical_run, sync })
 }
 
 async fn wait_state(client: &reqwest::Client, url: &str, states: &[&str]) -> anyhow::Result<Value> {
