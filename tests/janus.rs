@@ -271,13 +271,9 @@ fn a_killed_recorder_browser_is_relaunched_and_rejoins_the_call() {
         let id = app.start(call_source(json!({}))).await;
         app.wait_for(&id, &["recording"], START).await;
         tokio::time::sleep(Duration::from_secs(4)).await;
-        let me = std::process::id() as i32;
-        let browser = wallflower::recorder::process::instance_processes(&app.instance)
-            .into_iter()
-            .find(|p| p.name == "chromium" && p.ppid == me)
-            .expect("the recorder's Chromium runs");
+        let browser = process_named(&app.instance, "chromium");
         // SAFETY: SIGKILL to the recorder Chromium this test's service started.
-        unsafe { libc::kill(browser.pid, libc::SIGKILL) };
+        unsafe { libc::kill(browser, libc::SIGKILL) };
         let relaunched = app.wait_until(&id, START, |r| r["incidents"].as_array().is_some_and(|i| i.iter().any(|i| i["kind"] == "pipeline_restart"))).await;
         let incident = relaunched["incidents"].as_array().unwrap().iter().find(|i| i["kind"] == "pipeline_restart").unwrap().clone();
         eprintln!("{incident}");

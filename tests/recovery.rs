@@ -18,14 +18,8 @@ const CRASH_GAP: f64 = 3.0;
 /// A freeze is noticed by the watchdog (6 s for ffmpeg, 8 s for the page), then relaunched.
 const FREEZE_GAP: f64 = 11.0;
 
-/// The process of this service named `name` (for Chromium: the browser, not its helpers).
 fn find(app: &TestApp, name: &str) -> i32 {
-    let me = std::process::id() as i32;
-    wallflower::recorder::process::instance_processes(&app.instance)
-        .into_iter()
-        .find(|p| p.name == name && (name != "chromium" || p.ppid == me))
-        .unwrap_or_else(|| panic!("no {name} runs"))
-        .pid
+    process_named(&app.instance, name)
 }
 
 /// Records the test pattern, calls `break_it` after 4 s, waits for the relaunch, records 4 s

@@ -194,9 +194,9 @@ async fn a_second_signal_exits_at_once_and_the_next_start_delivers_what_was_left
     tokio::time::sleep(Duration::from_secs(4)).await;
     let instance = service.instance();
     // A frozen ffmpeg holds the graceful stop up (it waits 10 s for ffmpeg to finish its file).
-    let ffmpeg = processes_of(&instance).into_iter().find(|(_, name)| name == "ffmpeg").expect("ffmpeg runs");
+    let ffmpeg = process_named(&instance, "ffmpeg");
     // SAFETY: SIGSTOP to the ffmpeg of the service this test started.
-    unsafe { libc::kill(ffmpeg.0, libc::SIGSTOP) };
+    unsafe { libc::kill(ffmpeg, libc::SIGSTOP) };
     service.signal(libc::SIGTERM);
     tokio::time::sleep(Duration::from_millis(500)).await;
     let hurried = std::time::Instant::now();

@@ -252,9 +252,9 @@ async fn a_relaunched_pipeline_uploads_the_joined_file_not_the_first_spool() {
     let (garage, app, dir) = setup("", true).await;
     let id = app.start(request(json!({"type": "s3", "key": "{id}.mp4"}), 30)).await;
     app.wait_until(&id, Duration::from_secs(30), |r| parts(r) >= 1).await;
-    let ffmpeg = common::processes_of(&app.instance).into_iter().find(|(_, name)| name == "ffmpeg").expect("ffmpeg runs");
+    let ffmpeg = common::process_named(&app.instance, "ffmpeg");
     // SAFETY: SIGKILL to the ffmpeg this test's service started.
-    unsafe { libc::kill(ffmpeg.0, libc::SIGKILL) };
+    unsafe { libc::kill(ffmpeg, libc::SIGKILL) };
     app.wait_until(&id, Duration::from_secs(20), |r| r["incidents"].as_array().is_some_and(|i| !i.is_empty())).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     app.post(&format!("/v1/recordings/{id}/stop"), json!({})).await;

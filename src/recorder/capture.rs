@@ -319,7 +319,7 @@ pub fn unix_time(seconds: f64) -> DateTime<Utc> {
 }
 
 /// The wall-clock time now, as Unix seconds.
-fn now_s() -> f64 {
+pub fn now_s() -> f64 {
     Utc::now().timestamp_micros() as f64 / 1e6
 }
 

@@ -4,7 +4,6 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use chrono::Utc;
 use futures::future::BoxFuture;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -238,7 +237,7 @@ impl Recorder {
         let reason = *ended.as_ref().unwrap_or(&EndReason::Error);
         let _ = events.send(RecorderEvent::Stopping { reason }).await;
         // A stop keeps what was on screen up to this moment, no more, no less.
-        let stop_at = ended.is_ok().then(|| Utc::now().timestamp_micros() as f64 / 1e6);
+        let stop_at = ended.is_ok().then(super::capture::now_s);
         run.end(stop_at, self.config.stop_timeout).await;
         if let Some(outputs) = outputs {
             outputs.close().await;

@@ -164,7 +164,7 @@ impl Recorder {
     ) -> Result<(), RecorderError> {
         let part = error.broken_part().unwrap_or(Part::Ffmpeg);
         // A frozen part stopped being good when it last showed life, not when that was noticed.
-        let broke_at = now_s() - error.stalled_for().map_or(0.0, |d| d.as_secs_f64());
+        let broke_at = super::capture::now_s() - error.stalled_for().map_or(0.0, |d| d.as_secs_f64());
         tracing::warn!(part = part.name(), "{error}; relaunching it");
         let kept_until = self.close_segment(run, part, broke_at).await;
         let generation = self.pulse.revive().await?;
@@ -217,8 +217,4 @@ impl Recorder {
         let end = (part != Part::Ffmpeg).then_some(broke_at - capture.origin_s);
         run.close(&capture, end, spool_end)
     }
-}
-
-fn now_s() -> f64 {
-    chrono::Utc::now().timestamp_micros() as f64 / 1e6
 }

@@ -120,6 +120,17 @@ pub fn processes_of(instance: &str) -> Vec<(i32, String)> {
     wallflower::recorder::process::instance_processes(instance).into_iter().map(|p| (p.pid, p.name)).collect()
 }
 
+/// The pid of `instance`'s process named `name`; for Chromium the browser itself (started by
+/// this test process's service), not its helpers.
+pub fn process_named(instance: &str, name: &str) -> i32 {
+    let me = std::process::id() as i32;
+    wallflower::recorder::process::instance_processes(instance)
+        .into_iter()
+        .find(|p| p.name == name && (name != "chromium" || p.ppid == me))
+        .unwrap_or_else(|| panic!("no {name} runs"))
+        .pid
+}
+
 /// Waits (up to 5 s) until no process of `instance` is left.
 pub async fn assert_no_leftovers(instance: &str) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
