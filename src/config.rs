@@ -53,6 +53,10 @@ pub struct CommonArgs {
     /// x264 preset of the recording encoder.
     #[arg(long, env = "WALLFLOWER_X264_PRESET")]
     pub x264_preset: Option<String>,
+    /// Milliseconds the sound is moved later against the picture, -1000 to 1000 (default: the
+    /// pipeline's offset measured by `wallflower-bench`; see BENCHMARKS.md).
+    #[arg(long, env = "WALLFLOWER_SOUND_SHIFT_MS", allow_hyphen_values = true)]
+    pub sound_shift_ms: Option<i32>,
     /// How long uploads retry an unreachable store after the recording ended, e.g. `15m`.
     #[arg(long, env = "WALLFLOWER_UPLOAD_RETRY_FOR", value_parser = humantime::parse_duration)]
     pub upload_retry_for: Option<Duration>,
@@ -117,6 +121,8 @@ pub struct FileConfig {
     pub stop_timeout_s: Option<u64>,
     pub max_concurrent: Option<usize>,
     pub x264_preset: Option<String>,
+    /// Milliseconds the sound is moved later against the picture.
+    pub sound_shift_ms: Option<i32>,
     pub webhook_secret: Option<String>,
     pub webhook_url: Option<url::Url>,
     /// `[api_tokens]`: name = token; without any, the API is open.
@@ -164,6 +170,8 @@ pub struct Settings {
     pub stop_timeout: Duration,
     pub max_concurrent: usize,
     pub x264_preset: String,
+    /// Milliseconds the sound is moved later against the picture.
+    pub sound_shift_ms: i32,
     pub storage: StorageConfig,
     pub webhooks: WebhookConfig,
     /// `(name, token)` pairs the API accepts.
@@ -202,6 +210,7 @@ impl Settings {
             stop_timeout: Duration::from_secs(file.stop_timeout_s.unwrap_or(10)),
             max_concurrent: args.max_concurrent.or(file.max_concurrent).unwrap_or(cores).max(1),
             x264_preset: c.x264_preset.clone().or(file.x264_preset).unwrap_or_else(|| "veryfast".into()),
+            sound_shift_ms: sound_shift_ms(c.sound_shift_ms.or(file.sound_shift_ms))?,
             storage: StorageConfig::from_file(file.storage, c.upload_retry_for, c.keep_local_copies)?,
             webhooks: WebhookConfig {
                 secret: args.webhook_secret.clone().or(file.webhook_secret),
@@ -245,10 +254,25 @@ impl Settings {
             start_timeout: self.start_timeout,
             stop_timeout: self.stop_timeout,
             x264_preset: self.x264_preset.clone(),
+            sound_shift_s: f64::from(self.sound_shift_ms) / 1000.0,
             url_policy: self.url_policy.clone(),
         }
     }
 }
+
+/// The sound shift, within ±1 s; by default [`DEFAULT_SOUND_SHIFT_MS`].
+fn sound_shift_ms(configured: Option<i32>) -> anyhow::Result<i32> {
+    match configured {
+        Some(ms) if ms.abs() > 1000 => anyhow::bail!("sound_shift_ms must be between -1000 and 1000, not {ms}"),
+        Some(ms) => Ok(ms),
+        None => Ok(DEFAULT_SOUND_SHIFT_MS),
+    }
+}
+
+/// The recorder's own sound/picture offset, measured with the test pattern's markers by
+/// `wallflower-bench` (BENCHMARKS.md): the picture reaches the file this much after the sound
+/// that belongs with it, so the sound is moved later by as much.
+pub const DEFAULT_SOUND_SHIFT_MS: i32 = 0;
 
 /// The URL policy: flags over the file's `[url_policy]`.
 fn url_policy(args: &CommonArgs, file: &UrlPolicyConfig) -> anyhow::Result<UrlPolicy> {

@@ -5,10 +5,11 @@
  * in Hz, default 440; 0 disables it), beep (beep sine in Hz, default 2000),
  * volume (steady tone gain 0..1, default 0.3).
  *
- * A/V sync: beeps are scheduled on the AudioContext clock at t_k = t0 + k s
+ * A/V sync: beeps are scheduled on the AudioContext clock at t_k = t0 + k·PERIOD
  * (60 ms each). Every animation frame we estimate the audio time being heard
- * right now (getOutputTimestamp, extrapolated to performance.now()) and show
- * the full-screen white flash while heard is in [t_k, t_k + 0.1).
+ * when that frame is on screen (getOutputTimestamp, extrapolated to the
+ * frame's time) and show the full-screen white flash while heard is in
+ * [t_k, t_k + 0.1).
  */
 (function () {
   'use strict';
@@ -34,6 +35,12 @@
   var BEEP_GAIN = 0.5;
   var FLASH_LEN = 0.1;     // s
   var LOOKAHEAD = 1.5;     // schedule beeps this far ahead of currentTime (s)
+  // Markers are 1.0133 s apart, not 1 s: a capture samples the screen at its own frame rate,
+  // and a whole-second period would meet that grid at the same phase every time (at 30 fps,
+  // 25 and 60 too), so every marker of a file would be late by the same part of a frame. This
+  // period moves each marker 0.4 frame (at 30 fps) against the grid, and the median over a few
+  // markers sees every phase.
+  var PERIOD = 1.0133;     // s
 
   document.title = 'Wallflower test pattern';
 
@@ -85,8 +92,8 @@
   function scheduleBeeps() {
     if (!ctx || t0 < 0) return;
     var horizon = ctx.currentTime + LOOKAHEAD;
-    while (t0 + nextBeep <= horizon) {
-      var t = t0 + nextBeep;
+    while (t0 + nextBeep * PERIOD <= horizon) {
+      var t = t0 + nextBeep * PERIOD;
       var k = nextBeep++;
       if (t < ctx.currentTime) continue;   // fell behind (tab stalled): skip
       if (isGap(k)) continue;
@@ -105,10 +112,9 @@
     }
   }
 
-  // Audio time being heard now, or NaN if unknown.
-  function heardTime() {
+  // Audio time being heard at `now` (performance.now() time), or NaN if unknown.
+  function heardTime(now) {
     if (!ctx || ctx.state !== 'running') return NaN;
-    var now = performance.now();
     var est = NaN;
     try {
       if (typeof ctx.getOutputTimestamp === 'function') {
@@ -124,12 +130,15 @@
     return est;
   }
 
-  function flashVisible() {
-    var heard = heardTime();
+  // `now` is the frame's time: the flash shows on the frame nearest its marker, not the
+  // next one, so the page's own 60 Hz steps put it early or late by under half a frame.
+  function flashVisible(now) {
+    var heard = heardTime(now);
     if (isFinite(heard) && t0 >= 0) {
-      var d = heard - t0;
-      if (d < 0 || isGap(Math.floor(d))) return false;
-      return d - Math.floor(d) < FLASH_LEN;
+      var d = (heard - t0) / PERIOD;
+      var k = Math.floor(d);
+      if (d < 0 || isGap(k)) return false;
+      return (d - k) * PERIOD < FLASH_LEN;
     }
     // No running audio: keep a visual once-a-second flash on the page clock.
     var s = performance.now() / 1000;
@@ -166,8 +175,13 @@
     return s;
   }
 
-  function frame() {
+  var lastFrameAt = 0;
+  var frameInterval = 1000 / 60;   // ms, followed from the animation frames
+
+  function frame(ts) {
     frames++;
+    if (lastFrameAt > 0 && ts - lastFrameAt < 100) frameInterval += (ts - lastFrameAt - frameInterval) / 8;
+    lastFrameAt = ts;
     var d = new Date();
     elClock.textContent = pad(d.getHours(), 2) + ':' + pad(d.getMinutes(), 2) + ':' +
       pad(d.getSeconds(), 2) + '.' + pad(d.getMilliseconds(), 3);
@@ -180,7 +194,7 @@
     elMover.style.transform = 'translateX(' + (tri * Math.max(0, span)).toFixed(1) + 'px)';
 
     scheduleBeeps();
-    var on = flashVisible();
+    var on = flashVisible(ts + frameInterval / 2);
     if (on !== elFlash.classList.contains('on')) elFlash.classList.toggle('on', on);
 
     requestAnimationFrame(frame);

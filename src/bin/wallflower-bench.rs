@@ -196,7 +196,7 @@ async fn measured_run(args: &Args, width: u32, height: u32, source: Value, call:
 fn fidelity(file: &std::path::Path, test_pattern: Option<()>) -> anyhow::Result<Fidelity> {
     let ffmpeg = std::path::Path::new("ffmpeg");
     let frames = wallflower::measure::frames::distinct(ffmpeg, file, None)?;
-    let sync = test_pattern.and_then(|()| wallflower::measure::sync::offsets(ffmpeg, file).ok());
+    let sync = test_pattern.and_then(|()| wallflower::measure::sync::offsets(ffmpeg, file, wallflower::measure::sync::Sampling::Screen).ok());
     Ok(Fidelity { fps: frames.fps, distinct_ratio: frames.distinct_ratio, longest_freeze_frames: frames.longest_identical_run, sync })
 }
 

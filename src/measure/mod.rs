@@ -3,6 +3,7 @@
 //! ([`frames`], to see freezes and duplicates). Both read the finished file with the system
 //! ffmpeg ([`decode`]) and run synchronously: callers on the async runtime use `spawn_blocking`.
 
+pub mod cpu;
 pub mod decode;
 pub mod frames;
 pub mod sync;

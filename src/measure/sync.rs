@@ -1,12 +1,14 @@
-//! A/V offset of a recording of the built-in test pattern (`layouts/test/`): once a second the
+//! A/V offset of a recording of the built-in test pattern (`layouts/test/`): every 1.0133 s the
 //! page plays a 60 ms beep at 2000 Hz and shows a 100 ms full-screen white flash at the same
 //! instant (every fifth marker left out). Each flash onset is paired with the nearest beep onset;
 //! the offset is audio − video, so a positive offset means the sound is late.
 //!
-//! Resolution: a flash is timed to the frame that first shows it (one frame interval, 33 ms at
-//! 30 fps, always late by up to that much against the page's own flash — the median over many
-//! markers whose phase against the capture varies averages this out to about half a frame); a
-//! beep is timed to a fraction of a sample from the half-amplitude crossing of its envelope.
+//! Resolution: a flash is timed to the frame that first shows it. A screen capture samples the
+//! page at its own frame rate, so that frame is late by up to one frame interval (33 ms at 30 fps)
+//! and by half of one on average; with [`Sampling::Screen`] each flash is moved back by that half
+//! frame, and the page's marker period (not a whole number of frames) gives successive markers
+//! different phases, so the median is close to the truth. A beep is timed to a fraction of a
+//! sample from the half-amplitude crossing of its envelope.
 
 use std::path::Path;
 
@@ -33,6 +35,16 @@ const SEARCH_S: f64 = 0.9;
 const JITTER_S: f64 = 0.1;
 /// Below this mean luma (0–255) the brightest frame is no flash at all.
 const MIN_FLASH_LUMA: f64 = 180.0;
+
+/// How the file's frames relate to the flashes they show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sampling {
+    /// The picture changes only at frame times (generated media): a flash's frame is its time.
+    Aligned,
+    /// Frames sample a screen at any phase (a recording): a flash appeared, on average, half a
+    /// frame interval before the first frame that shows it.
+    Screen,
+}
 
 /// One flash paired with its beep.
 #[derive(Debug, Clone, Serialize)]
@@ -68,14 +80,15 @@ pub struct SyncReport {
 }
 
 /// Measures the A/V offset of every marker in `file`.
-pub fn offsets(ffmpeg: &Path, file: &Path) -> Result<SyncReport, MeasureError> {
-    let flashes = flash_onsets(ffmpeg, file)?;
+pub fn offsets(ffmpeg: &Path, file: &Path, sampling: Sampling) -> Result<SyncReport, MeasureError> {
+    let flashes = flash_onsets(ffmpeg, file, sampling)?;
     let beeps = beep_onsets(&decode::audio(ffmpeg, file, BEEP_BAND)?);
     report(&flashes, &beeps)
 }
 
-/// Times of the frames whose mean luma jumps to near white.
-pub fn flash_onsets(ffmpeg: &Path, file: &Path) -> Result<Vec<f64>, MeasureError> {
+/// Times of the frames whose mean luma jumps to near white (less half a frame interval for a
+/// screen capture).
+pub fn flash_onsets(ffmpeg: &Path, file: &Path, sampling: Sampling) -> Result<Vec<f64>, MeasureError> {
     let mut means = Vec::new();
     let times = decode::video_frames(ffmpeg, file, PROBE, PROBE_BYTES, |f| {
         means.push(f.iter().map(|&b| f64::from(b)).sum::<f64>() / f.len() as f64)
@@ -87,7 +100,17 @@ pub fn flash_onsets(ffmpeg: &Path, file: &Path) -> Result<Vec<f64>, MeasureError
     // Halfway between an ordinary frame and the flash, so the picture's own brightness is no flash.
     let threshold = (median(&means) + brightest) / 2.0;
     let lit: Vec<bool> = means.iter().map(|&m| m >= threshold).collect();
-    Ok((0..lit.len()).filter(|&i| lit[i] && (i == 0 || !lit[i - 1])).map(|i| times[i]).collect())
+    let early = match sampling {
+        Sampling::Aligned => 0.0,
+        Sampling::Screen => frame_interval(&times) / 2.0,
+    };
+    Ok((0..lit.len()).filter(|&i| lit[i] && (i == 0 || !lit[i - 1])).map(|i| times[i] - early).collect())
+}
+
+/// The median time between frames (0 for fewer than two).
+fn frame_interval(times: &[f64]) -> f64 {
+    let steps: Vec<f64> = times.windows(2).map(|w| w[1] - w[0]).collect();
+    if steps.is_empty() { 0.0 } else { median(&steps) }
 }
 
 /// Onsets (file clock, seconds) of the beeps in band-passed `pcm`.

@@ -4,7 +4,7 @@ use crate::measure::testmedia::{Markers, ffmpeg};
 fn measure(clip: Markers) -> SyncReport {
     let dir = tempfile::tempdir().unwrap();
     let file = clip.write(dir.path(), "markers.mp4");
-    offsets(&ffmpeg(), &file).unwrap()
+    offsets(&ffmpeg(), &file, Sampling::Aligned).unwrap()
 }
 
 fn assert_near(what: &str, got: f64, want: f64, tol: f64) {
@@ -25,7 +25,7 @@ fn markers_in_sync_measure_zero() {
 
 #[test]
 fn audio_late_by_100_ms_measures_plus_100() {
-    let r = measure(Markers { secs: 7, shift_s: 0.1, stretch: 1.0 });
+    let r = measure(Markers { shift_s: 0.1, ..Markers::in_sync(7) });
     eprintln!("+100 ms: median {:.2} ms, p10 {:.2}, p90 {:.2}", r.median_ms, r.p10_ms, r.p90_ms);
     assert_eq!(r.count, 5);
     assert_near("median", r.median_ms, 100.0, 5.0);
@@ -35,7 +35,7 @@ fn audio_late_by_100_ms_measures_plus_100() {
 
 #[test]
 fn audio_early_by_40_ms_measures_minus_40() {
-    let r = measure(Markers { secs: 7, shift_s: -0.04, stretch: 1.0 });
+    let r = measure(Markers { shift_s: -0.04, ..Markers::in_sync(7) });
     eprintln!("-40 ms: median {:.2} ms", r.median_ms);
     assert_eq!(r.count, 5);
     assert_near("median", r.median_ms, -40.0, 5.0);
@@ -46,7 +46,7 @@ fn stretched_audio_drifts_by_the_stretch() {
     // Beep k at 1.004·k s: the offset grows 4 ms per marker. Markers 1..=12 without 4 and 9
     // span 11 s; the first third holds 1, 2, 3 (median 2) and the last 10, 11, 12 (median 11),
     // so the drift is 9 markers · 4 ms.
-    let r = measure(Markers { secs: 13, shift_s: 0.0, stretch: 1.004 });
+    let r = measure(Markers { stretch: 1.004, ..Markers::in_sync(13) });
     eprintln!("stretch: drift {:?} ms, offsets {:?}", r.drift_ms, r.markers.iter().map(|m| m.offset_ms).collect::<Vec<_>>());
     assert_eq!(r.count, 10);
     assert_near("drift", r.drift_ms.unwrap(), 36.0, 5.0);
@@ -55,12 +55,30 @@ fn stretched_audio_drifts_by_the_stretch() {
 #[test]
 fn each_flash_pairs_with_its_own_beep_across_missing_markers() {
     // With audio 300 ms late, a gap (marker 4 missing) must not pair flash 5 with beep 3.
-    let r = measure(Markers { secs: 9, shift_s: 0.3, stretch: 1.0 });
+    let r = measure(Markers { shift_s: 0.3, ..Markers::in_sync(9) });
     let seconds: Vec<f64> = r.markers.iter().map(|m| m.video_s.round()).collect();
     assert_eq!(seconds, vec![1.0, 2.0, 3.0, 5.0, 6.0, 7.0, 8.0]);
     for m in &r.markers {
         assert_near("offset", m.offset_ms, 300.0, 5.0);
     }
+}
+
+#[test]
+fn screen_sampling_takes_half_a_frame_off_flashes_that_fall_between_frames() {
+    // The page's period puts each flash at another phase of the 30 fps grid; the first frame
+    // showing it is late by 0–33 ms. Measured as a screen capture, the offset is near zero.
+    let dir = tempfile::tempdir().unwrap();
+    let clip = Markers { period: 1.0133, shift_s: 0.02, ..Markers::in_sync(12) };
+    let file = clip.write(dir.path(), "phases.mp4");
+    let aligned = offsets(&ffmpeg(), &file, Sampling::Aligned).unwrap();
+    let screen = offsets(&ffmpeg(), &file, Sampling::Screen).unwrap();
+    eprintln!("period 1.0133, +20 ms: aligned {:.2} ms, screen {:.2} ms, offsets {:?}", aligned.median_ms, screen.median_ms,
+        screen.markers.iter().map(|m| m.offset_ms).collect::<Vec<_>>());
+    assert_eq!(screen.count, 9);
+    // The flash frames' lateness spreads over the frame interval.
+    assert!(aligned.p90_ms - aligned.p10_ms > 15.0, "{aligned:?}");
+    assert_near("screen median", screen.median_ms, 20.0, 8.0);
+    assert_near("half a frame", screen.median_ms - aligned.median_ms, 1000.0 / 60.0, 0.5);
 }
 
 #[test]

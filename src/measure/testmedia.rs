@@ -9,28 +9,34 @@ pub fn ffmpeg() -> PathBuf {
     PathBuf::from("ffmpeg")
 }
 
-/// A test-pattern-like clip: dark grey picture with a 100 ms white flash at whole seconds
-/// k ≥ 1, a steady 440 Hz tone, and a 60 ms 2000 Hz beep (2 ms ramps, like the page's) for the
-/// same marker at `(k + shift_s) · stretch` — every fifth marker (k % 5 == 4) left out.
+/// A test-pattern-like clip at 30 fps: dark grey picture with a 100 ms white flash at
+/// k · `period` for k ≥ 1 (on the first frame at or after it, as a screen capture would show
+/// it), a steady 440 Hz tone, and a 60 ms 2000 Hz beep (2 ms ramps, like the page's) for the
+/// same marker at `(k · period + shift_s) · stretch` — every fifth marker (k % 5 == 4) left out.
 pub struct Markers {
     pub secs: u32,
     pub shift_s: f64,
     pub stretch: f64,
+    /// Seconds between markers: 1 puts every flash on a frame; the page's 1.0133 does not.
+    pub period: f64,
 }
 
 impl Markers {
     pub fn in_sync(secs: u32) -> Self {
-        Self { secs, shift_s: 0.0, stretch: 1.0 }
+        Self { secs, shift_s: 0.0, stretch: 1.0, period: 1.0 }
     }
 
     /// Writes the clip into `dir` as `name`.
     pub fn write(&self, dir: &Path, name: &str) -> PathBuf {
         // The flash's own marker time gets 1 ms of slack so frame k·30 lands on it despite
         // floating-point frame times.
-        let flash = "gte(t,1)*lt(mod(t+1e-3,1),0.1)*not(eq(mod(floor(t+1e-3),5),4))";
-        let m = format!("((t/{})-{})", self.stretch, self.shift_s);
-        let ramp = format!("min(1,min(mod({m},1)/0.002,(0.06-mod({m},1))/0.002))");
-        let gate = format!("gte({m},1)*lt(mod({m},1),0.06)*not(eq(mod(floor({m}),5),4))*{ramp}");
+        let p = self.period;
+        let flash = format!("gte(t,{p})*lt(mod(t+1e-3,{p}),0.1)*not(eq(mod(floor((t+1e-3)/{p}),5),4))");
+        // The marker's own clock: marker k starts where m crosses k.
+        let m = format!("((t/{})-{})/{p}", self.stretch, self.shift_s);
+        let into = format!("(mod({m},1)*{p})");
+        let ramp = format!("min(1,min({into}/0.002,(0.06-{into})/0.002))");
+        let gate = format!("gte({m},1)*lt({into},0.06)*not(eq(mod(floor({m}),5),4))*{ramp}");
         let video = format!("color=c=0x303030:s=160x90:r=30:d={},drawbox=c=white:t=fill:enable='{flash}'", self.secs);
         let audio = format!("aevalsrc='0.3*sin(2*PI*440*t)+0.5*sin(2*PI*2000*t)*{gate}':s=48000:d={}", self.secs);
         encode(dir, name, &["-f", "lavfi", "-i", &video, "-f", "lavfi", "-i", &audio])

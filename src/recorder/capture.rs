@@ -1,5 +1,5 @@
-//! The ffmpeg sidecar: grabs the recording's X display and the monitor of its audio sink into a
-//! fragmented MP4 (playable up to the last fragment even if ffmpeg is killed), reports progress,
+//! The ffmpeg sidecar: grabs the recording's X display, and takes the sound of its audio sink
+//! from our [`super::soundfeed`] already on the capture's timeline, into a fragmented MP4 (playable up to the last fragment even if ffmpeg is killed), reports progress,
 //! and stops by `q` with a deadline before a kill.
 
 use std::path::{Path, PathBuf};
@@ -15,6 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::RecorderError;
 use super::process::{OutputTail, prepare, signal_group};
+use super::soundfeed::{FeedInput, SoundFeed};
 
 /// ffmpeg input index of the picture (the display).
 pub const VIDEO: usize = 0;
@@ -48,8 +49,8 @@ impl Default for OutputSpec {
 /// What the capture reports while running.
 #[derive(Debug)]
 pub enum CaptureEvent {
-    /// An input opened; `wall_s` is the Unix time of its first sample (x11grab and pulse stamp
-    /// with the wall clock), which is where the file's timeline starts for that input.
+    /// An input opened; for the display `wall_s` is the Unix time of its first frame (x11grab
+    /// stamps with the wall clock), where the file's picture starts.
     InputStart { index: u32, wall_s: f64 },
     /// Encoder progress: media time written so far (as ffmpeg counts it), frames encoded, and
     /// the current frame rate.
@@ -64,8 +65,11 @@ pub struct CaptureInput<'a> {
     pub display: &'a str,
     /// The display's cookie file.
     pub xauthority: &'a Path,
+    pub parec: &'a Path,
     pub pulse_server: &'a std::ffi::OsStr,
     pub monitor: &'a str,
+    /// Seconds the sound is moved later against the picture (the pipeline's measured offset).
+    pub sound_shift_s: f64,
     pub output: &'a OutputSpec,
     pub preset: &'a str,
     /// The spool file, unless the recording makes only live outputs.
@@ -83,9 +87,11 @@ pub struct Capture {
     pub origin_s: f64,
     /// Output frame rate.
     fps: u32,
-    /// Wall-clock Unix time of each input's first sample (index [`VIDEO`], [`AUDIO`]), once
-    /// ffmpeg reported it.
+    /// Wall-clock Unix time of the display's first frame (index [`VIDEO`]) once ffmpeg reported
+    /// it; the sound (index [`AUDIO`]) starts at the origin by construction.
     pub starts: [Option<f64>; 2],
+    /// Our sound; stops with the capture.
+    _sound: SoundFeed,
     pid: i32,
     stdin: Option<std::process::ChildStdin>,
     pub events: mpsc::Receiver<CaptureEvent>,
@@ -97,9 +103,17 @@ impl Capture {
     /// Starts ffmpeg. Its events are read on a dedicated thread (the sidecar's iterator blocks).
     pub fn start(input: CaptureInput<'_>) -> Result<Self, RecorderError> {
         let origin_s = now_s();
-        let mut cmd = command(&input, origin_s);
+        let sound = SoundFeed::start(FeedInput {
+            parec: input.parec,
+            pulse_server: input.pulse_server,
+            monitor: input.monitor,
+            origin_s,
+            shift_s: input.sound_shift_s,
+            instance: input.instance,
+        })?;
+        let mut cmd = command(&input, origin_s, &sound.fifo());
         prepare(cmd.as_inner_mut(), input.instance);
-        cmd.as_inner_mut().env("PULSE_SERVER", input.pulse_server).env("XAUTHORITY", input.xauthority);
+        cmd.as_inner_mut().env("XAUTHORITY", input.xauthority);
         let mut child = cmd.spawn().map_err(|e| RecorderError::CaptureStart(e.to_string()))?;
         let pid = child.as_inner().id() as i32;
         let stdin = child.take_stdin();
@@ -114,7 +128,7 @@ impl Capture {
                 let _ = done_tx.send(());
             })
             .map_err(|e| RecorderError::CaptureStart(e.to_string()))?;
-        Ok(Self { origin_s, fps: input.output.fps, starts: [None; 2], pid, stdin, events, file: input.file.map(Path::to_path_buf), exited: Some(done_rx) })
+        Ok(Self { origin_s, fps: input.output.fps, starts: [None; 2], _sound: sound, pid, stdin, events, file: input.file.map(Path::to_path_buf), exited: Some(done_rx) })
     }
 
     /// Media time of the first frame (seconds after the origin), once ffmpeg reported it.
@@ -183,27 +197,24 @@ impl Drop for Capture {
     }
 }
 
-fn command(input: &CaptureInput<'_>, origin_s: f64) -> FfmpegCommand {
+fn command(input: &CaptureInput<'_>, origin_s: f64, sound: &Path) -> FfmpegCommand {
     let out = input.output;
-    // x11grab and pulse stamp samples with the wall clock; keeping those stamps (-copyts) less
-    // one common origin puts both inputs on one timeline, where ffmpeg's default would rebase
-    // each input to zero on its own and leave them off by the time between opening them.
+    // x11grab stamps frames with the wall clock; keeping those stamps (-copyts) less the origin
+    // puts the picture on the timeline the sound feed already writes (raw PCM counts from
+    // media time zero), where ffmpeg's default would rebase the picture to zero on its own.
     let shift = format!("-{origin_s:.6}");
     let size = format!("{}x{}", out.width, out.height);
     let (fps, gop) = (out.fps.to_string(), (out.fps * 2).to_string());
     let (rate, buf) = (format!("{}k", out.video_bitrate_kbps), format!("{}k", out.video_bitrate_kbps * 2));
     let mut cmd = FfmpegCommand::new_with_path(input.ffmpeg);
     cmd.args(["-hide_banner", "-nostats", "-stats_period", "0.25", "-stats", "-y", "-copyts"])
-        // Probe as little as possible: ffmpeg opens the inputs one after the other, and the
-        // picture first, so capture starts fast; the finaliser aligns the later sound.
+        // Probe as little as possible: ffmpeg opens the inputs one after the other, picture first.
         .args(["-probesize", "32", "-analyzeduration", "0"])
         // A small x11grab queue: under CPU pressure a big one grows ffmpeg to gigabytes (PLATFORM.md).
         .args(["-thread_queue_size", "64", "-f", "x11grab", "-draw_mouse", "0", "-framerate", &fps])
         .args(["-video_size", &size, "-itsoffset", &shift, "-i", &format!("{}.0+0,0", input.display)])
-        // No -fragment_size: with one, the monitor took 2 s to deliver its first packet (0.13 s without).
-        .args(["-probesize", "32", "-analyzeduration", "0"])
-        .args(["-thread_queue_size", "1024", "-f", "pulse", "-sample_rate", "48000", "-channels", "2"])
-        .args(["-itsoffset", &shift, "-i", input.monitor])
+        .args(["-thread_queue_size", "1024", "-f", "s16le", "-ar", "48000", "-ac", "2", "-i"])
+        .arg(sound.as_os_str())
         .args(["-map", &format!("{VIDEO}:v"), "-map", &format!("{AUDIO}:a")])
         .args(["-c:v", "libx264", "-preset", input.preset])
         .args(["-pix_fmt", "yuv420p", "-g", &gop, "-b:v", &rate, "-maxrate", &rate, "-bufsize", &buf])
@@ -244,8 +255,8 @@ fn pump(mut child: FfmpegChild, tx: mpsc::Sender<CaptureEvent>) {
         for event in iter {
             match event {
                 FfmpegEvent::ParsedInput(i) => input = i.index,
-                FfmpegEvent::ParsedDuration(d) => send_start(&tx, input, &d.raw_log_message),
-                FfmpegEvent::Log(LogLevel::Info, line) if line.contains("Duration:") => send_start(&tx, input, &line),
+                FfmpegEvent::ParsedDuration(d) if input as usize == VIDEO => send_start(&tx, input, &d.raw_log_message),
+                FfmpegEvent::Log(LogLevel::Info, line) if input as usize == VIDEO && line.contains("Duration:") => send_start(&tx, input, &line),
                 FfmpegEvent::Progress(p) => {
                     let time_s = parse_time(&p.time).unwrap_or(0.0);
                     // try_send: a slow consumer loses progress ticks, never blocks ffmpeg's stderr.

@@ -20,6 +20,7 @@ pub mod process;
 pub mod relay;
 pub mod restart;
 pub mod segments;
+pub mod soundfeed;
 pub mod source;
 pub mod supervise;
 pub mod tools;
@@ -139,6 +140,8 @@ pub struct RecorderConfig {
     pub stop_timeout: Duration,
     /// x264 preset for the recording encoder.
     pub x264_preset: String,
+    /// Seconds the sound is moved later against the picture (the pipeline's measured offset).
+    pub sound_shift_s: f64,
     /// What the recorder browsers may load; every request of theirs is checked against it.
     pub url_policy: crate::urlpolicy::UrlPolicy,
 }

@@ -14,6 +14,7 @@ pub struct Tools {
     pub xvfb: PathBuf,
     pub pulseaudio: PathBuf,
     pub pactl: PathBuf,
+    pub parec: PathBuf,
 }
 
 impl Tools {
@@ -26,6 +27,7 @@ impl Tools {
             xvfb: find(Path::new("Xvfb"), "xvfb")?,
             pulseaudio: find(Path::new("pulseaudio"), "pulseaudio")?,
             pactl: find(Path::new("pactl"), "pulseaudio-utils")?,
+            parec: find(Path::new("parec"), "pulseaudio-utils")?,
         })
     }
 }
