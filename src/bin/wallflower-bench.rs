@@ -1,11 +1,12 @@
 //! `wallflower-bench`: starts the service in-process, makes recordings one after the other
 //! through the REST API — of the test pattern, or (`--participants N`) of a real Janus call with N
 //! synthetic participants in a private network namespace — and prints per run: POST →
-//! `recording`, POST → first frame in the file, CPU cores of the recording's processes (by
-//! program) over a steady window, the participants' own CPU apart, and stop → delivered. Results
-//! also go to a JSON file.
+//! `recording`, POST → first frame in the file, CPU cores of the recording's processes over a
+//! steady window (mean, median and p95 of half-second intervals, by program) and their peak PSS,
+//! the participants' own CPU apart, stop → delivered, and what the file holds (fps, distinct
+//! frames, freezes, and the test pattern's A/V offset). Results, with the CPU series, also go to
+//! a JSON file.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -15,6 +16,7 @@ use serde_json::{Value, json};
 use wallflower::app::Application;
 use wallflower::config::{ServeArgs, Settings};
 use wallflower::harness::{CallHarness, ParticipantSpec};
+use wallflower::measure::cpu::{self, CpuReport, ProcSample, Sample};
 use wallflower::recorder::process::instance_processes;
 
 #[derive(Parser)]
@@ -34,6 +36,10 @@ struct Args {
     /// x264 preset of the recorder.
     #[arg(long, default_value = "veryfast")]
     preset: String,
+    /// Milliseconds the recorder moves the sound later (default: the service's default); 0
+    /// measures the pipeline's own offset.
+    #[arg(long, allow_hyphen_values = true)]
+    sound_shift_ms: Option<i32>,
     /// Record a Janus call with this many synthetic participants instead of the test pattern
     /// (needs root: network namespace).
     #[arg(long, default_value_t = 0)]
@@ -50,10 +56,10 @@ struct Run {
     /// Calls: POST → the first frame in the file that shows the first participant.
     post_to_first_participant_frame_ms: Option<i64>,
     stop_to_delivered_ms: u128,
-    cores: HashMap<String, f64>,
-    cores_total: f64,
+    /// CPU and memory of the recording's processes over the steady window.
+    cpu: CpuReport,
     /// CPU of the synthetic participants (and Janus), not part of the recording's cost.
-    participants_cores: f64,
+    participants: Option<CpuReport>,
     file_duration_s: f64,
     fidelity: Fidelity,
 }
@@ -87,11 +93,13 @@ async fn bench(args: Args) -> anyhow::Result<()> {
     let mut runs = Vec::new();
     for i in 0..args.runs {
         let run = one_run(&args, w, h).await?;
+        let c = &run.cpu;
         println!(
-            "run {}: POST→recording {} ms, POST→first frame {} ms (participant {:?} ms), stop→delivered {} ms, cores {:.2} {:?}, participants+Janus {:.2} cores",
+            "run {}: POST→recording {} ms, POST→first frame {} ms (participant {:?} ms), stop→delivered {} ms",
             i + 1, run.post_to_recording_ms, run.post_to_first_frame_ms, run.post_to_first_participant_frame_ms, run.stop_to_delivered_ms,
-            run.cores_total, run.cores, run.participants_cores
         );
+        println!("       cores {:.2} (median {:.2}, p95 {:.2}) {:?}, peak PSS {:.0} MiB, participants+Janus {:.2} cores",
+            c.mean_cores, c.median_cores, c.p95_cores, c.by_program, c.peak_pss_mib, run.participants.as_ref().map_or(0.0, |p| p.mean_cores));
         let f = &run.fidelity;
         let sync = f.sync.as_ref().map_or("n/a".into(), |s| format!("{:+.1} ms (p10 {:+.1}, p90 {:+.1}, {} markers)", s.median_ms, s.p10_ms, s.p90_ms, s.count));
         println!("       file: {:.2} fps, {:.1} % distinct frames, longest freeze {} frames, A/V offset {sync}", f.fps, f.distinct_ratio * 100.0, f.longest_freeze_frames);
@@ -106,7 +114,7 @@ async fn bench(args: Args) -> anyhow::Result<()> {
         "median of {} runs at {}x{}@{} ({}, {} participants): POST→recording {:.0} ms, POST→first frame {:.0} ms, stop→delivered {:.0} ms, {:.2} cores",
         runs.len(), w, h, args.fps, args.preset, args.participants,
         med(&|r| r.post_to_recording_ms as f64), med(&|r| r.post_to_first_frame_ms as f64),
-        med(&|r| r.stop_to_delivered_ms as f64), med(&|r| r.cores_total)
+        med(&|r| r.stop_to_delivered_ms as f64), med(&|r| r.cpu.mean_cores)
     );
     let out = json!({"size": args.size, "fps": args.fps, "preset": args.preset, "seconds": args.seconds,
                      "participants": args.participants, "runs": runs});
@@ -140,6 +148,7 @@ async fn measured_run(args: &Args, width: u32, height: u32, source: Value, call:
     let mut serve = ServeArgs { listen: Some("127.0.0.1:0".parse()?), ..ServeArgs::default() };
     serve.common.data_dir = Some(data.path().to_path_buf());
     serve.common.x264_preset = Some(args.preset.clone());
+    serve.common.sound_shift_ms = args.sound_shift_ms;
     let app = Application::build(Settings::resolve(&serve)?).await?;
     let base = format!("http://{}", app.local_addr());
     let instance = app.instance().to_owned();
@@ -158,9 +167,12 @@ async fn measured_run(args: &Args, width: u32, height: u32, source: Value, call:
     let first = ts(&recording, "started_at")? - ts(&recording, "created_at")?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let window = Duration::from_secs(args.seconds);
-    let ((cores, cores_total), (_, participants_cores)) = match &call {
-        Some(call) => tokio::join!(measure_cpu(&instance, window), measure_cpu(call, window)),
-        None => (measure_cpu(&instance, window).await, (HashMap::new(), 0.0)),
+    let (cpu, participants) = match &call {
+        Some(call) => {
+            let (cpu, participants) = tokio::join!(measure_cpu(&instance, window), measure_cpu(call, window));
+            (cpu, Some(participants))
+        }
+        None => (measure_cpu(&instance, window).await, None),
     };
     let stopped = Instant::now();
     client.post(format!("{url}/stop")).send().await?;
@@ -184,9 +196,8 @@ async fn measured_run(args: &Args, width: u32, height: u32, source: Value, call:
             None => None,
         },
         stop_to_delivered_ms,
-        cores,
-        cores_total,
-        participants_cores,
+        cpu,
+        participants,
         file_duration_s,
         fidelity,
     })
@@ -218,31 +229,24 @@ fn ts(rec: &Value, field: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>>
     Ok(rec[field].as_str().with_context(|| format!("no {field}"))?.parse()?)
 }
 
-/// CPU ticks and program name of every process of the instance, by pid.
-fn cpu_ticks(instance: &str) -> HashMap<i32, (String, u64)> {
-    instance_processes(instance).into_iter().map(|p| (p.pid, (p.name, p.cpu_ticks))).collect()
+/// Every process of the instance now: CPU ticks and PSS.
+fn sample(instance: &str, at_s: f64) -> Sample {
+    let procs = instance_processes(instance)
+        .into_iter()
+        .map(|p| (p.pid, ProcSample { name: cpu::program(&p.name), ticks: p.cpu_ticks, pss_kib: cpu::pss_kib(p.pid) }))
+        .collect();
+    Sample { at_s, procs }
 }
 
-/// Cores used over `window`, per program name and in total.
-async fn measure_cpu(instance: &str, window: Duration) -> (HashMap<String, f64>, f64) {
-    let before = cpu_ticks(instance);
+/// CPU and memory of the instance's processes, sampled twice a second over `window`.
+async fn measure_cpu(instance: &str, window: Duration) -> CpuReport {
     let start = Instant::now();
-    let mut last = before.clone();
+    let mut samples = vec![sample(instance, 0.0)];
     while start.elapsed() < window {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        last.extend(cpu_ticks(instance));
+        samples.push(sample(instance, start.elapsed().as_secs_f64()));
     }
-    let wall = start.elapsed().as_secs_f64();
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-    let mut by_name: HashMap<String, f64> = HashMap::new();
-    for (pid, (name, ticks)) in &last {
-        let was = before.get(pid).map(|(_, t)| *t).unwrap_or(0);
-        let name = if name.starts_with("chrom") { "chromium".to_owned() } else { name.clone() };
-        *by_name.entry(name).or_default() += (ticks - was) as f64 / hz / wall;
-    }
-    let total = by_name.values().sum();
-    (by_name, total)
+    cpu::account(&samples, cpu::clock_ticks())
 }
 
 /// Seconds into `file` of the first frame (10 per second, first 10 s) where `rgb` covers > 3 %.
