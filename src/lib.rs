@@ -18,8 +18,9 @@
 //! - [`backoff`]: retry delays shared by uploads, webhooks and live streams.
 //! - [`logging`]: text or JSON log lines (with the recording's span on each).
 //! - [`metrics`]: the Prometheus counters behind `GET /metrics`.
-//! - [`measure`]: the benchmark's measurements of a file: A/V offset from the test pattern's
-//!   markers, distinct-frame rate.
+//! - [`measure`]: the benchmark's measurements: A/V offset from the test pattern's markers,
+//!   distinct-frame rate, CPU and memory of a process group.
+//! - [`bench`]: what the benchmark binaries share, and the classic recipe they compare against.
 //! - [`fields`]: the request-field checks and error shape every validating module shares.
 //! - [`urlpolicy`]: which URLs recordings may load (http(s) only, allowlist, no private
 //!   destinations); checked at the API and again for every request of the recorder browser.
@@ -30,6 +31,7 @@
 pub mod api;
 pub mod app;
 pub mod backoff;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod fields;

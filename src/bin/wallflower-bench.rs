@@ -16,8 +16,9 @@ use serde_json::{Value, json};
 use wallflower::app::Application;
 use wallflower::config::{ServeArgs, Settings};
 use wallflower::harness::{CallHarness, ParticipantSpec};
-use wallflower::measure::cpu::{self, CpuReport, ProcSample, Sample};
-use wallflower::recorder::process::instance_processes;
+use wallflower::bench::baseline::BaselineSpec;
+use wallflower::bench::sample_cpu;
+use wallflower::measure::cpu::CpuReport;
 
 #[derive(Parser)]
 #[command(about = "Measures start time and CPU cost of Wallflower recordings")]
@@ -44,6 +45,10 @@ struct Args {
     /// (needs root: network namespace).
     #[arg(long, default_value_t = 0)]
     participants: usize,
+    /// After each run, record the same test pattern with the classic recipe (Jibri's ffmpeg
+    /// line) and report Wallflower / baseline ratios.
+    #[arg(long)]
+    baseline: bool,
     /// Where to write the JSON results.
     #[arg(long, default_value = "bench-results.json")]
     json: std::path::PathBuf,
@@ -61,7 +66,22 @@ struct Run {
     /// CPU of the synthetic participants (and Janus), not part of the recording's cost.
     participants: Option<CpuReport>,
     file_duration_s: f64,
+    file_bytes: u64,
     fidelity: Fidelity,
+    /// The classic recipe on the same page, when asked for.
+    baseline: Option<Baseline>,
+}
+
+/// The classic recipe's recording of the same test pattern.
+#[derive(Serialize)]
+struct Baseline {
+    start_to_first_frame_ms: u128,
+    cpu: CpuReport,
+    file_bytes: u64,
+    fidelity: Fidelity,
+    /// Wallflower's mean cores and peak PSS over the baseline's.
+    cores_ratio: f64,
+    pss_ratio: f64,
 }
 
 /// What the file holds, measured by `wallflower::measure`.
@@ -79,6 +99,9 @@ struct Fidelity {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if args.baseline && args.participants > 0 {
+        bail!("--baseline records the test pattern; it cannot be combined with --participants yet");
+    }
     if args.participants > 0 {
         // Before any thread exists: only threads created afterwards are in the namespace.
         wallflower::harness::netns::isolate()?;
@@ -103,6 +126,9 @@ async fn bench(args: Args) -> anyhow::Result<()> {
         let f = &run.fidelity;
         let sync = f.sync.as_ref().map_or("n/a".into(), |s| format!("{:+.1} ms (p10 {:+.1}, p90 {:+.1}, {} markers)", s.median_ms, s.p10_ms, s.p90_ms, s.count));
         println!("       file: {:.2} fps, {:.1} % distinct frames, longest freeze {} frames, A/V offset {sync}", f.fps, f.distinct_ratio * 100.0, f.longest_freeze_frames);
+        if let Some(b) = &run.baseline {
+            print_baseline(b);
+        }
         runs.push(run);
     }
     let med = |f: &dyn Fn(&Run) -> f64| median(runs.iter().map(f).collect());
@@ -123,6 +149,35 @@ async fn bench(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn print_baseline(b: &Baseline) {
+    let (c, f) = (&b.cpu, &b.fidelity);
+    let sync = f.sync.as_ref().map_or("n/a".into(), |s| format!("{:+.1} ms (p10 {:+.1}, p90 {:+.1})", s.median_ms, s.p10_ms, s.p90_ms));
+    println!("       baseline (classic recipe): cores {:.2} (median {:.2}, p95 {:.2}) {:?}, peak PSS {:.0} MiB", c.mean_cores, c.median_cores, c.p95_cores, c.by_program, c.peak_pss_mib);
+    println!("       baseline file: {:.2} fps, {:.1} % distinct frames, longest freeze {} frames, A/V offset {sync}, {} bytes",
+        f.fps, f.distinct_ratio * 100.0, f.longest_freeze_frames, b.file_bytes);
+    println!("       Wallflower / baseline: cores {:.2}, peak PSS {:.2}", b.cores_ratio, b.pss_ratio);
+}
+
+/// Records the test pattern with the classic recipe and compares it with `run`.
+async fn baseline(args: &Args, width: u32, height: u32, run: &Run) -> anyhow::Result<Baseline> {
+    let data = tempfile::tempdir()?;
+    let mut serve = ServeArgs::default();
+    serve.common.data_dir = Some(data.path().to_path_buf());
+    let settings = Settings::resolve(&serve)?;
+    let spec = BaselineSpec { width, height, fps: args.fps, window: Duration::from_secs(args.seconds) };
+    let b = wallflower::bench::baseline::record(&settings, &spec, data.path()).await?;
+    let file = b.file.clone();
+    let fidelity = tokio::task::spawn_blocking(move || fidelity(&file, Some(()))).await??;
+    Ok(Baseline {
+        start_to_first_frame_ms: b.start_to_first_frame_ms,
+        cores_ratio: run.cpu.mean_cores / b.cpu.mean_cores,
+        pss_ratio: run.cpu.peak_pss_mib / b.cpu.peak_pss_mib,
+        file_bytes: std::fs::metadata(&b.file).map_or(0, |m| m.len()),
+        cpu: b.cpu,
+        fidelity,
+    })
+}
+
 async fn one_run(args: &Args, width: u32, height: u32) -> anyhow::Result<Run> {
     let mut call = None;
     let mut source = json!({"type": "test"});
@@ -140,7 +195,11 @@ async fn one_run(args: &Args, width: u32, height: u32) -> anyhow::Result<Run> {
     if let Some(call) = call {
         call.stop().await;
     }
-    run
+    let mut run = run?;
+    if args.baseline {
+        run.baseline = Some(baseline(args, width, height, &run).await?);
+    }
+    Ok(run)
 }
 
 async fn measured_run(args: &Args, width: u32, height: u32, source: Value, call: Option<String>) -> anyhow::Result<Run> {
@@ -169,10 +228,10 @@ async fn measured_run(args: &Args, width: u32, height: u32, source: Value, call:
     let window = Duration::from_secs(args.seconds);
     let (cpu, participants) = match &call {
         Some(call) => {
-            let (cpu, participants) = tokio::join!(measure_cpu(&instance, window), measure_cpu(call, window));
+            let (cpu, participants) = tokio::join!(sample_cpu(&instance, window), sample_cpu(call, window));
             (cpu, Some(participants))
         }
-        None => (measure_cpu(&instance, window).await, None),
+        None => (sample_cpu(&instance, window).await, None),
     };
     let stopped = Instant::now();
     client.post(format!("{url}/stop")).send().await?;
@@ -184,7 +243,8 @@ async fn measured_run(args: &Args, width: u32, height: u32, source: Value, call:
     let _ = tx.send(());
     service.await??;
     let file_duration_s = done["duration_s"].as_f64().unwrap_or(0.0);
-    let file = std::path::PathBuf::from(done["files"][0]["path"].as_str().unwrap_or(""));
+    let file_path = std::path::PathBuf::from(done["files"][0]["path"].as_str().unwrap_or(""));
+    let file = file_path.clone();
     let test_pattern = call.is_none().then_some(());
     let fidelity = tokio::task::spawn_blocking(move || fidelity(&file, test_pattern)).await??;
     Ok(Run {
@@ -199,7 +259,9 @@ async fn measured_run(args: &Args, width: u32, height: u32, source: Value, call:
         cpu,
         participants,
         file_duration_s,
+        file_bytes: std::fs::metadata(&file_path).map_or(0, |m| m.len()),
         fidelity,
+        baseline: None,
     })
 }
 
@@ -227,26 +289,6 @@ async fn wait_state(client: &reqwest::Client, url: &str, states: &[&str]) -> any
 
 fn ts(rec: &Value, field: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
     Ok(rec[field].as_str().with_context(|| format!("no {field}"))?.parse()?)
-}
-
-/// Every process of the instance now: CPU ticks and PSS.
-fn sample(instance: &str, at_s: f64) -> Sample {
-    let procs = instance_processes(instance)
-        .into_iter()
-        .map(|p| (p.pid, ProcSample { name: cpu::program(&p.name), ticks: p.cpu_ticks, pss_kib: cpu::pss_kib(p.pid) }))
-        .collect();
-    Sample { at_s, procs }
-}
-
-/// CPU and memory of the instance's processes, sampled twice a second over `window`.
-async fn measure_cpu(instance: &str, window: Duration) -> CpuReport {
-    let start = Instant::now();
-    let mut samples = vec![sample(instance, 0.0)];
-    while start.elapsed() < window {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        samples.push(sample(instance, start.elapsed().as_secs_f64()));
-    }
-    cpu::account(&samples, cpu::clock_ticks())
 }
 
 /// Seconds into `file` of the first frame (10 per second, first 10 s) where `rgb` covers > 3 %.

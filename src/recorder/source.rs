@@ -8,8 +8,8 @@ use url::Url;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Source {
-    /// The built-in test pattern: clock, moving square, a steady tone, and once a second a white
-    /// flash with a beep at the same instant.
+    /// The built-in test pattern: clock, moving square, a steady tone, and every 1.0133 s a
+    /// white flash with a beep at the same instant.
     Test {
         /// Frequency of the steady tone in Hz (20–20000).
         #[serde(default = "default_tone")]
