@@ -31,6 +31,9 @@ const CHUNK_BYTES: usize = 1920;
 /// The anchor is the minimum over this many seconds of chunks: long enough to include chunks
 /// that came straight through, short enough to follow a hole within a few seconds.
 const ANCHOR_WINDOW_S: f64 = 2.0;
+/// When ffmpeg opens the FIFO the sound before then is silence, but for this margin: a chunk
+/// that arrives a moment later may hold sound from it.
+const OPEN_MARGIN_S: f64 = 0.1;
 /// The writer corrects the timeline only when it is this far off (10 ms), so jitter never
 /// cuts or pads the sound.
 const TOLERANCE: i64 = 480;
@@ -139,7 +142,10 @@ fn open_writer(fifo: &Path, rx: &mpsc::Receiver<Chunk>, timeline: &mut Timeline)
         // Non-blocking: a blocking open would hang forever if ffmpeg never came.
         match std::fs::OpenOptions::new().write(true).custom_flags(libc::O_NONBLOCK).open(fifo) {
             Ok(file) => return blocking(file).and_then(|mut f| {
-                let placed: Vec<u8> = waiting.iter().flat_map(|(at, b)| timeline.place(*at, b)).collect();
+                // ffmpeg opens the display only once it has read some sound, and parec's first
+                // chunk can take most of a second: give it the silence up to now at once.
+                let mut placed = timeline.silence_until(now_s() - OPEN_MARGIN_S);
+                placed.extend(waiting.iter().flat_map(|(at, b)| timeline.place(*at, b)));
                 f.write_all(&placed).ok().map(|()| f)
             }),
             Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {}
@@ -187,6 +193,15 @@ impl Timeline {
         Self { origin_s, shift_s, received: 0, written: 0, recent: VecDeque::new(), catching_up: false }
     }
 
+    /// Silence from the sound written so far up to wall-clock time `until` (nothing if that is
+    /// already written): for the time before the first chunk came.
+    pub fn silence_until(&mut self, until: f64) -> Vec<u8> {
+        let target = ((until - self.origin_s) * f64::from(RATE)).round() as i64;
+        let frames = (target - self.written).max(0);
+        self.written += frames;
+        vec![0; frames as usize * FRAME_BYTES]
+    }
+
     /// The bytes to write for a chunk of `bytes` that arrived at `arrived`: the chunk itself,
     /// after silence for a hole (or the very start), or less what would overlap sound already
     /// written. Every frame written is at `origin + written / RATE`.
@@ -202,7 +217,7 @@ impl Timeline {
         let first = anchor + (self.received - frames) as f64 / f64::from(RATE) + self.shift_s;
         let target = ((first - self.origin_s) * f64::from(RATE)).round() as i64;
         let ahead = target - self.written;
-        let fix = self.written == 0 || self.catching_up || ahead.abs() > TOLERANCE;
+        let fix = self.received == frames || self.catching_up || ahead.abs() > TOLERANCE;
         let mut out = Vec::with_capacity(bytes.len());
         let mut skip = 0;
         if fix && ahead > 0 {

@@ -62,3 +62,17 @@ fn a_shift_moves_the_sound_later_and_sound_before_the_origin_is_cut() {
     // The first 30 ms of sound are from before the origin.
     assert_eq!(frames(&feed(&mut t, 99.97, 10, |_| 0.0)), 4_800 - 1_440);
 }
+
+#[test]
+fn silence_before_the_first_chunk_is_not_written_twice() {
+    let mut t = Timeline::new(100.0, 0.0);
+    assert_eq!(frames(&t.silence_until(100.4)), 19_200);
+    assert!(t.silence_until(100.3).is_empty());
+    // The first chunk's sound is from 100.45 s on: 50 ms more silence, then the sound.
+    let out = feed(&mut t, 100.45, 10, |_| 0.0);
+    assert_eq!(frames(&out), 2_400 + 4_800);
+    // Sound from before what was already written as silence is cut, even within tolerance.
+    let mut t = Timeline::new(100.0, 0.0);
+    t.silence_until(100.4);
+    assert_eq!(frames(&feed(&mut t, 100.395, 10, |_| 0.0)), 4_800 - 240);
+}
