@@ -222,6 +222,11 @@ fn command(input: &CaptureInput<'_>, origin_s: f64, sound: &Path) -> FfmpegComma
         .args(["-thread_queue_size", "64", "-f", "x11grab", "-draw_mouse", "0", "-framerate", &fps])
         .args(["-video_size", &size, "-itsoffset", &shift, "-i", &format!("{}.0+0,0", input.display)])
         .args(["-map", &format!("{VIDEO}:v"), "-map", &format!("{AUDIO}:a")])
+        // Each frame keeps x11grab's own stamp (the moment it was grabbed). ffmpeg's default
+        // constant-rate output numbers the frames instead, dropping or repeating one only when
+        // a frame is more than 1.1 intervals off, so the whole picture could stay up to ±37 ms
+        // (at 30 fps) off its stamps for a file — a different amount in every recording.
+        .args(["-fps_mode", "passthrough", "-enc_time_base:v", "1:90000"])
         .args(["-c:v", "libx264", "-preset", input.preset])
         .args(["-pix_fmt", "yuv420p", "-g", &gop, "-b:v", &rate, "-maxrate", &rate, "-bufsize", &buf])
         .args(["-c:a", "aac", "-b:a", "128k", "-ar", "48000"]);
