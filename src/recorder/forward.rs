@@ -93,15 +93,25 @@ async fn run(id: String, kind: OutputKind, mut feed: mpsc::Receiver<Bytes>, env:
                 let _ = report(OutputState::Retrying, attempts, Some(error));
             }
         }
-        // Packets that arrive while waiting are dropped: a live stream resumes at "now".
-        let wait = tokio::time::sleep(BACKOFF.ceiling(attempts));
-        tokio::pin!(wait);
-        loop {
-            tokio::select! {
-                _ = &mut wait => break,
-                _ = cancel.cancelled() => return,
-                packet = feed.recv() => if packet.is_none() { return },
-            }
+        if !wait_to_retry(attempts, &mut feed, &cancel).await {
+            // The capture ended (or the output was removed) while waiting to retry.
+            let _ = report(OutputState::Stopped, attempts, None);
+            return;
+        }
+    }
+}
+
+/// Waits out the backoff before attempt `attempts + 1`; false when the feed ended or the output
+/// was cancelled meanwhile. Packets that arrive while waiting are dropped: a live stream resumes
+/// at "now".
+async fn wait_to_retry(attempts: u32, feed: &mut mpsc::Receiver<Bytes>, cancel: &CancellationToken) -> bool {
+    let wait = tokio::time::sleep(BACKOFF.ceiling(attempts));
+    tokio::pin!(wait);
+    loop {
+        tokio::select! {
+            _ = &mut wait => return true,
+            _ = cancel.cancelled() => return false,
+            packet = feed.recv() => if packet.is_none() { return false },
         }
     }
 }
@@ -171,7 +181,11 @@ fn args(kind: &OutputKind, resume: bool) -> Vec<String> {
         .into_iter()
         .map(String::from)
         .collect();
-    // The feed is MPEG-TS from the recording's encoder: copy it, never encode again.
+    // The feed is MPEG-TS from the recording's encoder: copy it, never encode again. Its frames
+    // keep their capture stamps (variable rate), so guessing a frame rate would read up to the
+    // whole 5 s analyzeduration before the first packet goes out: no fps probing, and 3 s
+    // (past the next keyframe, 2 s apart, whose parameters the TS repeats) at the most.
+    args.extend(["-fpsprobesize", "0", "-analyzeduration", "3000000"].map(String::from));
     args.extend(["-f", "mpegts", "-i", "pipe:0", "-map", "0", "-c", "copy"].map(String::from));
     match kind {
         OutputKind::Rtmp { url } => args.extend(["-f".into(), "flv".into(), "-flvflags".into(), "no_duration_filesize".into(), url.clone()]),
