@@ -1,7 +1,6 @@
 //! The ffmpeg sidecar: grabs the recording's X display, and takes the sound of its audio sink
-//! from our [`super::soundfeed`] already on the capture's timeline, into a fragmented MP4
-//! (playable up to the last fragment even if ffmpeg is killed), reports progress, and stops by
-//! `q` with a deadline before a kill.
+//! from our [`super::soundfeed`] already on the capture's timeline, into a fragmented MP4 (playable up to the last fragment even if ffmpeg is killed), reports progress,
+//! and stops by `q` with a deadline before a kill.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
@@ -18,10 +17,10 @@ use super::RecorderError;
 use super::process::{OutputTail, prepare, signal_group};
 use super::soundfeed::{FeedInput, SoundFeed};
 
-/// ffmpeg input index of the sound (our feed's FIFO).
-pub const AUDIO: usize = 0;
 /// ffmpeg input index of the picture (the display).
-pub const VIDEO: usize = 1;
+pub const VIDEO: usize = 0;
+/// ffmpeg input index of the sound (the sink's monitor).
+pub const AUDIO: usize = 1;
 
 /// Video output settings of a recording.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -209,24 +208,14 @@ fn command(input: &CaptureInput<'_>, origin_s: f64, sound: &Path) -> FfmpegComma
     let (rate, buf) = (format!("{}k", out.video_bitrate_kbps), format!("{}k", out.video_bitrate_kbps * 2));
     let mut cmd = FfmpegCommand::new_with_path(input.ffmpeg);
     cmd.args(["-hide_banner", "-nostats", "-stats_period", "0.25", "-stats", "-y", "-copyts"])
-        // Probe as little as possible: ffmpeg would otherwise wait for ~0.7 s of sound to
-        // arrive before it opens the display.
-        .args(["-probesize", "32", "-analyzeduration", "0"])
-        .args(["-thread_queue_size", "1024", "-f", "s16le", "-ar", "48000", "-ac", "2", "-i"])
-        .arg(sound.as_os_str())
-        // The display last: x11grab grabs a frame when it opens and the next ones only once
-        // ffmpeg starts reading, and shows the screen of *then* for every frame in between —
-        // opened first, that was the first ~0.7 s of every file frozen.
+        // Probe as little as possible: ffmpeg opens the inputs one after the other, picture first.
         .args(["-probesize", "32", "-analyzeduration", "0"])
         // A small x11grab queue: under CPU pressure a big one grows ffmpeg to gigabytes (PLATFORM.md).
         .args(["-thread_queue_size", "64", "-f", "x11grab", "-draw_mouse", "0", "-framerate", &fps])
         .args(["-video_size", &size, "-itsoffset", &shift, "-i", &format!("{}.0+0,0", input.display)])
+        .args(["-thread_queue_size", "1024", "-f", "s16le", "-ar", "48000", "-ac", "2", "-i"])
+        .arg(sound.as_os_str())
         .args(["-map", &format!("{VIDEO}:v"), "-map", &format!("{AUDIO}:a")])
-        // Each frame keeps x11grab's own stamp (the moment it was grabbed). ffmpeg's default
-        // constant-rate output numbers the frames instead, dropping or repeating one only when
-        // a frame is more than 1.1 intervals off, so the whole picture could stay up to ±37 ms
-        // (at 30 fps) off its stamps for a file — a different amount in every recording.
-        .args(["-fps_mode", "passthrough", "-enc_time_base:v", "1:90000"])
         .args(["-c:v", "libx264", "-preset", input.preset])
         .args(["-pix_fmt", "yuv420p", "-g", &gop, "-b:v", &rate, "-maxrate", &rate, "-bufsize", &buf])
         .args(["-c:a", "aac", "-b:a", "128k", "-ar", "48000"]);
