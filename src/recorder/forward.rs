@@ -181,10 +181,10 @@ fn args(kind: &OutputKind, resume: bool) -> Vec<String> {
         .into_iter()
         .map(String::from)
         .collect();
-    // The feed is MPEG-TS from the recording's encoder: copy it, never encode again. Its frames
-    // keep their capture stamps (variable rate), so guessing a frame rate would read up to the
-    // whole 5 s analyzeduration before the first packet goes out: no fps probing, and 3 s
-    // (past the next keyframe, 2 s apart, whose parameters the TS repeats) at the most.
+    // The feed is MPEG-TS from the recording's encoder: copy it, never encode again. Copying
+    // needs no frame rate, and guessing one can read up to the whole 5 s analyzeduration (it did
+    // with variable-rate frames) before the first packet goes out: no fps probing, and 3 s (past
+    // the next keyframe, 2 s apart, whose parameters the TS repeats) at the most.
     args.extend(["-fpsprobesize", "0", "-analyzeduration", "3000000"].map(String::from));
     args.extend(["-f", "mpegts", "-i", "pipe:0", "-map", "0", "-c", "copy"].map(String::from));
     match kind {

@@ -142,8 +142,8 @@ fn open_writer(fifo: &Path, rx: &mpsc::Receiver<Chunk>, timeline: &mut Timeline)
         // Non-blocking: a blocking open would hang forever if ffmpeg never came.
         match std::fs::OpenOptions::new().write(true).custom_flags(libc::O_NONBLOCK).open(fifo) {
             Ok(file) => return blocking(file).and_then(|mut f| {
-                // ffmpeg opens the display only once it has read some sound, and parec's first
-                // chunk can take most of a second: give it the silence up to now at once.
+                // ffmpeg starts reading its inputs only once it has probed some sound, and
+                // parec's first chunk can take most of a second: give it the silence up to now.
                 let mut placed = timeline.silence_until(now_s() - OPEN_MARGIN_S);
                 placed.extend(waiting.iter().flat_map(|(at, b)| timeline.place(*at, b)));
                 f.write_all(&placed).ok().map(|()| f)
