@@ -26,8 +26,8 @@ pub struct BaselineRun {
     pub file: PathBuf,
     /// CPU and memory of all its processes over the steady window.
     pub cpu: CpuReport,
-    /// From asking for the recording to ffmpeg's first frame.
-    pub start_to_first_frame_ms: u128,
+    /// From asking for the recording to ffmpeg being started (after the page said ready).
+    pub start_to_capture_ms: u128,
 }
 
 /// Frame size and rate, and how long to measure.
@@ -105,7 +105,7 @@ async fn capture(
     ffmpeg.env("PULSE_SERVER", pulse_server).env("XAUTHORITY", display.xauthority());
     prepare(&mut ffmpeg, instance);
     let mut child = tokio::process::Command::from(ffmpeg).kill_on_drop(true).spawn().context("cannot run ffmpeg")?;
-    let start_to_first_frame_ms = started.elapsed().as_millis();
+    let start_to_capture_ms = started.elapsed().as_millis();
     tokio::time::sleep(Duration::from_secs(2)).await;
     let cpu = super::sample_cpu(instance, spec.window).await;
     if let Some(mut stdin) = child.stdin.take() {
@@ -114,7 +114,7 @@ async fn capture(
     }
     let status = tokio::time::timeout(Duration::from_secs(20), child.wait()).await.context("ffmpeg did not stop")??;
     anyhow::ensure!(status.success(), "the classic ffmpeg failed: {status}");
-    Ok(BaselineRun { file, cpu, start_to_first_frame_ms })
+    Ok(BaselineRun { file, cpu, start_to_capture_ms })
 }
 
 /// The classic recipe's ffmpeg line (Jibri's, with PulseAudio in place of its ALSA loopback).

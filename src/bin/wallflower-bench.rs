@@ -75,7 +75,7 @@ struct Run {
 /// The classic recipe's recording of the same test pattern.
 #[derive(Serialize)]
 struct Baseline {
-    start_to_first_frame_ms: u128,
+    start_to_capture_ms: u128,
     cpu: CpuReport,
     file_bytes: u64,
     fidelity: Fidelity,
@@ -123,9 +123,7 @@ async fn bench(args: Args) -> anyhow::Result<()> {
         );
         println!("       cores {:.2} (median {:.2}, p95 {:.2}) {:?}, peak PSS {:.0} MiB, participants+Janus {:.2} cores",
             c.mean_cores, c.median_cores, c.p95_cores, c.by_program, c.peak_pss_mib, run.participants.as_ref().map_or(0.0, |p| p.mean_cores));
-        let f = &run.fidelity;
-        let sync = f.sync.as_ref().map_or("n/a".into(), |s| format!("{:+.1} ms (p10 {:+.1}, p90 {:+.1}, {} markers)", s.median_ms, s.p10_ms, s.p90_ms, s.count));
-        println!("       file: {:.2} fps, {:.1} % distinct frames, longest freeze {} frames, A/V offset {sync}", f.fps, f.distinct_ratio * 100.0, f.longest_freeze_frames);
+        println!("       file: {}", describe(&run.fidelity));
         if let Some(b) = &run.baseline {
             print_baseline(b);
         }
@@ -149,12 +147,16 @@ async fn bench(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// One line on what a file holds.
+fn describe(f: &Fidelity) -> String {
+    let sync = f.sync.as_ref().map_or("n/a".into(), |s| format!("{:+.1} ms (p10 {:+.1}, p90 {:+.1}, {} markers)", s.median_ms, s.p10_ms, s.p90_ms, s.count));
+    format!("{:.2} fps, {:.1} % distinct frames, longest freeze {} frames, A/V offset {sync}", f.fps, f.distinct_ratio * 100.0, f.longest_freeze_frames)
+}
+
 fn print_baseline(b: &Baseline) {
-    let (c, f) = (&b.cpu, &b.fidelity);
-    let sync = f.sync.as_ref().map_or("n/a".into(), |s| format!("{:+.1} ms (p10 {:+.1}, p90 {:+.1})", s.median_ms, s.p10_ms, s.p90_ms));
+    let c = &b.cpu;
     println!("       baseline (classic recipe): cores {:.2} (median {:.2}, p95 {:.2}) {:?}, peak PSS {:.0} MiB", c.mean_cores, c.median_cores, c.p95_cores, c.by_program, c.peak_pss_mib);
-    println!("       baseline file: {:.2} fps, {:.1} % distinct frames, longest freeze {} frames, A/V offset {sync}, {} bytes",
-        f.fps, f.distinct_ratio * 100.0, f.longest_freeze_frames, b.file_bytes);
+    println!("       baseline file: {}, {} bytes", describe(&b.fidelity), b.file_bytes);
     println!("       Wallflower / baseline: cores {:.2}, peak PSS {:.2}", b.cores_ratio, b.pss_ratio);
 }
 
@@ -169,7 +171,7 @@ async fn baseline(args: &Args, width: u32, height: u32, run: &Run) -> anyhow::Re
     let file = b.file.clone();
     let fidelity = tokio::task::spawn_blocking(move || fidelity(&file, Some(()))).await??;
     Ok(Baseline {
-        start_to_first_frame_ms: b.start_to_first_frame_ms,
+        start_to_capture_ms: b.start_to_capture_ms,
         cores_ratio: run.cpu.mean_cores / b.cpu.mean_cores,
         pss_ratio: run.cpu.peak_pss_mib / b.cpu.peak_pss_mib,
         file_bytes: std::fs::metadata(&b.file).map_or(0, |m| m.len()),
