@@ -165,13 +165,22 @@ async fn sigterm_delivers_every_running_recording_refuses_new_ones_and_exits_0()
     tokio::time::sleep(Duration::from_secs(3)).await;
     let instance = service.instance();
     service.signal(libc::SIGTERM);
+    // The signal reaches the service's handler a moment later (CI once asked before it had): wait
+    // for the health check to say so, then it must refuse new recordings as shutting down.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let (status, health, _) = service.call(reqwest::Method::GET, "/healthz", None).await;
+        if (status, health["status"].as_str()) == (503, Some("shutting_down")) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "5 s after SIGTERM /healthz says {status} {health}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     // While the recordings are delivered, the service answers but takes no new ones.
     let body = json!({"source": {"type": "test"}});
     let (status, error, retry) = service.call(reqwest::Method::POST, "/v1/recordings", Some(body)).await;
     assert_eq!((status, error["error"]["code"].as_str()), (503, Some("shutting_down")), "{error}");
     assert!(retry.is_some(), "503 without Retry-After");
-    let (status, health, _) = service.call(reqwest::Method::GET, "/healthz", None).await;
-    assert_eq!((status, health["status"].as_str()), (503, Some("shutting_down")));
     assert_eq!(service.exit_code(), Some(0));
     assert_no_leftovers(&instance).await;
 

@@ -96,8 +96,9 @@ pub struct Recording {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook_url: Option<String>,
     pub created_at: DateTime<Utc>,
-    /// Wall-clock time of media time zero in the delivered file (the first frame follows within
-    /// a frame or two); timeline `t_ms` values count from here.
+    /// Wall-clock time of media time zero in the delivered file, on the page's clock (what the
+    /// page drew then is in the file at zero: the display lags its drawing); the first frame
+    /// follows within a frame or two, and timeline `t_ms` values count from here.
     pub started_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
     /// Duration of the delivered file (or of what has been recorded so far).

@@ -79,6 +79,12 @@ pub struct CaptureInput<'a> {
     pub instance: &'a str,
 }
 
+/// How long after the page's animation frame (which stamps the page's call events) its drawing
+/// is in the file: Chromium composites and puts the frame on the X display, and x11grab takes it
+/// at its next grab. Measured with `tests/overlays.rs` on 2 cores, an event's first frame in the
+/// file came 48–95 ms (median 72) after the page drew it (BENCHMARKS.md).
+pub const DISPLAY_LATENCY_S: f64 = 0.07;
+
 /// A running ffmpeg.
 pub struct Capture {
     /// Wall-clock Unix time of media time zero in the file: both inputs keep their wall-clock
@@ -129,6 +135,13 @@ impl Capture {
             })
             .map_err(|e| RecorderError::CaptureStart(e.to_string()))?;
         Ok(Self { origin_s, fps: input.output.fps, starts: [None; 2], _sound: sound, pid, stdin, events, file: input.file.map(Path::to_path_buf), exited: Some(done_rx) })
+    }
+
+    /// The wall-clock moment whose drawing the file shows at media time zero, and so the zero
+    /// of the timeline's `t_ms`: an event the page drew at `t` (its animation frame's time)
+    /// shows in the file at `t_ms`, not [`DISPLAY_LATENCY_S`] before it.
+    pub fn timeline_zero(&self) -> DateTime<Utc> {
+        unix_time(self.origin_s - DISPLAY_LATENCY_S)
     }
 
     /// Media time of the first frame (seconds after the origin), once ffmpeg reported it.

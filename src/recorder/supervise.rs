@@ -10,7 +10,7 @@ use tokio::time::Instant;
 
 use super::bridge::PageMessage;
 use super::browser::Browser;
-use super::capture::{self, Capture, CaptureEvent, VIDEO};
+use super::capture::{Capture, CaptureEvent, VIDEO};
 use super::display::Display;
 use super::outputs::Outputs;
 use super::pipeline::{RecordingJob, StopSignal};
@@ -289,7 +289,7 @@ async fn on_capture_event(
             }
             // The display input opened: the file's clock (from the capture's origin) has a picture.
             if index as usize == VIDEO {
-                clock.start(capture::unix_time(capture.origin_s), job, events).await;
+                clock.start(capture.timeline_zero(), job, events).await;
             }
         }
         Some(CaptureEvent::Progress { time_s, fps, frame }) => {
@@ -297,7 +297,7 @@ async fn on_capture_event(
                 clock.frames = (frame, Instant::now());
             }
             if !clock.started && time_s > 0.0 {
-                clock.start(capture::unix_time(capture.origin_s), job, events).await;
+                clock.start(capture.timeline_zero(), job, events).await;
             }
             let bytes = capture.file.as_ref().and_then(|f| std::fs::metadata(f).ok()).map_or(0, |m| m.len());
             let duration_s = before_s + time_s.max(0.0);
