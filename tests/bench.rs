@@ -8,10 +8,12 @@ use serde_json::Value;
 #[test]
 fn a_short_bench_run_reports_sane_figures() {
     let dir = tempfile::tempdir().unwrap();
-    let json = dir.path().join("bench.json");
+    let (json, chart) = (dir.path().join("bench.json"), dir.path().join("cpu.png"));
     let out = Command::new(env!("CARGO_BIN_EXE_wallflower-bench"))
         .args(["--runs", "1", "--seconds", "4", "--size", "640x360", "--preset", "ultrafast", "--json"])
         .arg(&json)
+        .arg("--chart")
+        .arg(&chart)
         .env("WALLFLOWER_LOG", "warn")
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
@@ -49,4 +51,11 @@ fn a_short_bench_run_reports_sane_figures() {
     let sync = &fidelity["sync"];
     assert!(num(&sync["count"]) >= 3.0, "{fidelity:#}");
     assert!(num(&sync["median_ms"]).abs() < 100.0, "{sync:#}");
+
+    // The chart: a PNG of the chart's size with the run's line drawn in its colour.
+    let png = image::open(&chart).unwrap_or_else(|e| panic!("no chart at {}: {e}", chart.display())).to_rgb8();
+    assert_eq!(png.dimensions(), (wallflower::bench::chart::WIDTH, wallflower::bench::chart::HEIGHT));
+    let line = png.pixels().filter(|p| p.0[2] > 150 && p.0[0] < 80 && p.0[1] < 160).count();
+    assert!(line > 200, "{line} pixels of the run's line (#1f77b4) in {}", chart.display());
+    assert!(chart.with_extension("svg").exists());
 }

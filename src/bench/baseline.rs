@@ -2,7 +2,8 @@
 //! Jibri ships — Chromium in kiosk mode on Xvfb playing into PulseAudio, and one ffmpeg that grabs
 //! the display with x11grab and the sink's monitor with ffmpeg's own PulseAudio input, x264
 //! `ultrafast` at CRF 25, AAC 128k with `aresample=async=1` — recording the same test-pattern
-//! page, on the same machine, with the same Chromium as Wallflower's recorder.
+//! page, on the same machine, with the same Chromium as Wallflower's recorder; or, for the quality
+//! benchmark, a lossless capture of that page ([`Recipe::Lossless`]).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -30,12 +31,23 @@ pub struct BaselineRun {
     pub start_to_capture_ms: u128,
 }
 
+/// What ffmpeg records the page with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recipe {
+    /// The classic line (the baseline), into `baseline.mp4`.
+    Classic,
+    /// The picture only, losslessly (x264 at QP 0, 4:2:0 as every recipe encodes it), into
+    /// `reference.mkv`: what the quality benchmark encodes with each recipe and compares against.
+    Lossless,
+}
+
 /// Frame size and rate, and how long to measure.
 pub struct BaselineSpec {
     pub width: u32,
     pub height: u32,
     pub fps: u32,
     pub window: Duration,
+    pub recipe: Recipe,
 }
 
 /// Records the test pattern with the classic recipe into `dir`, measuring its CPU over
@@ -100,8 +112,8 @@ async fn capture(
     assets.pages.insert(&id, Default::default());
     page::load(&browser.page, &source.page_url(&assets.url, &id)?, Duration::from_secs(15)).await?;
     page::wait_ready(&mut messages, Duration::from_secs(15), None, &events).await?;
-    let file = dir.join("baseline.mp4");
-    let mut ffmpeg = classic_ffmpeg(&tools.ffmpeg, display, monitor, spec, &file);
+    let file = dir.join(if spec.recipe == Recipe::Classic { "baseline.mp4" } else { "reference.mkv" });
+    let mut ffmpeg = recipe_ffmpeg(&tools.ffmpeg, display, monitor, spec, &file);
     ffmpeg.env("PULSE_SERVER", pulse_server).env("XAUTHORITY", display.xauthority());
     prepare(&mut ffmpeg, instance);
     let mut child = tokio::process::Command::from(ffmpeg).kill_on_drop(true).spawn().context("cannot run ffmpeg")?;
@@ -117,17 +129,25 @@ async fn capture(
     Ok(BaselineRun { file, cpu, start_to_capture_ms })
 }
 
-/// The classic recipe's ffmpeg line (Jibri's, with PulseAudio in place of its ALSA loopback).
-fn classic_ffmpeg(ffmpeg: &Path, display: &Display, monitor: &str, spec: &BaselineSpec, file: &Path) -> std::process::Command {
+/// The classic recipe's picture encoder (Jibri's), also used on the lossless reference.
+pub const CLASSIC_VIDEO: [&str; 10] = ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "25", "-pix_fmt", "yuv420p", "-g", "60"];
+
+/// The recipe's ffmpeg line; the classic one is Jibri's, with PulseAudio in place of its ALSA
+/// loopback.
+fn recipe_ffmpeg(ffmpeg: &Path, display: &Display, monitor: &str, spec: &BaselineSpec, file: &Path) -> std::process::Command {
     let (size, fps) = (format!("{}x{}", spec.width, spec.height), spec.fps.to_string());
     let mut cmd = std::process::Command::new(ffmpeg);
     cmd.args(["-hide_banner", "-loglevel", "error", "-y"])
         .args(["-f", "x11grab", "-draw_mouse", "0", "-r", &fps, "-s", &size, "-thread_queue_size", "4096"])
-        .args(["-i", &format!("{}.0+0,0", display.name())])
-        .args(["-f", "pulse", "-thread_queue_size", "4096", "-i", monitor])
-        .args(["-c:v", "libx264", "-preset", "ultrafast", "-crf", "25", "-pix_fmt", "yuv420p", "-r", &fps, "-g", "60"])
-        .args(["-c:a", "aac", "-b:a", "128k", "-af", "aresample=async=1"])
-        .arg(file)
+        .args(["-i", &format!("{}.0+0,0", display.name())]);
+    match spec.recipe {
+        Recipe::Classic => cmd
+            .args(["-f", "pulse", "-thread_queue_size", "4096", "-i", monitor])
+            .args(CLASSIC_VIDEO)
+            .args(["-r", &fps, "-c:a", "aac", "-b:a", "128k", "-af", "aresample=async=1"]),
+        Recipe::Lossless => cmd.args(["-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", "-pix_fmt", "yuv420p"]),
+    };
+    cmd.arg(file)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());

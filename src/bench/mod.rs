@@ -1,8 +1,11 @@
 //! What the benchmark binaries share: sampling the CPU and memory of a service instance's
 //! processes ([`sample_cpu`]), and the classic silent-participant recipe to compare against
-//! ([`baseline`]).
+//! ([`baseline`]), the chart of CPU over time ([`chart`]), and quality at equal bitrate
+//! ([`quality`]).
 
 pub mod baseline;
+pub mod chart;
+pub mod quality;
 
 use std::time::{Duration, Instant};
 

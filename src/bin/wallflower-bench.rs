@@ -5,7 +5,7 @@
 //! steady window (mean, median and p95 of half-second intervals, by program) and their peak PSS,
 //! the participants' own CPU apart, stop → delivered, and what the file holds (fps, distinct
 //! frames, freezes, and the test pattern's A/V offset). Results, with the CPU series, also go to
-//! a JSON file.
+//! a JSON file, and the CPU of every run over time to a PNG chart.
 
 use std::time::{Duration, Instant};
 
@@ -16,7 +16,8 @@ use serde_json::{Value, json};
 use wallflower::app::Application;
 use wallflower::config::{ServeArgs, Settings};
 use wallflower::harness::{CallHarness, ParticipantSpec};
-use wallflower::bench::baseline::BaselineSpec;
+use wallflower::bench::baseline::{BaselineSpec, Recipe};
+use wallflower::bench::chart::Line;
 use wallflower::bench::sample_cpu;
 use wallflower::measure::cpu::CpuReport;
 
@@ -49,9 +50,16 @@ struct Args {
     /// line) and report Wallflower / baseline ratios.
     #[arg(long)]
     baseline: bool,
+    /// After the runs, capture the test pattern losslessly and compare Wallflower's encoder with
+    /// the classic recipe's at equal bitrate (SSIM against the capture, encoder CPU).
+    #[arg(long)]
+    quality: bool,
     /// Where to write the JSON results.
     #[arg(long, default_value = "bench-results.json")]
     json: std::path::PathBuf,
+    /// Where to draw the CPU of every run over time (PNG; an SVG goes beside it).
+    #[arg(long, default_value = "bench-cpu.png")]
+    chart: std::path::PathBuf,
 }
 
 #[derive(Serialize)]
@@ -140,11 +148,54 @@ async fn bench(args: Args) -> anyhow::Result<()> {
         med(&|r| r.post_to_recording_ms as f64), med(&|r| r.post_to_first_frame_ms as f64),
         med(&|r| r.stop_to_delivered_ms as f64), med(&|r| r.cpu.mean_cores)
     );
+    let quality = match args.quality {
+        true => Some(quality(&args, (w, h)).await?),
+        false => None,
+    };
     let out = json!({"size": args.size, "fps": args.fps, "preset": args.preset, "seconds": args.seconds,
-                     "participants": args.participants, "runs": runs});
+                     "participants": args.participants, "runs": runs, "quality": quality});
     std::fs::write(&args.json, serde_json::to_string_pretty(&out)?)?;
     println!("results: {}", args.json.display());
+    let title = format!("CPU of one recording, {w}x{h}@{} {} ({} participants)", args.fps, args.preset, args.participants);
+    chart(&title, &runs, &args.chart).await?;
+    println!("CPU chart: {}", args.chart.display());
     Ok(())
+}
+
+/// Encodes a lossless capture of the test pattern with each recipe and prints how each did.
+async fn quality(args: &Args, size: (u32, u32)) -> anyhow::Result<Vec<wallflower::bench::quality::Row>> {
+    let data = tempfile::tempdir()?;
+    let rows = wallflower::bench::quality::compare(&settings_in(data.path())?, size, args.fps, args.seconds, &args.preset, data.path()).await?;
+    println!("quality against a lossless capture ({}x{}@{}, {} s):", size.0, size.1, args.fps, args.seconds);
+    for r in &rows {
+        println!("  {:<40} {:>7.0} kb/s  SSIM {:.4} ({:.2} dB)  encoder {:.2} cores", r.label, r.encoded.kbps, r.ssim.mean, r.ssim.db, r.encoded.cores);
+    }
+    Ok(rows)
+}
+
+/// Draws every run's CPU over its window (and the baseline's, the participants') into `png`.
+async fn chart(title: &str, runs: &[Run], png: &std::path::Path) -> anyhow::Result<()> {
+    let mut lines = Vec::new();
+    for (i, run) in runs.iter().enumerate() {
+        lines.push(Line { label: format!("Wallflower {}", i + 1), points: &run.cpu.series });
+        if let Some(b) = &run.baseline {
+            lines.push(Line { label: format!("classic recipe {}", i + 1), points: &b.cpu.series });
+        }
+        if let Some(p) = &run.participants {
+            lines.push(Line { label: format!("participants {}", i + 1), points: &p.series });
+        }
+    }
+    let svg = wallflower::bench::chart::svg(title, &lines);
+    std::fs::write(png.with_extension("svg"), &svg)?;
+    let data = tempfile::tempdir()?;
+    wallflower::bench::chart::render_png(&settings_in(data.path())?, &svg, png).await
+}
+
+/// The service's default settings with its data in `dir`.
+fn settings_in(dir: &std::path::Path) -> anyhow::Result<Settings> {
+    let mut serve = ServeArgs::default();
+    serve.common.data_dir = Some(dir.to_path_buf());
+    Settings::resolve(&serve)
 }
 
 /// One line on what a file holds.
@@ -163,10 +214,8 @@ fn print_baseline(b: &Baseline) {
 /// Records the test pattern with the classic recipe and compares it with `run`.
 async fn baseline(args: &Args, width: u32, height: u32, run: &Run) -> anyhow::Result<Baseline> {
     let data = tempfile::tempdir()?;
-    let mut serve = ServeArgs::default();
-    serve.common.data_dir = Some(data.path().to_path_buf());
-    let settings = Settings::resolve(&serve)?;
-    let spec = BaselineSpec { width, height, fps: args.fps, window: Duration::from_secs(args.seconds) };
+    let settings = settings_in(data.path())?;
+    let spec = BaselineSpec { width, height, fps: args.fps, window: Duration::from_secs(args.seconds), recipe: Recipe::Classic };
     let b = wallflower::bench::baseline::record(&settings, &spec, data.path()).await?;
     let file = b.file.clone();
     let fidelity = tokio::task::spawn_blocking(move || fidelity(&file, Some(()))).await??;

@@ -217,8 +217,7 @@ fn command(input: &CaptureInput<'_>, origin_s: f64, sound: &Path) -> FfmpegComma
     // media time zero), where ffmpeg's default would rebase the picture to zero on its own.
     let shift = format!("-{origin_s:.6}");
     let size = format!("{}x{}", out.width, out.height);
-    let (fps, gop) = (out.fps.to_string(), (out.fps * 2).to_string());
-    let (rate, buf) = (format!("{}k", out.video_bitrate_kbps), format!("{}k", out.video_bitrate_kbps * 2));
+    let fps = out.fps.to_string();
     let mut cmd = FfmpegCommand::new_with_path(input.ffmpeg);
     cmd.args(["-hide_banner", "-nostats", "-stats_period", "0.25", "-stats", "-y", "-copyts"])
         // Probe as little as possible: ffmpeg opens the inputs one after the other, picture first.
@@ -229,8 +228,7 @@ fn command(input: &CaptureInput<'_>, origin_s: f64, sound: &Path) -> FfmpegComma
         .args(["-thread_queue_size", "1024", "-f", "s16le", "-ar", "48000", "-ac", "2", "-i"])
         .arg(sound.as_os_str())
         .args(["-map", &format!("{VIDEO}:v"), "-map", &format!("{AUDIO}:a")])
-        .args(["-c:v", "libx264", "-preset", input.preset])
-        .args(["-pix_fmt", "yuv420p", "-g", &gop, "-b:v", &rate, "-maxrate", &rate, "-bufsize", &buf])
+        .args(video_codec_args(input.preset, out.fps, out.video_bitrate_kbps))
         .args(["-c:a", "aac", "-b:a", "128k", "-ar", "48000"]);
     match (input.file, &input.feed) {
         (Some(file), None) => {
@@ -252,6 +250,17 @@ fn command(input: &CaptureInput<'_>, origin_s: f64, sound: &Path) -> FfmpegComma
         }
     }
     cmd
+}
+
+/// The picture's encoder: x264 at `preset`, a keyframe every 2 s, `kbps` capped at that rate
+/// over 2 s (a live output cannot take bursts). The quality benchmark encodes with these too.
+pub fn video_codec_args(preset: &str, fps: u32, kbps: u32) -> Vec<String> {
+    let (rate, buf) = (format!("{kbps}k"), format!("{}k", kbps * 2));
+    ["-c:v", "libx264", "-preset", preset, "-pix_fmt", "yuv420p", "-g", &(fps * 2).to_string()]
+        .into_iter()
+        .chain(["-b:v", &rate, "-maxrate", &rate, "-bufsize", &buf])
+        .map(String::from)
+        .collect()
 }
 
 /// Fragmented MP4, each fragment handed to the file at once (a crash loses at most ~1 s);

@@ -166,7 +166,38 @@ impl Recorder {
         // A frozen part stopped being good when it last showed life, not when that was noticed.
         let broke_at = super::capture::now_s() - error.stalled_for().map_or(0.0, |d| d.as_secs_f64());
         tracing::warn!(part = part.name(), "{error}; relaunching it");
-        let kept_until = self.close_segment(run, part, broke_at).await;
+        let profile = temp.join(format!("profile-{}", run.restarts.len() + 1));
+        // The old segment is finished (ffmpeg's flush, the probe of its spool) while the broken
+        // parts come back: done one after the other, that second or so was more of the gap.
+        let (kept_until, relaunched) =
+            tokio::join!(self.close_segment(run, part, broke_at), self.relaunch_parts(job, &profile, parts, part, events));
+        let (pulse_down, messages) = relaunched?;
+        if let Some(messages) = messages {
+            run.messages = messages;
+        }
+        let spool = job.output.file.then(|| segments::spool(&job.file, run.segments.len()));
+        let capture = self.start_capture(job, parts, spool.as_deref())?;
+        let gap_s = (capture.origin_s - kept_until).max(0.0);
+        run.capture = Some(capture);
+        run.restarts.push(std::time::Instant::now());
+        let part = if pulse_down { Part::PulseAudio } else { part };
+        tracing::warn!(part = part.name(), gap_s, restarts = run.restarts.len(), "pipeline relaunched");
+        let cause = error.brief();
+        let _ = events.send(RecorderEvent::Restarted { part, cause, gap_s, at: super::capture::unix_time(broke_at) }).await;
+        Ok(())
+    }
+
+    /// Brings back `part` and whatever went down with it (PulseAudio, the display, the browser
+    /// and its page). Returns whether PulseAudio was down, and the new page's messages when the
+    /// browser was relaunched.
+    async fn relaunch_parts(
+        &self,
+        job: &RecordingJob,
+        profile: &Path,
+        parts: &mut Parts,
+        part: Part,
+        events: &mpsc::Sender<RecorderEvent>,
+    ) -> Result<(bool, Option<mpsc::Receiver<PageMessage>>), RecorderError> {
         let generation = self.pulse.revive().await?;
         let pulse_down = parts.sink.as_ref().is_none_or(|sink| sink.generation != generation);
         if pulse_down {
@@ -183,23 +214,13 @@ impl Recorder {
             self.start_display(job, parts).await?;
         }
         let browser_down = display_down || pulse_down || part == Part::Chromium || parts.browser.as_mut().is_none_or(|b| b.has_exited());
-        if browser_down {
-            if let Some(browser) = parts.browser.take() {
-                browser.kill().await;
-            }
-            let profile = temp.join(format!("profile-{}", run.restarts.len() + 1));
-            run.messages = self.launch_page(job, &profile, parts, events).await?;
+        if !browser_down {
+            return Ok((pulse_down, None));
         }
-        let spool = job.output.file.then(|| segments::spool(&job.file, run.segments.len()));
-        let capture = self.start_capture(job, parts, spool.as_deref())?;
-        let gap_s = (capture.origin_s - kept_until).max(0.0);
-        run.capture = Some(capture);
-        run.restarts.push(std::time::Instant::now());
-        let part = if pulse_down { Part::PulseAudio } else { part };
-        tracing::warn!(part = part.name(), gap_s, restarts = run.restarts.len(), "pipeline relaunched");
-        let cause = error.brief();
-        let _ = events.send(RecorderEvent::Restarted { part, cause, gap_s, at: super::capture::unix_time(broke_at) }).await;
-        Ok(())
+        if let Some(browser) = parts.browser.take() {
+            browser.kill().await;
+        }
+        Ok((pulse_down, Some(self.launch_page(job, profile, parts, events).await?)))
     }
 
     /// Ends the current segment: ffmpeg finishes its file (a frozen one is killed), which is cut

@@ -1,0 +1,59 @@
+//! Quality at equal bitrate, Wallflower against the classic recipe: one lossless capture of the
+//! test pattern ([`Recipe::Lossless`]) is encoded with the classic recipe's x264 line (CRF 25,
+//! whatever bitrate that makes) and with Wallflower's own line at that same bitrate, and at the
+//! service's default bitrate; each encode is compared with the capture (SSIM) and costs what
+//! ffmpeg's `-benchmark` says. Both pipelines grab the same 4:2:0 frames with x11grab, so the
+//! encoder is what differs; frame delivery is measured by the recording runs.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::baseline::{self, BaselineSpec, CLASSIC_VIDEO, Recipe};
+use crate::config::Settings;
+use crate::measure::quality::{self, Encoded, Ssim};
+use crate::recorder::capture::{OutputSpec, video_codec_args};
+
+/// One encode of the reference.
+#[derive(Debug, Serialize)]
+pub struct Row {
+    pub label: String,
+    pub encoded: Encoded,
+    pub ssim: Ssim,
+}
+
+/// Captures the reference (`seconds` of `width`x`height`@`fps`) into `dir`, then encodes and
+/// compares; Wallflower encodes at `preset`, and also at `ultrafast` when that is another.
+pub async fn compare(settings: &Settings, size: (u32, u32), fps: u32, seconds: u64, preset: &str, dir: &Path) -> anyhow::Result<Vec<Row>> {
+    let spec = BaselineSpec { width: size.0, height: size.1, fps, window: Duration::from_secs(seconds), recipe: Recipe::Lossless };
+    let reference = baseline::record(settings, &spec, dir).await?.file;
+    let (preset, dir) = (preset.to_owned(), dir.to_path_buf());
+    tokio::task::spawn_blocking(move || encodes(&reference, fps, &preset, &dir)).await?
+}
+
+fn encodes(reference: &Path, fps: u32, preset: &str, dir: &Path) -> anyhow::Result<Vec<Row>> {
+    let classic: Vec<String> = CLASSIC_VIDEO.iter().map(|s| (*s).to_owned()).collect();
+    let mut rows = vec![row(reference, dir, "classic recipe (ultrafast, CRF 25)", &classic)?];
+    let equal = rows[0].encoded.kbps.round() as u32;
+    let default = OutputSpec::default().video_bitrate_kbps;
+    let mut wallflower = vec![(preset, equal), (preset, default)];
+    if preset != "ultrafast" {
+        wallflower.insert(1, ("ultrafast", equal));
+    }
+    for (preset, kbps) in wallflower {
+        let label = format!("Wallflower ({preset}, {kbps} kb/s)");
+        rows.push(row(reference, dir, &label, &video_codec_args(preset, fps, kbps))?);
+    }
+    Ok(rows)
+}
+
+fn row(reference: &Path, dir: &Path, label: &str, args: &[String]) -> anyhow::Result<Row> {
+    let ffmpeg = Path::new("ffmpeg");
+    // One encode at a time, removed once measured.
+    let out = dir.join("encode.mp4");
+    let encoded = quality::encode(ffmpeg, reference, args, &out)?;
+    let ssim = quality::ssim(ffmpeg, &out, reference)?;
+    let _ = std::fs::remove_file(&out);
+    Ok(Row { label: label.to_owned(), encoded, ssim })
+}
