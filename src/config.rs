@@ -12,6 +12,7 @@ use crate::layouts::Catalog;
 use crate::logging::LogFormat;
 use crate::layouts::settings::Layouts;
 use crate::recorder::RecorderConfig;
+use crate::recorder::pool::WarmPoolConfig;
 use crate::sandbox::{Sandbox, SandboxError};
 use crate::storage::StorageConfig;
 use crate::webhooks::WebhookConfig;
@@ -100,6 +101,13 @@ pub struct ServeArgs {
     /// Stop and deliver running recordings when free space falls below this (MiB).
     #[arg(long, env = "WALLFLOWER_STOP_FREE_DISK_MIB")]
     pub stop_free_disk_mib: Option<u64>,
+    /// Browsers (each with its display and sink) kept started ahead of recordings, so one of
+    /// `--warm-pool-size` starts at its page load (default 0: every recording starts cold).
+    #[arg(long, env = "WALLFLOWER_WARM_POOL")]
+    pub warm_pool: Option<usize>,
+    /// Frame size of the warm pool's browsers, e.g. `1280x720` (the default).
+    #[arg(long, env = "WALLFLOWER_WARM_POOL_SIZE")]
+    pub warm_pool_size: Option<String>,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -123,6 +131,9 @@ pub struct FileConfig {
     pub x264_preset: Option<String>,
     /// Milliseconds the sound is moved later against the picture.
     pub sound_shift_ms: Option<i32>,
+    /// Browsers kept started ahead of recordings, and their frame size (`1280x720`).
+    pub warm_pool: Option<usize>,
+    pub warm_pool_size: Option<String>,
     pub webhook_secret: Option<String>,
     pub webhook_url: Option<url::Url>,
     /// `[api_tokens]`: name = token; without any, the API is open.
@@ -172,6 +183,8 @@ pub struct Settings {
     pub x264_preset: String,
     /// Milliseconds the sound is moved later against the picture.
     pub sound_shift_ms: i32,
+    /// Browsers kept started ahead of recordings (`None`: none).
+    pub warm_pool: Option<WarmPoolConfig>,
     pub storage: StorageConfig,
     pub webhooks: WebhookConfig,
     /// `(name, token)` pairs the API accepts.
@@ -211,6 +224,7 @@ impl Settings {
             max_concurrent: args.max_concurrent.or(file.max_concurrent).unwrap_or(cores).max(1),
             x264_preset: c.x264_preset.clone().or(file.x264_preset).unwrap_or_else(|| "veryfast".into()),
             sound_shift_ms: sound_shift_ms(c.sound_shift_ms.or(file.sound_shift_ms))?,
+            warm_pool: warm_pool(args.warm_pool.or(file.warm_pool), args.warm_pool_size.clone().or(file.warm_pool_size))?,
             storage: StorageConfig::from_file(file.storage, c.upload_retry_for, c.keep_local_copies)?,
             webhooks: WebhookConfig {
                 secret: args.webhook_secret.clone().or(file.webhook_secret),
@@ -256,7 +270,21 @@ impl Settings {
             x264_preset: self.x264_preset.clone(),
             sound_shift_s: f64::from(self.sound_shift_ms) / 1000.0,
             url_policy: self.url_policy.clone(),
+            warm_pool: self.warm_pool,
         }
+    }
+}
+
+/// The warm pool: `sets` browsers of `size` (default 1280x720); none when `sets` is 0 or unset.
+fn warm_pool(sets: Option<usize>, size: Option<String>) -> anyhow::Result<Option<WarmPoolConfig>> {
+    let (width, height) = match &size {
+        Some(text) => crate::recorder::pool::parse_size(text).map_err(anyhow::Error::msg)?,
+        None => (1280, 720),
+    };
+    match sets.unwrap_or(0) {
+        0 => Ok(None),
+        sets @ 1..=8 => Ok(Some(WarmPoolConfig { sets, width, height })),
+        sets => anyhow::bail!("warm_pool must be between 0 and 8, not {sets}"),
     }
 }
 

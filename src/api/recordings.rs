@@ -42,6 +42,9 @@ pub struct RecordingList {
 pub struct Health {
     pub status: &'static str,
     pub recordings_running: usize,
+    /// Browsers started ahead and waiting for a recording (only with a warm pool).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warm_browsers: Option<usize>,
     /// Webhook deliveries since the service started.
     pub webhooks: crate::webhooks::WebhookStats,
 }
@@ -140,5 +143,10 @@ pub async fn retry_upload(State(state): State<AppState>, PathParam(id): PathPara
 #[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health), (status = 503, body = Health)))]
 pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
     let (code, status) = if state.jobs.shutting_down() { (StatusCode::SERVICE_UNAVAILABLE, "shutting_down") } else { (StatusCode::OK, "ok") };
-    (code, Json(Health { status, recordings_running: state.jobs.running(), webhooks: state.jobs.webhook_stats() }))
+    (code, Json(Health {
+        status,
+        recordings_running: state.jobs.running(),
+        warm_browsers: state.jobs.warm_browsers(),
+        webhooks: state.jobs.webhook_stats(),
+    }))
 }

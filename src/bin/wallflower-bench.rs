@@ -50,6 +50,11 @@ struct Args {
     /// line) and report Wallflower / baseline ratios.
     #[arg(long)]
     baseline: bool,
+    /// Start each run's service with a warm pool of one browser of the run's size, and POST
+    /// once it is ready: the start figures are then warm starts (the CPU figures then include
+    /// the replacement browser the pool starts 3 s into the recording).
+    #[arg(long)]
+    warm: bool,
     /// After the runs, capture the test pattern losslessly and compare Wallflower's encoder with
     /// the classic recipe's at equal bitrate (SSIM against the capture, encoder CPU).
     #[arg(long)]
@@ -143,8 +148,8 @@ async fn bench(args: Args) -> anyhow::Result<()> {
         println!("median POST→first participant frame: {:.0} ms", median(firsts));
     }
     println!(
-        "median of {} runs at {}x{}@{} ({}, {} participants): POST→recording {:.0} ms, POST→first frame {:.0} ms, stop→delivered {:.0} ms, {:.2} cores",
-        runs.len(), w, h, args.fps, args.preset, args.participants,
+        "median of {} {}runs at {}x{}@{} ({}, {} participants): POST→recording {:.0} ms, POST→first frame {:.0} ms, stop→delivered {:.0} ms, {:.2} cores",
+        runs.len(), if args.warm { "warm " } else { "" }, w, h, args.fps, args.preset, args.participants,
         med(&|r| r.post_to_recording_ms as f64), med(&|r| r.post_to_first_frame_ms as f64),
         med(&|r| r.stop_to_delivered_ms as f64), med(&|r| r.cpu.mean_cores)
     );
@@ -153,7 +158,7 @@ async fn bench(args: Args) -> anyhow::Result<()> {
         false => None,
     };
     let out = json!({"size": args.size, "fps": args.fps, "preset": args.preset, "seconds": args.seconds,
-                     "participants": args.participants, "runs": runs, "quality": quality});
+                     "participants": args.participants, "warm": args.warm, "runs": runs, "quality": quality});
     std::fs::write(&args.json, serde_json::to_string_pretty(&out)?)?;
     println!("results: {}", args.json.display());
     let title = format!("CPU of one recording, {w}x{h}@{} {} ({} participants)", args.fps, args.preset, args.participants);
@@ -259,6 +264,9 @@ async fn measured_run(args: &Args, width: u32, height: u32, source: Value, call:
     serve.common.data_dir = Some(data.path().to_path_buf());
     serve.common.x264_preset = Some(args.preset.clone());
     serve.common.sound_shift_ms = args.sound_shift_ms;
+    if args.warm {
+        (serve.warm_pool, serve.warm_pool_size) = (Some(1), Some(format!("{width}x{height}")));
+    }
     let app = Application::build(Settings::resolve(&serve)?).await?;
     let base = format!("http://{}", app.local_addr());
     let instance = app.instance().to_owned();
@@ -267,6 +275,9 @@ async fn measured_run(args: &Args, width: u32, height: u32, source: Value, call:
         let _ = rx.await;
     }));
     let client = reqwest::Client::new();
+    if args.warm {
+        wait_warm(&client, &base).await?;
+    }
     let body = json!({"source": source, "output": {"width": width, "height": height, "fps": args.fps}});
     let posted = Instant::now();
     let rec: Value = client.post(format!("{base}/v1/recordings")).json(&body).send().await?.json().await?;
@@ -335,6 +346,23 @@ async fn wait_state(client: &reqwest::Client, url: &str, states: &[&str]) -> any
             bail!("stuck in {}", rec["state"]);
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Waits until the service's warm pool has a browser ready.
+async fn wait_warm(client: &reqwest::Client, base: &str) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let health: Value = client.get(format!("{base}/healthz")).send().await?.json().await?;
+        if health["warm_browsers"].as_u64() >= Some(1) {
+            // Let the new browser's start-up work settle before timing a recording.
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("no warm browser after 60 s: {health}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

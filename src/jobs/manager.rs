@@ -226,6 +226,11 @@ impl JobManager {
         self.inner.config.webhooks.stats()
     }
 
+    /// Browsers waiting in the recorder's warm pool (`None`: it has none).
+    pub fn warm_browsers(&self) -> Option<usize> {
+        self.inner.recorder.warm_browsers()
+    }
+
     /// Recordings capturing now (uploads in progress do not count).
     pub fn running(&self) -> usize {
         capturing(&self.inner.lock_live())

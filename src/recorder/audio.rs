@@ -76,7 +76,8 @@ impl PulseServer {
         process.as_mut().and_then(Supervised::try_exited)
     }
 
-    fn generation(&self) -> u64 {
+    /// Counts daemon starts: a sink made under an earlier one is gone.
+    pub fn generation(&self) -> u64 {
         self.generation.load(std::sync::atomic::Ordering::SeqCst)
     }
 

@@ -15,6 +15,7 @@ pub mod guard;
 pub mod outputs;
 pub mod page;
 pub mod pipeline;
+pub mod pool;
 pub mod probe;
 pub mod process;
 pub mod relay;
@@ -144,6 +145,8 @@ pub struct RecorderConfig {
     pub sound_shift_s: f64,
     /// What the recorder browsers may load; every request of theirs is checked against it.
     pub url_policy: crate::urlpolicy::UrlPolicy,
+    /// Browsers to keep started ahead of recordings (`None`: none).
+    pub warm_pool: Option<pool::WarmPoolConfig>,
 }
 
 /// Everything that can go wrong while recording.

@@ -2,6 +2,7 @@
 //! teardown on every path, and finalisation of whatever file was written.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
@@ -19,7 +20,9 @@ use super::forward::ForwardEnv;
 use super::outputs::{Outputs, WantedStream};
 use super::relay::Relay;
 use super::display::Display;
+use super::pool::{Launcher, WarmPool};
 use super::probe::{self, MediaInfo};
+use crate::sandbox::Sandbox;
 use super::tools::Tools;
 use crate::layouts::PageSettings;
 use super::{EndReason, RecorderConfig, RecorderError, RecorderEvent, Source, guard, page};
@@ -112,8 +115,10 @@ impl From<RecorderError> for Failure {
 pub struct Recorder {
     pub(super) tools: Tools,
     pub(super) config: RecorderConfig,
-    pub(super) pulse: PulseServer,
+    pub(super) pulse: Arc<PulseServer>,
     pub(super) instance: String,
+    /// Displays and browsers started ahead of recordings (`None`: every recording starts cold).
+    pub(super) warm: Option<Arc<WarmPool>>,
 }
 
 /// Something that makes recordings: the real [`Recorder`], or a stand-in in API contract tests.
@@ -130,6 +135,11 @@ pub trait Runner: Send + Sync + 'static {
     /// `file`; an error when there is nothing playable.
     fn salvage<'a>(&'a self, file: &'a Path) -> BoxFuture<'a, Result<MediaInfo, RecorderError>> {
         Box::pin(async move { Err(RecorderError::Finalize(format!("nothing to salvage at {}", file.display()))) })
+    }
+
+    /// Browsers waiting in the warm pool (`None`: there is no pool).
+    fn warm_browsers(&self) -> Option<usize> {
+        None
     }
 }
 
@@ -154,6 +164,10 @@ impl Runner for Recorder {
             segments::finish(&self.tools, &found, file, &self.instance).await
         })
     }
+
+    fn warm_browsers(&self) -> Option<usize> {
+        self.warm.as_ref().map(|pool| pool.len())
+    }
 }
 
 /// The processes of one recording, torn down in reverse order of creation.
@@ -162,6 +176,8 @@ pub(super) struct Parts {
     pub sink: Option<Sink>,
     pub display: Option<Display>,
     pub browser: Option<Browser>,
+    /// The profile of a browser from the warm pool (a cold one's is in the recording's temp dir).
+    pub profile: Option<tempfile::TempDir>,
     /// Where the capture sends the live feed (the relay), when there are live outputs.
     pub feed: Option<String>,
 }
@@ -171,6 +187,7 @@ impl Parts {
         if let Some(browser) = self.browser.take() {
             browser.close().await;
         }
+        self.profile = None;
         if let Some(display) = self.display.take() {
             display.stop().await;
         }
@@ -187,12 +204,20 @@ impl Recorder {
         std::fs::create_dir_all(&config.work_dir)?;
         let pulse_dir = config.work_dir.join("pulse");
         let socket = config.sandbox.path().join("pulse-native");
-        let pulse = PulseServer::start(&tools.pulseaudio, &tools.pactl, &pulse_dir, socket, instance).await?;
-        Ok(Self { tools, config, pulse, instance: instance.to_owned() })
+        let pulse = Arc::new(PulseServer::start(&tools.pulseaudio, &tools.pactl, &pulse_dir, socket, instance).await?);
+        let warm = config.warm_pool.filter(|pool| pool.sets > 0).map(|pool| {
+            let launcher = Launcher { tools: tools.clone(), pulse: Arc::clone(&pulse), sandbox: Arc::clone(&config.sandbox), instance: instance.to_owned() };
+            WarmPool::start(pool, launcher)
+        });
+        Ok(Self { tools, config, pulse, instance: instance.to_owned(), warm })
     }
 
-    /// Stops the shared daemon (after every recording has finished).
+    /// Ends the warm pool's processes and stops the shared daemon (after every recording has
+    /// finished).
     pub async fn shutdown(&self) {
+        if let Some(warm) = &self.warm {
+            warm.close().await;
+        }
         self.pulse.stop().await;
     }
 
@@ -265,6 +290,15 @@ impl Recorder {
         parts: &mut Parts,
         events: &mpsc::Sender<RecorderEvent>,
     ) -> Result<mpsc::Receiver<PageMessage>, RecorderError> {
+        let out = &job.output;
+        let warm = match &self.warm {
+            Some(pool) => pool.take(out.width, out.height, self.pulse.generation()).await,
+            None => None,
+        };
+        if let Some(set) = warm {
+            (parts.sink, parts.display, parts.browser, parts.profile) = (Some(set.sink), Some(set.display), Some(set.browser), Some(set.profile));
+            return self.open_page(job, parts, events).await;
+        }
         parts.sink = Some(self.pulse.create_sink(&sink_name(&job.id)).await?);
         self.start_display(job, parts).await?;
         self.launch_page(job, &temp.join("profile"), parts, events).await
@@ -272,10 +306,8 @@ impl Recorder {
 
     /// Starts the recording's X display.
     pub(super) async fn start_display(&self, job: &RecordingJob, parts: &mut Parts) -> Result<(), RecorderError> {
-        // Without a window manager the kiosk window comes out one pixel short of the screen, so
-        // the screen is one pixel larger than what is captured.
-        let (screen_w, screen_h) = (job.output.width + 1, job.output.height + 1);
-        parts.display = Some(Display::start(&self.tools.xvfb, screen_w, screen_h, &self.instance, &self.config.sandbox).await?);
+        let (w, h) = (job.output.width, job.output.height);
+        parts.display = Some(start_display(&self.tools, w, h, &self.instance, &self.config.sandbox).await?);
         Ok(())
     }
 
@@ -291,21 +323,22 @@ impl Recorder {
         let (Some(sink), Some(display)) = (&parts.sink, &parts.display) else {
             return Err(RecorderError::BrowserLaunch("no display or sink to launch on".into()));
         };
-        let out = &job.output;
-        let server = self.pulse.server_env();
-        let display_name = display.name();
-        let launch = LaunchOptions {
-            program: &self.tools.chromium,
-            screen: Some(Screen { display: &display_name, xauthority: display.xauthority(), pulse_server: &server, sink: &sink.name }),
-            profile_dir: profile,
-            width: out.width,
-            height: out.height,
-            no_sandbox: self.config.sandbox.no_sandbox,
-            run_as: self.config.sandbox.run_as.as_ref(),
-            instance: &self.instance,
-            extra_args: Vec::new(),
+        let size = (job.output.width, job.output.height);
+        let browser = launch_browser(&self.tools, &self.config.sandbox, &self.instance, &self.pulse, display, sink, profile, size).await?;
+        parts.browser = Some(browser);
+        self.open_page(job, parts, events).await
+    }
+
+    /// Guards the browser's requests, installs the bridge and loads the page until it is ready.
+    async fn open_page(
+        &self,
+        job: &RecordingJob,
+        parts: &mut Parts,
+        events: &mpsc::Sender<RecorderEvent>,
+    ) -> Result<mpsc::Receiver<PageMessage>, RecorderError> {
+        let Some(browser) = parts.browser.as_mut() else {
+            return Err(RecorderError::BrowserLaunch("no browser to load the page in".into()));
         };
-        let browser = parts.browser.insert(Browser::launch(launch).await?);
         let rules = guard::Rules::for_recording(&self.config.url_policy, &self.config.layouts_url, &job.source);
         browser.guard(rules, events.clone()).await?;
         let mut messages = bridge::install(&browser.page, &self.page_config(job)).await?;
@@ -380,6 +413,41 @@ impl Recorder {
 /// Where a recording's HLS segments and playlist go: `hls/` beside its file.
 pub fn hls_dir(file: &Path) -> PathBuf {
     file.with_file_name("hls")
+}
+
+/// Starts an X display for `width`x`height` frames. Without a window manager the kiosk window
+/// comes out one pixel short of the screen, so the screen is one pixel larger than what is
+/// captured.
+pub(super) async fn start_display(tools: &Tools, width: u32, height: u32, instance: &str, sandbox: &Sandbox) -> Result<Display, RecorderError> {
+    Display::start(&tools.xvfb, width + 1, height + 1, instance, sandbox).await
+}
+
+/// Launches a recorder Chromium (kiosk, `about:blank`) on `display`, playing into `sink`.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn launch_browser(
+    tools: &Tools,
+    sandbox: &Sandbox,
+    instance: &str,
+    pulse: &PulseServer,
+    display: &Display,
+    sink: &Sink,
+    profile: &Path,
+    (width, height): (u32, u32),
+) -> Result<Browser, RecorderError> {
+    let server = pulse.server_env();
+    let display_name = display.name();
+    Browser::launch(LaunchOptions {
+        program: &tools.chromium,
+        screen: Some(Screen { display: &display_name, xauthority: display.xauthority(), pulse_server: &server, sink: &sink.name }),
+        profile_dir: profile,
+        width,
+        height,
+        no_sandbox: sandbox.no_sandbox,
+        run_as: sandbox.run_as.as_ref(),
+        instance,
+        extra_args: Vec::new(),
+    })
+    .await
 }
 
 /// The fragmented file ffmpeg writes while recording, beside the final file.
