@@ -33,8 +33,8 @@ fn ranges(lines: &[Line<'_>]) -> (f64, f64) {
     (max(|p| p.t_s).ceil().max(1.0), max(|p| p.cores).ceil().max(1.0))
 }
 
-/// The chart as an SVG document: one polyline per line, grid lines at whole cores and every
-/// 5 s, a legend on the right.
+/// The chart as an SVG document: one polyline per line, grid lines at quarter cores and at most
+/// 12 times, a legend on the right.
 pub fn svg(title: &str, lines: &[Line<'_>]) -> String {
     let (t_max, c_max) = ranges(lines);
     let (left, right, top, bottom) = MARGIN;
@@ -53,7 +53,7 @@ pub fn svg(title: &str, lines: &[Line<'_>]) -> String {
         let _ = write!(s, "<line x1=\"{left}\" x2=\"{}\" y1=\"{yy:.1}\" y2=\"{yy:.1}\" stroke=\"{stroke}\"/>", left + w);
         let _ = write!(s, "<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{c:.2}</text>", left - 6.0, yy + 4.0);
     }
-    for t in (0..=t_max as u32).step_by(5) {
+    for t in (0..=t_max as u32).step_by(time_step(t_max)) {
         let xx = x(f64::from(t));
         let _ = write!(s, "<line x1=\"{xx:.1}\" x2=\"{xx:.1}\" y1=\"{top}\" y2=\"{}\" stroke=\"#e4e4e4\"/>", top + h);
         let _ = write!(s, "<text x=\"{xx:.1}\" y=\"{}\" text-anchor=\"middle\">{t} s</text>", top + h + 18.0);
@@ -70,6 +70,13 @@ pub fn svg(title: &str, lines: &[Line<'_>]) -> String {
     }
     s.push_str("</svg>");
     s
+}
+
+/// Seconds between time grid lines: the first of 5, 10, 15, 30 s, 1, 2, 5, 10 min … that draws
+/// at most 12 of them.
+fn time_step(t_max: f64) -> usize {
+    const STEPS: [usize; 8] = [5, 10, 15, 30, 60, 120, 300, 600];
+    STEPS.into_iter().find(|step| t_max / *step as f64 <= 12.0).unwrap_or_else(|| (t_max / 12.0).ceil() as usize)
 }
 
 fn escape(text: &str) -> String {
@@ -127,6 +134,14 @@ mod tests {
         assert!(doc.contains(">run 1</text>") && doc.contains(">baseline</text>"));
         assert!(doc.contains("1280x720 &lt;test&gt;"), "the title is escaped");
         assert!(doc.contains(">2.00</text>") && !doc.contains(">2.25</text>"), "the axis ends at 2 cores");
+    }
+
+    #[test]
+    fn long_windows_get_fewer_time_lines() {
+        assert_eq!((time_step(10.0), time_step(60.0), time_step(61.0), time_step(600.0), time_step(7200.0)), (5, 5, 10, 60, 600));
+        let long = at(&[(0.0, 1.0), (600.0, 1.0)]);
+        let doc = svg("10 min", &[Line { label: "run".into(), points: &long }]);
+        assert_eq!(doc.matches(" s</text>").count(), 11, "0, 60, … 600 s");
     }
 
     #[test]

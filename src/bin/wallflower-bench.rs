@@ -18,7 +18,7 @@ use wallflower::config::{ServeArgs, Settings};
 use wallflower::harness::{CallHarness, ParticipantSpec};
 use wallflower::bench::baseline::{BaselineSpec, Recipe};
 use wallflower::bench::chart::Line;
-use wallflower::bench::sample_cpu;
+use wallflower::bench::{sample_cpu, wait_state};
 use wallflower::measure::cpu::CpuReport;
 
 #[derive(Parser)]
@@ -55,6 +55,10 @@ struct Args {
     /// pool's replacement browser has started).
     #[arg(long)]
     warm: bool,
+    /// Instead of the runs: start 1, 2, 3 … test-pattern recordings at once until one keeps
+    /// under 95 % of its frames distinct, and report the most the machine held.
+    #[arg(long)]
+    density: bool,
     /// After the runs, capture the test pattern losslessly and compare Wallflower's encoder with
     /// the classic recipe's at equal bitrate (SSIM against the capture, encoder CPU).
     #[arg(long)]
@@ -126,6 +130,9 @@ fn main() -> anyhow::Result<()> {
 async fn bench(args: Args) -> anyhow::Result<()> {
     let (w, h) = args.size.split_once('x').context("--size like 1280x720")?;
     let (w, h): (u32, u32) = (w.parse()?, h.parse()?);
+    if args.density {
+        return density(&args, (w, h)).await;
+    }
     let mut runs = Vec::new();
     for i in 0..args.runs {
         let run = one_run(&args, w, h).await?;
@@ -167,6 +174,33 @@ async fn bench(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The most test-pattern recordings that run at once with every one keeping its frames.
+async fn density(args: &Args, size: (u32, u32)) -> anyhow::Result<()> {
+    use wallflower::bench::density::{self, KEEP_DISTINCT};
+    let mut steps = Vec::new();
+    for n in 1..=MAX_DENSITY {
+        let mut serve = ServeArgs::default();
+        serve.common.x264_preset = Some(args.preset.clone());
+        let step = density::step(serve, n, size, args.fps, Duration::from_secs(args.seconds)).await?;
+        let shares: Vec<String> = step.distinct.iter().map(|d| format!("{:.1} %", d * 100.0)).collect();
+        println!("{n} at once: {:.2} cores ({:.2} each), distinct frames after 2 s: {}", step.cpu.mean_cores, step.cores_each, shares.join(", "));
+        let holds = step.holds();
+        steps.push(step);
+        if !holds {
+            break;
+        }
+    }
+    let held = steps.iter().take_while(|s| s.holds()).count();
+    println!("density at {}x{}@{} ({}): {held} recordings at once keep ≥ {:.0} % of their frames", size.0, size.1, args.fps, args.preset, KEEP_DISTINCT * 100.0);
+    let out = json!({"size": args.size, "fps": args.fps, "preset": args.preset, "seconds": args.seconds, "density": held, "steps": steps});
+    std::fs::write(&args.json, serde_json::to_string_pretty(&out)?)?;
+    println!("results: {}", args.json.display());
+    Ok(())
+}
+
+/// The density search stops here whatever the machine.
+const MAX_DENSITY: usize = 8;
+
 /// Encodes a lossless capture of the test pattern with each recipe and prints how each did.
 async fn quality(args: &Args, size: (u32, u32)) -> anyhow::Result<Vec<wallflower::bench::quality::Row>> {
     let data = tempfile::tempdir()?;
@@ -205,7 +239,10 @@ fn settings_in(dir: &std::path::Path) -> anyhow::Result<Settings> {
 
 /// One line on what a file holds.
 fn describe(f: &Fidelity) -> String {
-    let sync = f.sync.as_ref().map_or("n/a".into(), |s| format!("{:+.1} ms (p10 {:+.1}, p90 {:+.1}, {} markers)", s.median_ms, s.p10_ms, s.p90_ms, s.count));
+    let sync = f.sync.as_ref().map_or("n/a".into(), |s| {
+        let drift = s.drift_ms.map_or("n/a".into(), |d| format!("{d:+.1} ms"));
+        format!("{:+.1} ms (p10 {:+.1}, p90 {:+.1}, {} markers, drift {drift})", s.median_ms, s.p10_ms, s.p90_ms, s.count)
+    });
     format!("{:.2} fps, {:.1} % distinct frames, longest freeze {} frames, A/V offset {sync}", f.fps, f.distinct_ratio * 100.0, f.longest_freeze_frames)
 }
 
@@ -338,20 +375,6 @@ fn fidelity(file: &std::path::Path, test_pattern: Option<()>) -> anyhow::Result<
     let frames = wallflower::measure::frames::distinct(ffmpeg, file, None)?;
     let sync = test_pattern.and_then(|()| wallflower::measure::sync::offsets(ffmpeg, file, wallflower::measure::sync::Sampling::Screen).ok());
     Ok(Fidelity { fps: frames.fps, distinct_ratio: frames.distinct_ratio, longest_freeze_frames: frames.longest_identical_run, sync })
-}
-
-async fn wait_state(client: &reqwest::Client, url: &str, states: &[&str]) -> anyhow::Result<Value> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let rec: Value = client.get(url).send().await?.json().await?;
-        if states.iter().any(|s| rec["state"] == *s) {
-            return Ok(rec);
-        }
-        if Instant::now() > deadline {
-            bail!("stuck in {}", rec["state"]);
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 /// Waits until the service's warm pool has a browser ready.

@@ -36,6 +36,11 @@ pub struct FrameReport {
 
 /// Counts the distinct frames of `file`, looking only at `crop` (x, y, w, h in pixels) if given.
 pub fn distinct(ffmpeg: &Path, file: &Path, crop: Option<(u32, u32, u32, u32)>) -> Result<FrameReport, MeasureError> {
+    distinct_from(ffmpeg, file, crop, f64::NEG_INFINITY)
+}
+
+/// [`distinct`] over the frames from `from_s` on (a recording's steady part, after its start).
+pub fn distinct_from(ffmpeg: &Path, file: &Path, crop: Option<(u32, u32, u32, u32)>, from_s: f64) -> Result<FrameReport, MeasureError> {
     let crop = crop.map(|(x, y, w, h)| format!("crop={w}:{h}:{x}:{y},")).unwrap_or_default();
     let filter = format!("{crop}scale={W}:{H}:flags=area,format=gray");
     let mut changes = Vec::new();
@@ -44,7 +49,8 @@ pub fn distinct(ffmpeg: &Path, file: &Path, crop: Option<(u32, u32, u32, u32)>) 
         changes.push(previous.as_deref().is_none_or(|p| differs(p, frame)));
         previous = Some(frame.to_vec());
     })?;
-    Ok(summarise(&times, &changes))
+    let kept = times.iter().position(|t| *t >= from_s).unwrap_or(times.len());
+    Ok(summarise(&times[kept..], &changes[kept..]))
 }
 
 /// True when enough pixels moved for `b` to be a new picture after `a`.

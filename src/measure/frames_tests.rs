@@ -54,3 +54,18 @@ fn gaps_in_frame_times_count_as_missing_frames() {
     assert_eq!((r.frames, r.distinct, r.longest_identical_run), (5, 3, 2));
     assert_eq!(r.fps, 4.0 / 6.0);
 }
+
+#[test]
+fn counting_from_a_time_leaves_out_a_frozen_start() {
+    let dir = tempfile::tempdir().unwrap();
+    // One still second, then two moving ones.
+    let (still, moving) = ("color=c=gray:s=320x180:r=30:d=1", "testsrc=s=320x180:r=30:d=2,scroll=h=0.005");
+    let inputs = ["-f", "lavfi", "-i", still, "-f", "lavfi", "-i", moving, "-filter_complex", "[0:v][1:v]concat=n=2:v=1"];
+    let file = encode(dir.path(), "frozen.mp4", &inputs);
+    let whole = distinct(&ffmpeg(), &file, None).unwrap();
+    let steady = distinct_from(&ffmpeg(), &file, None, 1.0).unwrap();
+    eprintln!("whole {whole:?}\nsteady {steady:?}");
+    assert!(whole.longest_identical_run >= 29 && whole.distinct_ratio < 0.72, "{whole:?}");
+    assert!(steady.frames >= 59 && steady.frames <= 61, "{steady:?}");
+    assert!(steady.distinct_ratio >= 0.98 && steady.longest_identical_run <= 2, "{steady:?}");
+}

@@ -12,6 +12,7 @@ pub mod display;
 pub mod finalize;
 pub mod forward;
 pub mod guard;
+pub mod job;
 pub mod outputs;
 pub mod page;
 pub mod pipeline;
