@@ -222,7 +222,9 @@ impl Settings {
                 .unwrap_or(Duration::from_secs(15)),
             stop_timeout: Duration::from_secs(file.stop_timeout_s.unwrap_or(10)),
             max_concurrent: args.max_concurrent.or(file.max_concurrent).unwrap_or(cores).max(1),
-            x264_preset: c.x264_preset.clone().or(file.x264_preset).unwrap_or_else(|| "veryfast".into()),
+            // ultrafast: at the same bitrate as good as the classic recipe's line, and ~0.25
+            // cores a recording less than veryfast at 720p (BENCHMARKS.md, quality).
+            x264_preset: c.x264_preset.clone().or(file.x264_preset).unwrap_or_else(|| "ultrafast".into()),
             sound_shift_ms: sound_shift_ms(c.sound_shift_ms.or(file.sound_shift_ms))?,
             warm_pool: warm_pool(args.warm_pool.or(file.warm_pool), args.warm_pool_size.clone().or(file.warm_pool_size))?,
             storage: StorageConfig::from_file(file.storage, c.upload_retry_for, c.keep_local_copies)?,

@@ -36,7 +36,7 @@ struct Args {
     #[arg(long, default_value_t = 20)]
     seconds: u64,
     /// x264 preset of the recorder.
-    #[arg(long, default_value = "veryfast")]
+    #[arg(long, default_value = "ultrafast")]
     preset: String,
     /// Milliseconds the recorder moves the sound later (default: the service's default); 0
     /// measures the pipeline's own offset.
