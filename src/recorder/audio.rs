@@ -175,12 +175,12 @@ impl Sink {
         format!("{}.monitor", self.name)
     }
 
-    /// Unloads the sink.
     /// Forgets a sink whose daemon died: its module number may belong to a sink of the new one.
     pub fn forget(mut self) {
         self.module = None;
     }
 
+    /// Unloads the sink.
     pub async fn remove(mut self) {
         let Some(module) = self.module.take() else { return };
         let mut cmd = self.pactl.command();

@@ -47,10 +47,16 @@ impl WarmSet {
         self.sink.generation == pulse_generation && !self.display.has_exited() && !self.browser.has_exited()
     }
 
-    pub async fn teardown(self) {
+    /// Ends the set's processes. A sink of an earlier PulseAudio is forgotten, not removed: its
+    /// module number may now be another sink's.
+    pub async fn teardown(self, pulse_generation: u64) {
         self.browser.close().await;
         self.display.stop().await;
-        self.sink.remove().await;
+        if self.sink.generation == pulse_generation {
+            self.sink.remove().await;
+        } else {
+            self.sink.forget();
+        }
     }
 }
 
@@ -94,6 +100,8 @@ impl Launcher {
 /// The ready sets and the task that keeps them topped up.
 pub(super) struct WarmPool {
     config: WarmPoolConfig,
+    /// The sound server the sets' sinks belong to.
+    pulse: Arc<PulseServer>,
     ready: Mutex<Vec<WarmSet>>,
     wake: Notify,
     cancel: CancellationToken,
@@ -103,7 +111,14 @@ pub(super) struct WarmPool {
 impl WarmPool {
     /// Starts filling the pool in the background.
     pub fn start(config: WarmPoolConfig, launcher: Launcher) -> Arc<Self> {
-        let pool = Arc::new(Self { config, ready: Mutex::new(Vec::new()), wake: Notify::new(), cancel: CancellationToken::new(), tracker: TaskTracker::new() });
+        let pool = Arc::new(Self {
+            config,
+            pulse: Arc::clone(&launcher.pulse),
+            ready: Mutex::new(Vec::new()),
+            wake: Notify::new(),
+            cancel: CancellationToken::new(),
+            tracker: TaskTracker::new(),
+        });
         pool.tracker.spawn(Arc::clone(&pool).fill(launcher));
         pool.tracker.close();
         pool
@@ -123,7 +138,7 @@ impl WarmPool {
                 return Some(set);
             }
             tracing::warn!("a warm browser's processes died while it waited; starting cold");
-            set.teardown().await;
+            set.teardown(pulse_generation).await;
         }
         None
     }
@@ -146,7 +161,7 @@ impl WarmPool {
             }
             // A start runs to its end (a half-started set would leave processes behind).
             match launcher.start_set(self.config).await {
-                Ok(set) if self.cancel.is_cancelled() => set.teardown().await,
+                Ok(set) if self.cancel.is_cancelled() => set.teardown(self.pulse.generation()).await,
                 Ok(set) => self.ready.lock().unwrap_or_else(|e| e.into_inner()).push(set),
                 Err(e) => {
                     tracing::warn!("cannot start a warm browser: {e}; trying again in {RETRY_DELAY:?}");
@@ -169,7 +184,7 @@ impl WarmPool {
         self.tracker.wait().await;
         let sets = std::mem::take(&mut *self.ready.lock().unwrap_or_else(|e| e.into_inner()));
         for set in sets {
-            set.teardown().await;
+            set.teardown(self.pulse.generation()).await;
         }
     }
 }
