@@ -11,8 +11,7 @@ use anyhow::{Context, bail};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::app::Application;
-use crate::config::{ServeArgs, Settings};
+use crate::config::ServeArgs;
 use crate::measure::cpu::CpuReport;
 use crate::measure::frames;
 
@@ -43,19 +42,11 @@ impl Step {
 /// Runs `n` recordings of `size` at once on a service made from `serve` for `window`.
 pub async fn step(mut serve: ServeArgs, n: usize, size: (u32, u32), fps: u32, window: Duration) -> anyhow::Result<Step> {
     let data = tempfile::tempdir()?;
-    serve.listen = Some("127.0.0.1:0".parse()?);
     serve.max_concurrent = Some(n);
     serve.common.data_dir = Some(data.path().to_path_buf());
-    let app = Application::build(Settings::resolve(&serve)?).await?;
-    let base = format!("http://{}", app.local_addr());
-    let instance = app.instance().to_owned();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let service = tokio::spawn(app.run(async move {
-        let _ = rx.await;
-    }));
-    let measured = measure(&base, &instance, n, size, fps, window).await;
-    let _ = tx.send(());
-    service.await??;
+    let service = super::BenchService::start(serve).await?;
+    let measured = measure(&service.base, &service.instance, n, size, fps, window).await;
+    service.stop().await?;
     let (cpu, files) = measured?;
     let mut step = Step { recordings: n, cores_each: cpu.mean_cores / n as f64, cpu, distinct: Vec::new(), fps: Vec::new() };
     for file in files {

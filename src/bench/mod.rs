@@ -10,8 +10,40 @@ pub mod quality;
 
 use std::time::{Duration, Instant};
 
+use crate::app::Application;
+use crate::config::{ServeArgs, Settings};
 use crate::measure::cpu::{self, CpuReport, ProcSample, Sample};
 use crate::recorder::process::instance_processes;
+
+/// A service running in this process for a benchmark, on a loopback port of its own.
+pub struct BenchService {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// The marker of its processes (for [`sample_cpu`]).
+    pub instance: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl BenchService {
+    /// Starts the service `serve` describes, listening on a free loopback port.
+    pub async fn start(mut serve: ServeArgs) -> anyhow::Result<Self> {
+        serve.listen = Some(([127, 0, 0, 1], 0).into());
+        let app = Application::build(Settings::resolve(&serve)?).await?;
+        let (base, instance) = (format!("http://{}", app.local_addr()), app.instance().to_owned());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(app.run(async move {
+            let _ = stopped.await;
+        }));
+        Ok(Self { base, instance, stop, task })
+    }
+
+    /// Shuts it down as SIGTERM would and waits until it has.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(());
+        self.task.await?
+    }
+}
 
 /// Every process of `instance` now: CPU ticks and PSS.
 fn sample(instance: &str, at_s: f64) -> Sample {

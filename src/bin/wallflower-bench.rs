@@ -13,12 +13,11 @@ use anyhow::{Context, bail};
 use clap::Parser;
 use serde::Serialize;
 use serde_json::{Value, json};
-use wallflower::app::Application;
 use wallflower::config::{ServeArgs, Settings};
 use wallflower::harness::{CallHarness, ParticipantSpec};
 use wallflower::bench::baseline::{BaselineSpec, Recipe};
 use wallflower::bench::chart::Line;
-use wallflower::bench::{sample_cpu, wait_state};
+use wallflower::bench::{BenchService, sample_cpu, wait_state};
 use wallflower::measure::cpu::CpuReport;
 
 #[derive(Parser)]
@@ -297,20 +296,15 @@ async fn one_run(args: &Args, width: u32, height: u32) -> anyhow::Result<Run> {
 
 async fn measured_run(args: &Args, width: u32, height: u32, source: Value, call: Option<String>) -> anyhow::Result<Run> {
     let data = tempfile::tempdir()?;
-    let mut serve = ServeArgs { listen: Some("127.0.0.1:0".parse()?), ..ServeArgs::default() };
+    let mut serve = ServeArgs::default();
     serve.common.data_dir = Some(data.path().to_path_buf());
     serve.common.x264_preset = Some(args.preset.clone());
     serve.common.sound_shift_ms = args.sound_shift_ms;
     if args.warm {
         (serve.warm_pool, serve.warm_pool_size) = (Some(1), Some(format!("{width}x{height}")));
     }
-    let app = Application::build(Settings::resolve(&serve)?).await?;
-    let base = format!("http://{}", app.local_addr());
-    let instance = app.instance().to_owned();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let service = tokio::spawn(app.run(async move {
-        let _ = rx.await;
-    }));
+    let service = BenchService::start(serve).await?;
+    let (base, instance) = (service.base.clone(), service.instance.clone());
     let client = reqwest::Client::new();
     if args.warm {
         wait_warm(&client, &base).await?;
@@ -344,8 +338,7 @@ async fn measured_run(args: &Args, width: u32, height: u32, source: Value, call:
     if done["state"] != "completed" {
         bail!("recording failed: {}", done["error"]);
     }
-    let _ = tx.send(());
-    service.await??;
+    service.stop().await?;
     let file_duration_s = done["duration_s"].as_f64().unwrap_or(0.0);
     let file_path = std::path::PathBuf::from(done["files"][0]["path"].as_str().unwrap_or(""));
     let file = file_path.clone();

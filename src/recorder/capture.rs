@@ -1,6 +1,7 @@
 //! The ffmpeg sidecar: grabs the recording's X display, and takes the sound of its audio sink
-//! from our [`super::soundfeed`] already on the capture's timeline, into a fragmented MP4 (playable up to the last fragment even if ffmpeg is killed), reports progress,
-//! and stops by `q` with a deadline before a kill.
+//! from our [`super::soundfeed`] already on the capture's timeline, into a fragmented MP4
+//! (playable up to the last fragment even if ffmpeg is killed), reports progress, and stops by
+//! `q` with a deadline before a kill.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;

@@ -120,7 +120,7 @@ impl Recorder {
         let pulse_dir = config.work_dir.join("pulse");
         let socket = config.sandbox.path().join("pulse-native");
         let pulse = Arc::new(PulseServer::start(&tools.pulseaudio, &tools.pactl, &pulse_dir, socket, instance).await?);
-        let warm = config.warm_pool.filter(|pool| pool.sets > 0).map(|pool| {
+        let warm = config.warm_pool.map(|pool| {
             let launcher = Launcher { tools: tools.clone(), pulse: Arc::clone(&pulse), sandbox: Arc::clone(&config.sandbox), instance: instance.to_owned() };
             WarmPool::start(pool, launcher)
         });
