@@ -75,6 +75,7 @@
   var KEEPALIVE_MS = 25000;
   var POLL_MS = 1000;
   var SPEAKING_MS = 100;
+  var LEVEL_WAIT_MS = 1500;        // no RTP audio level by then: measure the sound in Web Audio
   var FLOW_CHECK_MS = 1000;        // how often RTP arrival is checked (getStats)
   var FLOW_STALL_MS = 2500;        // no RTP for this long: the track counts as removed (muted)
   var RESTORE_GRACE_MS = 6000;     // after a reconnect, how long missing publishers may take to come back
@@ -784,7 +785,7 @@
             !track.muted && !t.stopped && (dir === 'recvonly' || dir === 'sendrecv') &&
             !stalled(mid, info.feed_id);
           if (!ok) return;
-          live[mid] = { participantId: info.feed_id, kind: info.type, track: track, source: sourceOf(info) };
+          live[mid] = { participantId: info.feed_id, kind: info.type, track: track, source: sourceOf(info), receiver: t.receiver };
         });
       }
       Object.keys(emitted).forEach(function (mid) {
@@ -799,7 +800,7 @@
         var entry = { participantId: w.participantId, kind: w.kind, track: w.track, mid: mid, analyser: null };
         emitted[mid] = entry;
         var stream = new MediaStream([w.track]);
-        if (w.kind === 'audio') attachAnalyser(entry, stream);
+        if (w.kind === 'audio') watchLevel(entry, w.receiver, stream);
         emit('track-added', {
           participantId: w.participantId, kind: w.kind, track: w.track, stream: stream, mid: mid, source: w.source
         });
@@ -844,6 +845,48 @@
 
     // --------------------------------------------------------- speaking
 
+    // The level comes with the RTP packets (the audio-level header extension, which browsers
+    // send and Janus relays): reading it costs nothing. Only a sender without it (a plain RTP
+    // publisher) gets a Web Audio analyser, whose audio thread and second sound output cost
+    // about as much as a participant's video decode.
+    function watchLevel(entry, receiver, stream) {
+      entry.receiver = receiver;
+      entry.stream = stream;
+      entry.since = Date.now();
+      if (!speakTimer) speakTimer = setInterval(speakingTick, SPEAKING_MS);
+    }
+
+    // the newest RTP audio level of entry's receiver (0..1 linear, 1 = full scale), or null
+    function rtpLevel(entry) {
+      var r = entry.receiver;
+      if (!r || typeof r.getSynchronizationSources !== 'function') return null;
+      var best = null;
+      r.getSynchronizationSources().forEach(function (src) {
+        if (typeof src.audioLevel === 'number' && (best === null || src.timestamp > best.timestamp)) best = src;
+      });
+      return best ? best.audioLevel : null;
+    }
+
+    // entry's level in dBFS, from RTP or the analyser (attached once RTP has none for a while)
+    function levelDb(entry) {
+      var linear = entry.analyser ? null : rtpLevel(entry);
+      if (linear !== null) {
+        entry.rtpLevels = true;
+        return linear > 0 ? 20 * Math.log10(linear) : -100;
+      }
+      if (!entry.analyser) {
+        if (entry.rtpLevels || entry.noAnalyser || Date.now() - entry.since < LEVEL_WAIT_MS) return null;
+        attachAnalyser(entry, entry.stream);
+        if (!entry.analyser) { entry.noAnalyser = true; return null; }
+      }
+      var a = entry.analyser;
+      a.node.getFloatTimeDomainData(a.buf);
+      var sum = 0;
+      for (var i = 0; i < a.buf.length; i++) sum += a.buf[i] * a.buf[i];
+      var rms = Math.sqrt(sum / a.buf.length);
+      return rms > 0 ? 20 * Math.log10(rms) : -100;
+    }
+
     function attachAnalyser(entry, stream) {
       try {
         if (!audioCtx) audioCtx = new (global.AudioContext || global.webkitAudioContext)();
@@ -859,7 +902,7 @@
         an.fftSize = 1024;
         src.connect(an);
         entry.analyser = { node: an, src: src, keep: keep, buf: new Float32Array(an.fftSize) };
-        if (!speakTimer) speakTimer = setInterval(speakingTick, SPEAKING_MS);
+        log('info', 'participant ' + entry.participantId + ' sends no RTP audio level: measuring it in Web Audio');
       } catch (e) {
         log('warn', 'no speaking detection: ' + e);
       }
@@ -880,14 +923,10 @@
       var any = false;
       Object.keys(emitted).forEach(function (mid) {
         var e = emitted[mid];
-        if (!e.analyser) return;
+        if (e.kind !== 'audio') return;
         any = true;
-        var a = e.analyser;
-        a.node.getFloatTimeDomainData(a.buf);
-        var sum = 0;
-        for (var i = 0; i < a.buf.length; i++) sum += a.buf[i] * a.buf[i];
-        var rms = Math.sqrt(sum / a.buf.length);
-        var db = rms > 0 ? 20 * Math.log10(rms) : -100;
+        var db = levelDb(e);
+        if (db === null) return;
         var level = Math.min(1, Math.max(0, (db + 60) / 60));   // -60 dBFS..0 dBFS -> 0..1
         raw[e.participantId] = Math.max(raw[e.participantId] || 0, level);
       });

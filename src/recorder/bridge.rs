@@ -14,10 +14,11 @@ use super::RecorderError;
 pub const BINDING: &str = "__wallflower";
 
 /// Every page says once a second, from `requestAnimationFrame`, that it still draws: a frozen
-/// renderer stops saying it (see the watchdog in [`super::supervise`]).
-const HEARTBEAT: &str = r#"(() => { let last = 0; const beat = (t) => {
-    if (t - last >= 1000 && window.__wallflower) { last = t; window.__wallflower('{"type":"heartbeat"}'); }
-    requestAnimationFrame(beat); }; requestAnimationFrame(beat); })();"#;
+/// renderer stops saying it (see the watchdog in [`super::supervise`]). One animation frame a
+/// second, not a loop: a page that requests every frame keeps the renderer and the compositor
+/// ticking at 60 Hz even when nothing on it moves.
+const HEARTBEAT: &str = r#"(() => { setInterval(() => requestAnimationFrame(() => {
+    if (window.__wallflower) window.__wallflower('{"type":"heartbeat"}'); }), 1000); })();"#;
 
 /// A message from the page.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
