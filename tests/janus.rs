@@ -1,6 +1,6 @@
 //! Recording real calls: a Janus from Debian in a private network namespace, synthetic
-//! participants (headless Chromium with fake devices), and the service recording as a hidden
-//! subscriber. One at a time (nextest group `e2e`).
+//! participants (headless Chromium with fake devices, or ffmpeg over plain RTP), and the service
+//! recording as a hidden subscriber. One at a time (nextest group `e2e`).
 
 mod common;
 
@@ -75,6 +75,35 @@ fn two_participants_are_recorded_and_the_recorder_stays_hidden() {
         let (t440, t1200) = (tone_level_db(&file, 440), tone_level_db(&file, 1200));
         eprintln!("440 Hz {t440:.1} dB, 1200 Hz {t1200:.1} dB");
         assert!(t440 > -45.0 && t1200 > -45.0, "both voices heard: {t440:.1} / {t1200:.1} dB");
+        finish(app, call).await;
+    });
+}
+
+#[test]
+fn a_participant_sent_by_ffmpeg_over_plain_rtp_is_recorded_and_leaves_the_room() {
+    in_namespace(|| async {
+        let mut call = CallHarness::start(&layouts_dir()).await.unwrap();
+        call.join(bob()).await.unwrap();
+        call.join(carol().over_rtp()).await.unwrap();
+        let app = spawn_app().await;
+        let id = app.start(call_source(json!({}))).await;
+        app.wait_for(&id, &["recording"], START).await;
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        let (_, live) = app.get(&format!("/v1/recordings/{id}")).await;
+        assert_eq!(live["participants"].as_array().map(Vec::len), Some(2), "{live}");
+        call.leave("Carol").await;
+        let listed = janus_client::participants(URL, ROOM).await.unwrap();
+        let names: Vec<_> = listed.iter().filter_map(|p| p.display.clone()).collect();
+        assert_eq!(names, ["Bob"], "Carol's remote publisher is removed when she leaves");
+        app.post(&format!("/v1/recordings/{id}/stop"), json!({})).await;
+        let done = app.wait_for(&id, &["completed"], FINISH).await;
+        let file = file_of(&done);
+        let (green, blue) = (colour_share(&file, 3.0, GREEN, 40), colour_share(&file, 3.0, BLUE, 40));
+        eprintln!("green (RTP) {green:.2}, blue (browser) {blue:.2}");
+        assert!(green > 0.05 && blue > 0.05, "both tiles visible: green {green:.2}, blue {blue:.2}");
+        let (t2600, t1200) = (tone_level_db(&file, 2600), tone_level_db(&file, 1200));
+        eprintln!("2600 Hz (RTP) {t2600:.1} dB, 1200 Hz {t1200:.1} dB");
+        assert!(t2600 > -45.0 && t1200 > -45.0, "both voices heard: {t2600:.1} / {t1200:.1} dB");
         finish(app, call).await;
     });
 }

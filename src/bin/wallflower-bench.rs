@@ -45,6 +45,11 @@ struct Args {
     /// (needs root: network namespace).
     #[arg(long, default_value_t = 0)]
     participants: usize,
+    /// The participants are ffmpeg sending plain RTP into Janus (about 1 % of a core each)
+    /// instead of publishing Chromiums (~0.25 cores each): the recorder then has the machine
+    /// to itself, as it would beside a remote SFU.
+    #[arg(long)]
+    rtp_participants: bool,
     /// After each run, record the same test pattern with the classic recipe (Jibri's ffmpeg
     /// line) and report Wallflower / baseline ratios.
     #[arg(long)]
@@ -115,6 +120,10 @@ struct Fidelity {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    // The service runs in this process: its warnings (and with WALLFLOWER_LOG more) show here.
+    if std::env::var_os("WALLFLOWER_LOG").is_some() {
+        wallflower::logging::init(wallflower::logging::LogFormat::Text);
+    }
     if args.baseline && args.participants > 0 {
         bail!("--baseline records the test pattern; it cannot be combined with --participants yet");
     }
@@ -154,8 +163,8 @@ async fn bench(args: Args) -> anyhow::Result<()> {
         println!("median POST→first participant frame: {:.0} ms", median(firsts));
     }
     println!(
-        "median of {} {}runs at {}x{}@{} ({}, {} participants): POST→recording {:.0} ms, POST→first frame {:.0} ms, stop→delivered {:.0} ms, {:.2} cores",
-        runs.len(), if args.warm { "warm " } else { "" }, w, h, args.fps, args.preset, args.participants,
+        "median of {} {}runs at {}x{}@{} ({}, {} {}participants): POST→recording {:.0} ms, POST→first frame {:.0} ms, stop→delivered {:.0} ms, {:.2} cores",
+        runs.len(), if args.warm { "warm " } else { "" }, w, h, args.fps, args.preset, args.participants, kind(&args),
         med(&|r| r.post_to_recording_ms as f64), med(&|r| r.post_to_first_frame_ms as f64),
         med(&|r| r.stop_to_delivered_ms as f64), med(&|r| r.cpu.mean_cores)
     );
@@ -164,10 +173,10 @@ async fn bench(args: Args) -> anyhow::Result<()> {
         false => None,
     };
     let out = json!({"size": args.size, "fps": args.fps, "preset": args.preset, "seconds": args.seconds,
-                     "participants": args.participants, "warm": args.warm, "runs": runs, "quality": quality});
+                     "participants": args.participants, "rtp_participants": args.rtp_participants, "warm": args.warm, "runs": runs, "quality": quality});
     std::fs::write(&args.json, serde_json::to_string_pretty(&out)?)?;
     println!("results: {}", args.json.display());
-    let title = format!("CPU of one recording, {w}x{h}@{} {} ({} participants)", args.fps, args.preset, args.participants);
+    let title = format!("CPU of one recording, {w}x{h}@{} {} ({} {}participants)", args.fps, args.preset, args.participants, kind(&args));
     chart(&title, &runs, &args.chart).await?;
     println!("CPU chart: {}", args.chart.display());
     Ok(())
@@ -270,6 +279,11 @@ async fn baseline(args: &Args, width: u32, height: u32, run: &Run) -> anyhow::Re
     })
 }
 
+/// How the participants publish, as the report names it.
+fn kind(args: &Args) -> &'static str {
+    if args.rtp_participants { "RTP " } else { "" }
+}
+
 async fn one_run(args: &Args, width: u32, height: u32) -> anyhow::Result<Run> {
     let mut call = None;
     let mut source = json!({"type": "test"});
@@ -278,7 +292,7 @@ async fn one_run(args: &Args, width: u32, height: u32) -> anyhow::Result<Run> {
         let colours = ["0xd02020", "0x2040e0", "0x20b040", "0xd0a020", "0x8020d0", "0x20c0c0"];
         for i in 0..args.participants {
             let spec = ParticipantSpec::new(&format!("P{}", i + 1), colours[i % colours.len()], 300 + 150 * i as u32);
-            harness.join(spec).await?;
+            harness.join(if args.rtp_participants { spec.over_rtp() } else { spec }).await?;
         }
         source = json!({"type": "janus", "server": wallflower::harness::janus::URL, "room": wallflower::harness::janus::ROOM});
         call = Some(harness);

@@ -1,6 +1,7 @@
 //! The call test harness: a real Janus (Debian package) with its own configuration, in a network
 //! namespace this process creates, and synthetic participants (headless Chromium with fake
-//! devices fed by ffmpeg-made files). Used by the tests, the demo and the benchmark.
+//! devices fed by ffmpeg-made files, or ffmpeg sending plain RTP). Used by the tests, the demo
+//! and the benchmark.
 //!
 //! Janus (libnice) gathers no ICE candidates on loopback, so [`netns::isolate`] moves the calling
 //! thread into a fresh network namespace with a veth pair whose both ends stay inside it. Call it
@@ -12,6 +13,7 @@ pub mod janus_client;
 pub mod netns;
 pub mod nginx;
 pub mod participant;
+pub mod rtp;
 
 pub use janus::Janus;
 pub use participant::{Participant, ParticipantSpec};

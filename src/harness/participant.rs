@@ -1,7 +1,8 @@
 //! Synthetic participants: headless Chromium publishing into a Janus room from fake devices fed by
 //! ffmpeg-made files (a solid colour with the name and a running clock; a steady tone), so a
 //! recording can be checked for each one's colour and frequency. Each is driven over CDP, so a
-//! test can make it send data-channel messages (chat, reactions) at known moments.
+//! test can make it send data-channel messages (chat, reactions) at known moments. The same
+//! picture and tone can instead come from ffmpeg over plain RTP ([`super::rtp`]), far cheaper.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -10,6 +11,7 @@ use url::Url;
 
 use super::HarnessError;
 use super::janus_client;
+use super::rtp::RtpPublisher;
 use crate::recorder::browser::{Browser, LaunchOptions};
 
 /// Who a synthetic participant is.
@@ -25,19 +27,31 @@ pub struct ParticipantSpec {
     pub pin: Option<String>,
     /// A running clock on the camera; off for tests that look for changes in the picture.
     pub clock: bool,
+    /// Published by ffmpeg over plain RTP instead of a browser (no data channel).
+    pub rtp: bool,
 }
 
 /// A participant in the call.
 pub struct Participant {
     pub spec: ParticipantSpec,
-    browser: Browser,
-    _profile: tempfile::TempDir,
+    publisher: Publisher,
+}
+
+enum Publisher {
+    Browser { browser: Browser, _profile: tempfile::TempDir },
+    Rtp(RtpPublisher),
 }
 
 impl ParticipantSpec {
     /// A participant in the open harness room.
     pub fn new(name: &str, color: &str, tone_hz: u32) -> Self {
-        Self { name: name.into(), color: color.into(), tone_hz, room: super::janus::ROOM, pin: None, clock: true }
+        Self { name: name.into(), color: color.into(), tone_hz, room: super::janus::ROOM, pin: None, clock: true, rtp: false }
+    }
+
+    /// The same participant published by ffmpeg over plain RTP (see [`super::rtp`]).
+    pub fn over_rtp(mut self) -> Self {
+        self.rtp = true;
+        self
     }
 
     /// The same participant with a still camera picture (no clock).
@@ -46,16 +60,24 @@ impl ParticipantSpec {
         self
     }
 
-    /// Makes the camera (`.y4m`) and microphone (`.wav`) files in `dir`.
-    async fn make_media(&self, ffmpeg: &Path, dir: &Path) -> Result<(PathBuf, PathBuf), HarnessError> {
-        let (video, audio) = (dir.join("camera.y4m"), dir.join("microphone.wav"));
+    /// The camera picture as an ffmpeg lavfi source of `seconds`: 320x180 at 15 fps.
+    pub(super) fn video_source(&self, seconds: u32) -> String {
         let text = "drawtext=fontsize=28:fontcolor=white:x=(w-tw)/2:y=(h-th)/2";
         let clock = "drawtext=fontsize=16:fontcolor=white:x=w-tw-8:y=8:text='%{pts\\:hms}'";
         let clock = if self.clock { format!(",{clock}") } else { String::new() };
-        let source = format!("color=c={}:s=320x180:r=15:d=10,{text}:text='{}'{clock}", self.color, self.name);
-        run_ffmpeg(ffmpeg, &["-f", "lavfi", "-i", &source, "-pix_fmt", "yuv420p"], &video).await?;
-        let tone = format!("sine=f={}:sample_rate=48000:d=10", self.tone_hz);
-        run_ffmpeg(ffmpeg, &["-f", "lavfi", "-i", &tone, "-ac", "1"], &audio).await?;
+        format!("color=c={}:s=320x180:r=15:d={seconds},{text}:text='{}'{clock}", self.color, self.name)
+    }
+
+    /// The microphone's tone as an ffmpeg lavfi source of `seconds`.
+    pub(super) fn tone_source(&self, seconds: u32) -> String {
+        format!("sine=f={}:sample_rate=48000:d={seconds}", self.tone_hz)
+    }
+
+    /// Makes the camera (`.y4m`) and microphone (`.wav`) files in `dir`.
+    async fn make_media(&self, ffmpeg: &Path, dir: &Path) -> Result<(PathBuf, PathBuf), HarnessError> {
+        let (video, audio) = (dir.join("camera.y4m"), dir.join("microphone.wav"));
+        run_ffmpeg(ffmpeg, &["-f", "lavfi", "-i", &self.video_source(10), "-pix_fmt", "yuv420p"], &video).await?;
+        run_ffmpeg(ffmpeg, &["-f", "lavfi", "-i", &self.tone_source(10), "-ac", "1"], &audio).await?;
         Ok((video, audio))
     }
 }
@@ -82,9 +104,14 @@ pub struct Launch<'a> {
 }
 
 impl Participant {
-    /// Starts the participant's browser and waits until Janus lists them as publishing.
+    /// Starts the participant's browser (or RTP sender) and waits until Janus lists them as
+    /// publishing.
     pub async fn join(spec: ParticipantSpec, launch: Launch<'_>) -> Result<Self, HarnessError> {
         std::fs::create_dir_all(launch.dir)?;
+        if spec.rtp {
+            let publisher = RtpPublisher::start(&spec, launch.ffmpeg, launch.janus_url, launch.dir, launch.instance).await?;
+            return Ok(Self { spec, publisher: Publisher::Rtp(publisher) });
+        }
         let (video, audio) = spec.make_media(launch.ffmpeg, launch.dir).await?;
         let mut page = launch.layouts.join("participant/index.html").map_err(|e| fail(&spec, e))?;
         page.query_pairs_mut()
@@ -110,7 +137,7 @@ impl Participant {
             browser.close().await;
             return Err(fail(&spec, e));
         }
-        let participant = Self { spec, browser, _profile: profile };
+        let participant = Self { spec, publisher: Publisher::Browser { browser, _profile: profile } };
         if let Err(e) = participant.wait_published(launch.janus_url).await {
             participant.leave().await;
             return Err(e);
@@ -128,7 +155,11 @@ impl Participant {
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        Err(fail(&self.spec, format!("not publishing after 20 s: {}", self.browser.tail())))
+        let tail = match &self.publisher {
+            Publisher::Browser { browser, .. } => browser.tail(),
+            Publisher::Rtp(_) => String::new(),
+        };
+        Err(fail(&self.spec, format!("not publishing after 20 s: {tail}")))
     }
 
     /// Sends `text` on the participant's data channel (as a chat or reaction would travel).
@@ -143,16 +174,22 @@ impl Participant {
               for (let i = 0; i < {times}; i++) if (!p.sendData({})) return false; return true; }})()",
             serde_json::json!(text)
         );
-        let sent = self.browser.page.evaluate(script).await.map_err(|e| fail(&self.spec, e))?;
+        let Publisher::Browser { browser, .. } = &self.publisher else {
+            return Err(fail(&self.spec, "an RTP participant has no data channel"));
+        };
+        let sent = browser.page.evaluate(script).await.map_err(|e| fail(&self.spec, e))?;
         match sent.into_value::<bool>() {
             Ok(true) => Ok(()),
             _ => Err(fail(&self.spec, "the data channel is not open")),
         }
     }
 
-    /// Leaves the call (closes the browser).
+    /// Leaves the call (closes the browser, or stops sending and leaves the room).
     pub async fn leave(self) {
-        self.browser.close().await;
+        match self.publisher {
+            Publisher::Browser { browser, .. } => browser.close().await,
+            Publisher::Rtp(publisher) => publisher.stop().await,
+        }
     }
 }
 

@@ -220,7 +220,7 @@ fn command(input: &CaptureInput<'_>, origin_s: f64, sound: &Path) -> FfmpegComma
     let size = format!("{}x{}", out.width, out.height);
     let fps = out.fps.to_string();
     let mut cmd = FfmpegCommand::new_with_path(input.ffmpeg);
-    cmd.args(["-hide_banner", "-nostats", "-stats_period", "0.25", "-stats", "-y", "-copyts"])
+    cmd.args(["-hide_banner", "-nostats", "-stats_period", "0.1", "-stats", "-y", "-copyts"])
         // Probe as little as possible: ffmpeg opens the inputs one after the other, picture first.
         .args(["-probesize", "32", "-analyzeduration", "0"])
         // A small x11grab queue: under CPU pressure a big one grows ffmpeg to gigabytes (PLATFORM.md).

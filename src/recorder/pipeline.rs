@@ -182,12 +182,17 @@ impl Recorder {
         if let Some(outputs) = outputs {
             outputs.close().await;
         }
-        let finished = match run.segments.as_slice() {
-            [] if !job.output.file => None,
-            [] => Some(Err(RecorderError::Finalize("ffmpeg wrote no file".into()))),
-            [only] if job.keep_fragmented => Some(segments::keep(&self.tools, &only.spool, &job.file, &self.instance).await),
-            all => Some(segments::finish(&self.tools, all, &job.file, &self.instance).await),
+        // The browser, display and sink are done with once ffmpeg is: they go while the file is
+        // finished, not before it is delivered.
+        let finish = async {
+            match run.segments.as_slice() {
+                [] if !job.output.file => None,
+                [] => Some(Err(RecorderError::Finalize("ffmpeg wrote no file".into()))),
+                [only] if job.keep_fragmented => Some(segments::keep(&self.tools, &only.spool, &job.file, &self.instance).await),
+                all => Some(segments::finish(&self.tools, all, &job.file, &self.instance).await),
+            }
         };
+        let (finished, ()) = tokio::join!(finish, parts.teardown());
         let file = |media: MediaInfo| (job.file.clone(), media);
         match (ended, finished) {
             (Ok(end_reason), None) => Ok(Outcome { end_reason, video: None }),

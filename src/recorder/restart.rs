@@ -29,9 +29,11 @@ const CRASH_LOOP_WINDOW: Duration = Duration::from_secs(600);
 
 /// How long a stopping recording waits for ffmpeg to write what was on screen at the stop.
 const CATCH_UP: Duration = Duration::from_secs(3);
-/// How far past the stop to let ffmpeg write: `q` drops frames still queued inside ffmpeg, and
-/// the excess is trimmed when the file is finalised.
-const CATCH_UP_MARGIN_S: f64 = 0.6;
+/// How far past the stop to let ffmpeg write, so the sound (not counted by the catch-up, and a
+/// few tens of milliseconds behind the picture through parec and the FIFO) reaches the stop
+/// too: `q` drops what is still queued inside ffmpeg. The excess is trimmed when the file is
+/// finalised; every 0.1 s of it is 0.1 s more between stop and delivery.
+const CATCH_UP_MARGIN_S: f64 = 0.25;
 
 /// A part of the pipeline that can break and be relaunched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
