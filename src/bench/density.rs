@@ -1,8 +1,10 @@
 //! Density: how many recordings one machine holds at once while each keeps its picture moving.
-//! A step starts `n` test-pattern recordings together on one service, measures all their
-//! processes' CPU over a steady window, stops them, and counts the distinct frames of each file
-//! after its first 2 s (the test pattern changes every frame, so a repeated frame is one the
-//! pipeline could not deliver in time).
+//! A step starts `n` recordings of one [`Scene`] together on one service, measures all their
+//! processes' CPU over a steady window (and the call's participants and Janus apart), stops
+//! them, and counts the distinct frames of each file after its first 2 s: of the whole picture
+//! for the test pattern (it changes every frame, so a repeated frame is one the pipeline could
+//! not deliver in time), of one participant's tile for a call (every frame of its camera differs,
+//! so the tile should change as often as the camera sends).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -20,6 +22,45 @@ pub const KEEP_DISTINCT: f64 = 0.95;
 /// Frames before this (seconds into a file) are left out: its first ~0.75 s is one picture.
 const STEADY_FROM_S: f64 = 2.0;
 
+/// What the recordings record.
+#[derive(Debug, Clone)]
+pub struct Scene {
+    /// The recordings' `source`.
+    pub source: Value,
+    /// Where a moving participant tile sits, if the measure is one tile rather than the picture.
+    pub tile: Option<Tile>,
+    /// Marker of the call's processes (participants and Janus), measured apart.
+    pub call_instance: Option<String>,
+}
+
+/// A participant tile to count frames in.
+#[derive(Debug, Clone, Copy)]
+pub struct Tile {
+    /// x, y, width, height in the recording's pixels.
+    pub crop: (u32, u32, u32, u32),
+    /// How many new pictures a second the participant's camera sends.
+    pub camera_fps: f64,
+}
+
+impl Scene {
+    /// The built-in test pattern.
+    pub fn test_pattern() -> Self {
+        Self { source: json!({"type": "test"}), tile: None, call_instance: None }
+    }
+
+    /// The share of the expected pictures that `report` shows as distinct frames.
+    fn kept(&self, report: &frames::FrameReport) -> f64 {
+        match self.tile {
+            None => report.distinct_ratio,
+            Some(tile) if report.fps > 0.0 => {
+                let expected = report.frames as f64 / report.fps * tile.camera_fps;
+                (report.distinct as f64 / expected).min(1.0)
+            }
+            Some(_) => 0.0,
+        }
+    }
+}
+
 /// One step of the search.
 #[derive(Debug, Serialize)]
 pub struct Step {
@@ -27,7 +68,10 @@ pub struct Step {
     /// All recordings' processes together, and per recording.
     pub cpu: CpuReport,
     pub cores_each: f64,
-    /// Each file's share of distinct frames after its first 2 s, and its frame rate.
+    /// The call's participants and Janus (not part of the recordings' cost).
+    pub call_cpu: Option<CpuReport>,
+    /// Each file's share of the expected distinct frames after its first 2 s (see
+    /// [`Scene`]), and its frame rate.
     pub distinct: Vec<f64>,
     pub fps: Vec<f64>,
 }
@@ -39,28 +83,37 @@ impl Step {
     }
 }
 
-/// Runs `n` recordings of `size` at once on a service made from `serve` for `window`.
-pub async fn step(mut serve: ServeArgs, n: usize, size: (u32, u32), fps: u32, window: Duration) -> anyhow::Result<Step> {
+/// Runs `n` recordings of `scene` at `size` at once on a service made from `serve` for `window`.
+pub async fn step(mut serve: ServeArgs, scene: &Scene, n: usize, size: (u32, u32), fps: u32, window: Duration) -> anyhow::Result<Step> {
     let data = tempfile::tempdir()?;
     serve.max_concurrent = Some(n);
     serve.common.data_dir = Some(data.path().to_path_buf());
     let service = super::BenchService::start(serve).await?;
-    let measured = measure(&service.base, &service.instance, n, size, fps, window).await;
+    let measured = measure(&service.base, &service.instance, scene, n, (size, fps), window).await;
     service.stop().await?;
-    let (cpu, files) = measured?;
-    let mut step = Step { recordings: n, cores_each: cpu.mean_cores / n as f64, cpu, distinct: Vec::new(), fps: Vec::new() };
+    let (cpu, call_cpu, files) = measured?;
+    let cores_each = cpu.mean_cores / n as f64;
+    let mut step = Step { recordings: n, cores_each, cpu, call_cpu, distinct: Vec::new(), fps: Vec::new() };
+    let crop = scene.tile.map(|t| t.crop);
     for file in files {
-        let report = tokio::task::spawn_blocking(move || frames::distinct_from("ffmpeg".as_ref(), &file, None, STEADY_FROM_S)).await??;
-        step.distinct.push(report.distinct_ratio);
+        let report = tokio::task::spawn_blocking(move || frames::distinct_from("ffmpeg".as_ref(), &file, crop, STEADY_FROM_S)).await??;
+        step.distinct.push(scene.kept(&report));
         step.fps.push(report.fps);
     }
     Ok(step)
 }
 
-/// Starts the recordings, samples them, stops them; returns the CPU and the files.
-async fn measure(base: &str, instance: &str, n: usize, size: (u32, u32), fps: u32, window: Duration) -> anyhow::Result<(CpuReport, Vec<PathBuf>)> {
+/// Starts the recordings, samples them (and the call), stops them; returns the CPU and the files.
+async fn measure(
+    base: &str,
+    instance: &str,
+    scene: &Scene,
+    n: usize,
+    (size, fps): ((u32, u32), u32),
+    window: Duration,
+) -> anyhow::Result<(CpuReport, Option<CpuReport>, Vec<PathBuf>)> {
     let client = reqwest::Client::new();
-    let body = json!({"source": {"type": "test"}, "output": {"width": size.0, "height": size.1, "fps": fps}});
+    let body = json!({"source": scene.source, "output": {"width": size.0, "height": size.1, "fps": fps}});
     let mut urls = Vec::new();
     for _ in 0..n {
         let rec: Value = client.post(format!("{base}/v1/recordings")).json(&body).send().await?.json().await?;
@@ -70,7 +123,13 @@ async fn measure(base: &str, instance: &str, n: usize, size: (u32, u32), fps: u3
         super::wait_state(&client, url, &["recording"]).await?;
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let cpu = super::sample_cpu(instance, window).await;
+    let call = async {
+        match &scene.call_instance {
+            Some(call) => Some(super::sample_cpu(call, window).await),
+            None => None,
+        }
+    };
+    let (cpu, call_cpu) = tokio::join!(super::sample_cpu(instance, window), call);
     for url in &urls {
         client.post(format!("{url}/stop")).send().await?;
     }
@@ -82,5 +141,24 @@ async fn measure(base: &str, instance: &str, n: usize, size: (u32, u32), fps: u3
         }
         files.push(PathBuf::from(done["files"][0]["path"].as_str().context("no file")?));
     }
-    Ok((cpu, files))
+    Ok((cpu, call_cpu, files))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(frames: usize, fps: f64, distinct: usize) -> frames::FrameReport {
+        frames::FrameReport { frames, fps, distinct, distinct_ratio: distinct as f64 / frames as f64, longest_identical_run: 1, missing: 0 }
+    }
+
+    #[test]
+    fn a_tile_is_measured_against_its_camera_rate_and_the_test_pattern_against_every_frame() {
+        let tile = Scene { tile: Some(Tile { crop: (0, 0, 640, 360), camera_fps: 15.0 }), ..Scene::test_pattern() };
+        // 10 s at 30 fps: a 15 fps camera gives 150 new pictures.
+        assert!((tile.kept(&report(300, 30.0, 150)) - 1.0).abs() < 1e-9);
+        assert!((tile.kept(&report(300, 30.0, 135)) - 0.9).abs() < 1e-9);
+        assert_eq!(tile.kept(&report(300, 30.0, 200)), 1.0, "never above all of them");
+        assert!((Scene::test_pattern().kept(&report(300, 30.0, 285)) - 0.95).abs() < 1e-9);
+    }
 }

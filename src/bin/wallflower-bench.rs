@@ -17,6 +17,7 @@ use wallflower::config::{ServeArgs, Settings};
 use wallflower::harness::{CallHarness, ParticipantSpec};
 use wallflower::bench::baseline::{BaselineSpec, Recipe};
 use wallflower::bench::chart::Line;
+use wallflower::bench::density::{self, KEEP_DISTINCT};
 use wallflower::bench::{BenchService, sample_cpu, wait_state};
 use wallflower::measure::cpu::CpuReport;
 
@@ -59,8 +60,9 @@ struct Args {
     /// pool's replacement browser has started).
     #[arg(long)]
     warm: bool,
-    /// Instead of the runs: start 1, 2, 3 … test-pattern recordings at once until one keeps
-    /// under 95 % of its frames distinct, and report the most the machine held.
+    /// Instead of the runs: start 1, 2, 3 … recordings at once until one keeps under 95 % of
+    /// its frames distinct (the test pattern's every frame; with `--participants`, the first
+    /// tile's camera pictures), and report the most the machine held.
     #[arg(long)]
     density: bool,
     /// After the runs, capture the test pattern losslessly and compare Wallflower's encoder with
@@ -182,16 +184,49 @@ async fn bench(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The most test-pattern recordings that run at once with every one keeping its frames.
+/// The most recordings (of the test pattern, or of a call with `--participants`) that run at
+/// once with every one keeping its frames.
 async fn density(args: &Args, size: (u32, u32)) -> anyhow::Result<()> {
-    use wallflower::bench::density::{self, KEEP_DISTINCT};
+    let call = match args.participants {
+        0 => None,
+        _ => Some(start_call(args).await?),
+    };
+    let result = density_steps(args, size, call.as_ref()).await;
+    if let Some(call) = call {
+        call.stop().await;
+    }
+    let (held, steps) = result?;
+    let what = if args.participants > 0 { format!("a call of {} {}participants", args.participants, kind(args)) } else { "the test pattern".into() };
+    println!("density at {}x{}@{} ({}), {what}: {held} recordings at once keep ≥ {:.0} % of their frames", size.0, size.1, args.fps, args.preset, KEEP_DISTINCT * 100.0);
+    let out = json!({"size": args.size, "fps": args.fps, "preset": args.preset, "seconds": args.seconds, "participants": args.participants,
+                     "rtp_participants": args.rtp_participants, "density": held, "steps": steps});
+    std::fs::write(&args.json, serde_json::to_string_pretty(&out)?)?;
+    println!("results: {}", args.json.display());
+    Ok(())
+}
+
+/// The density search's steps, 1, 2, 3 … at once, up to the first that does not hold.
+async fn density_steps(args: &Args, size: (u32, u32), call: Option<&CallHarness>) -> anyhow::Result<(usize, Vec<density::Step>)> {
+    let scene = match call {
+        None => density::Scene::test_pattern(),
+        Some(call) => density::Scene {
+            source: json!({"type": "janus", "server": wallflower::harness::janus::URL, "room": wallflower::harness::janus::ROOM}),
+            // The grid puts the first participant top left; with one, their tile is the picture.
+            tile: Some(density::Tile {
+                crop: if args.participants == 1 { (0, 0, size.0, size.1) } else { (0, 0, size.0 / 2, size.1 / 2) },
+                camera_fps: f64::from(wallflower::harness::participant::CAMERA_FPS),
+            }),
+            call_instance: Some(call.instance.clone()),
+        },
+    };
     let mut steps = Vec::new();
     for n in 1..=MAX_DENSITY {
         let mut serve = ServeArgs::default();
         serve.common.x264_preset = Some(args.preset.clone());
-        let step = density::step(serve, n, size, args.fps, Duration::from_secs(args.seconds)).await?;
+        let step = density::step(serve, &scene, n, size, args.fps, Duration::from_secs(args.seconds)).await?;
         let shares: Vec<String> = step.distinct.iter().map(|d| format!("{:.1} %", d * 100.0)).collect();
-        println!("{n} at once: {:.2} cores ({:.2} each), distinct frames after 2 s: {}", step.cpu.mean_cores, step.cores_each, shares.join(", "));
+        let call_cores = step.call_cpu.as_ref().map(|c| format!(", participants+Janus {:.2} cores", c.mean_cores)).unwrap_or_default();
+        println!("{n} at once: {:.2} cores ({:.2} each){call_cores}, frames kept after 2 s: {}", step.cpu.mean_cores, step.cores_each, shares.join(", "));
         let holds = step.holds();
         steps.push(step);
         if !holds {
@@ -199,11 +234,7 @@ async fn density(args: &Args, size: (u32, u32)) -> anyhow::Result<()> {
         }
     }
     let held = steps.iter().take_while(|s| s.holds()).count();
-    println!("density at {}x{}@{} ({}): {held} recordings at once keep ≥ {:.0} % of their frames", size.0, size.1, args.fps, args.preset, KEEP_DISTINCT * 100.0);
-    let out = json!({"size": args.size, "fps": args.fps, "preset": args.preset, "seconds": args.seconds, "density": held, "steps": steps});
-    std::fs::write(&args.json, serde_json::to_string_pretty(&out)?)?;
-    println!("results: {}", args.json.display());
-    Ok(())
+    Ok((held, steps))
 }
 
 /// The density search stops here whatever the machine.
@@ -284,18 +315,26 @@ fn kind(args: &Args) -> &'static str {
     if args.rtp_participants { "RTP " } else { "" }
 }
 
+/// Janus and `args.participants` synthetic participants in its open room.
+async fn start_call(args: &Args) -> anyhow::Result<CallHarness> {
+    let mut harness = CallHarness::start(&wallflower::layouts::default_dir()).await?;
+    let colours = ["0xd02020", "0x2040e0", "0x20b040", "0xd0a020", "0x8020d0", "0x20c0c0"];
+    for i in 0..args.participants {
+        let spec = ParticipantSpec::new(&format!("P{}", i + 1), colours[i % colours.len()], 300 + 150 * i as u32);
+        if let Err(e) = harness.join(if args.rtp_participants { spec.over_rtp() } else { spec }).await {
+            harness.stop().await;
+            return Err(e.into());
+        }
+    }
+    Ok(harness)
+}
+
 async fn one_run(args: &Args, width: u32, height: u32) -> anyhow::Result<Run> {
     let mut call = None;
     let mut source = json!({"type": "test"});
     if args.participants > 0 {
-        let mut harness = CallHarness::start(&wallflower::layouts::default_dir()).await?;
-        let colours = ["0xd02020", "0x2040e0", "0x20b040", "0xd0a020", "0x8020d0", "0x20c0c0"];
-        for i in 0..args.participants {
-            let spec = ParticipantSpec::new(&format!("P{}", i + 1), colours[i % colours.len()], 300 + 150 * i as u32);
-            harness.join(if args.rtp_participants { spec.over_rtp() } else { spec }).await?;
-        }
         source = json!({"type": "janus", "server": wallflower::harness::janus::URL, "room": wallflower::harness::janus::ROOM});
-        call = Some(harness);
+        call = Some(start_call(args).await?);
     }
     let run = measured_run(args, width, height, source, call.as_ref().map(|c| c.instance.clone())).await;
     if let Some(call) = call {

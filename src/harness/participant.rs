@@ -14,6 +14,10 @@ use super::janus_client;
 use super::rtp::RtpPublisher;
 use crate::recorder::browser::{Browser, LaunchOptions};
 
+/// New pictures a second from every synthetic participant's camera (each differs from the last
+/// while the clock runs).
+pub const CAMERA_FPS: u32 = 15;
+
 /// Who a synthetic participant is.
 #[derive(Debug, Clone)]
 pub struct ParticipantSpec {
@@ -60,12 +64,12 @@ impl ParticipantSpec {
         self
     }
 
-    /// The camera picture as an ffmpeg lavfi source of `seconds`: 320x180 at 15 fps.
+    /// The camera picture as an ffmpeg lavfi source of `seconds`: 320x180 at [`CAMERA_FPS`].
     pub(super) fn video_source(&self, seconds: u32) -> String {
         let text = "drawtext=fontsize=28:fontcolor=white:x=(w-tw)/2:y=(h-th)/2";
         let clock = "drawtext=fontsize=16:fontcolor=white:x=w-tw-8:y=8:text='%{pts\\:hms}'";
         let clock = if self.clock { format!(",{clock}") } else { String::new() };
-        format!("color=c={}:s=320x180:r=15:d={seconds},{text}:text='{}'{clock}", self.color, self.name)
+        format!("color=c={}:s=320x180:r={CAMERA_FPS}:d={seconds},{text}:text='{}'{clock}", self.color, self.name)
     }
 
     /// The microphone's tone as an ffmpeg lavfi source of `seconds`.
