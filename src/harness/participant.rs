@@ -67,7 +67,7 @@ impl ParticipantSpec {
     /// The camera picture as an ffmpeg lavfi source of `seconds`: 320x180 at [`CAMERA_FPS`].
     pub(super) fn video_source(&self, seconds: u32) -> String {
         let text = "drawtext=fontsize=28:fontcolor=white:x=(w-tw)/2:y=(h-th)/2";
-        let clock = "drawtext=fontsize=16:fontcolor=white:x=w-tw-8:y=8:text='%{pts\\:hms}'";
+        let clock = "drawtext=fontsize=24:fontcolor=white:x=w-tw-8:y=8:text='%{pts\\:hms}'";
         let clock = if self.clock { format!(",{clock}") } else { String::new() };
         format!("color=c={}:s=320x180:r={CAMERA_FPS}:d={seconds},{text}:text='{}'{clock}", self.color, self.name)
     }
