@@ -76,6 +76,7 @@
   var POLL_MS = 1000;
   var SPEAKING_MS = 100;
   var LEVEL_WAIT_MS = 1500;        // no RTP audio level by then: measure the sound in Web Audio
+  var LEVEL_STALE_MS = 500;        // an RTP level older than this is silence (DTX sends nothing)
   var FLOW_CHECK_MS = 1000;        // how often RTP arrival is checked (getStats)
   var FLOW_STALL_MS = 2500;        // no RTP for this long: the track counts as removed (muted)
   var RESTORE_GRACE_MS = 6000;     // after a reconnect, how long missing publishers may take to come back
@@ -848,7 +849,7 @@
     // The level comes with the RTP packets (the audio-level header extension, which browsers
     // send and Janus relays): reading it costs nothing. Only a sender without it (a plain RTP
     // publisher) gets a Web Audio analyser, whose audio thread and second sound output cost
-    // about as much as a participant's video decode.
+    // ~0.035 cores with four participants (BENCHMARKS.md).
     function watchLevel(entry, receiver, stream) {
       entry.receiver = receiver;
       entry.stream = stream;
@@ -856,7 +857,8 @@
       if (!speakTimer) speakTimer = setInterval(speakingTick, SPEAKING_MS);
     }
 
-    // the newest RTP audio level of entry's receiver (0..1 linear, 1 = full scale), or null
+    // the newest RTP audio level of entry's receiver (0..1 linear, 1 = full scale; 0 once
+    // packets stopped), or null when its packets carry none
     function rtpLevel(entry) {
       var r = entry.receiver;
       if (!r || typeof r.getSynchronizationSources !== 'function') return null;
@@ -864,7 +866,11 @@
       r.getSynchronizationSources().forEach(function (src) {
         if (typeof src.audioLevel === 'number' && (best === null || src.timestamp > best.timestamp)) best = src;
       });
-      return best ? best.audioLevel : null;
+      if (!best) return null;
+      // Chromium has stamped these on the Unix epoch and on the page's clock: take either.
+      var now = performance.now();
+      var age = best.timestamp > 1e12 ? performance.timeOrigin + now - best.timestamp : now - best.timestamp;
+      return age > LEVEL_STALE_MS ? 0 : best.audioLevel;
     }
 
     // entry's level in dBFS, from RTP or the analyser (attached once RTP has none for a while)

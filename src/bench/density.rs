@@ -17,6 +17,8 @@ use crate::config::ServeArgs;
 use crate::measure::cpu::CpuReport;
 use crate::measure::frames;
 
+/// The search stops here whatever the machine.
+const MAX_AT_ONCE: usize = 8;
 /// The share of distinct frames each recording must keep.
 pub const KEEP_DISTINCT: f64 = 0.95;
 /// Frames before this (seconds into a file) are left out: its first ~0.75 s is one picture.
@@ -46,6 +48,19 @@ impl Scene {
     /// The built-in test pattern.
     pub fn test_pattern() -> Self {
         Self { source: json!({"type": "test"}), tile: None, call_instance: None }
+    }
+
+    /// The harness call (marker `call_instance`) of `participants` in its open room, recorded at
+    /// `size`: the grid puts the first participant top left, and with one, their tile is the
+    /// whole picture.
+    pub fn call(call_instance: &str, participants: usize, size: (u32, u32)) -> Self {
+        use crate::harness::{janus, participant::CAMERA_FPS};
+        let crop = if participants == 1 { (0, 0, size.0, size.1) } else { (0, 0, size.0 / 2, size.1 / 2) };
+        Self {
+            source: json!({"type": "janus", "server": janus::URL, "room": janus::ROOM}),
+            tile: Some(Tile { crop, camera_fps: f64::from(CAMERA_FPS) }),
+            call_instance: Some(call_instance.to_owned()),
+        }
     }
 
     /// The share of the expected pictures that `report` shows as distinct frames.
@@ -81,6 +96,27 @@ impl Step {
     pub fn holds(&self) -> bool {
         self.distinct.iter().all(|d| *d >= KEEP_DISTINCT)
     }
+}
+
+/// Steps of 1, 2, 3 … recordings of `scene` at once, each on a fresh service with x264 `preset`,
+/// up to the first that does not hold; prints each. Returns how many held, and the steps.
+pub async fn search(scene: &Scene, preset: &str, (size, fps): ((u32, u32), u32), window: Duration) -> anyhow::Result<(usize, Vec<Step>)> {
+    let mut steps = Vec::new();
+    for n in 1..=MAX_AT_ONCE {
+        let mut serve = ServeArgs::default();
+        serve.common.x264_preset = Some(preset.to_owned());
+        let step = self::step(serve, scene, n, size, fps, window).await?;
+        let shares: Vec<String> = step.distinct.iter().map(|d| format!("{:.1} %", d * 100.0)).collect();
+        let call = step.call_cpu.as_ref().map(|c| format!(", participants+Janus {:.2} cores", c.mean_cores)).unwrap_or_default();
+        println!("{n} at once: {:.2} cores ({:.2} each){call}, frames kept after 2 s: {}", step.cpu.mean_cores, step.cores_each, shares.join(", "));
+        let holds = step.holds();
+        steps.push(step);
+        if !holds {
+            break;
+        }
+    }
+    let held = steps.iter().take_while(|s| s.holds()).count();
+    Ok((held, steps))
 }
 
 /// Runs `n` recordings of `scene` at `size` at once on a service made from `serve` for `window`.

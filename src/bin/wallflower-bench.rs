@@ -14,7 +14,7 @@ use clap::Parser;
 use serde::Serialize;
 use serde_json::{Value, json};
 use wallflower::config::{ServeArgs, Settings};
-use wallflower::harness::{CallHarness, ParticipantSpec};
+use wallflower::harness::CallHarness;
 use wallflower::bench::baseline::{BaselineSpec, Recipe};
 use wallflower::bench::chart::Line;
 use wallflower::bench::density::{self, KEEP_DISTINCT};
@@ -191,7 +191,12 @@ async fn density(args: &Args, size: (u32, u32)) -> anyhow::Result<()> {
         0 => None,
         _ => Some(start_call(args).await?),
     };
-    let result = density_steps(args, size, call.as_ref()).await;
+    let scene = match &call {
+        None => density::Scene::test_pattern(),
+        Some(call) => density::Scene::call(&call.instance, args.participants, size),
+    };
+    let window = Duration::from_secs(args.seconds);
+    let result = density::search(&scene, &args.preset, (size, args.fps), window).await;
     if let Some(call) = call {
         call.stop().await;
     }
@@ -205,40 +210,6 @@ async fn density(args: &Args, size: (u32, u32)) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The density search's steps, 1, 2, 3 … at once, up to the first that does not hold.
-async fn density_steps(args: &Args, size: (u32, u32), call: Option<&CallHarness>) -> anyhow::Result<(usize, Vec<density::Step>)> {
-    let scene = match call {
-        None => density::Scene::test_pattern(),
-        Some(call) => density::Scene {
-            source: json!({"type": "janus", "server": wallflower::harness::janus::URL, "room": wallflower::harness::janus::ROOM}),
-            // The grid puts the first participant top left; with one, their tile is the picture.
-            tile: Some(density::Tile {
-                crop: if args.participants == 1 { (0, 0, size.0, size.1) } else { (0, 0, size.0 / 2, size.1 / 2) },
-                camera_fps: f64::from(wallflower::harness::participant::CAMERA_FPS),
-            }),
-            call_instance: Some(call.instance.clone()),
-        },
-    };
-    let mut steps = Vec::new();
-    for n in 1..=MAX_DENSITY {
-        let mut serve = ServeArgs::default();
-        serve.common.x264_preset = Some(args.preset.clone());
-        let step = density::step(serve, &scene, n, size, args.fps, Duration::from_secs(args.seconds)).await?;
-        let shares: Vec<String> = step.distinct.iter().map(|d| format!("{:.1} %", d * 100.0)).collect();
-        let call_cores = step.call_cpu.as_ref().map(|c| format!(", participants+Janus {:.2} cores", c.mean_cores)).unwrap_or_default();
-        println!("{n} at once: {:.2} cores ({:.2} each){call_cores}, frames kept after 2 s: {}", step.cpu.mean_cores, step.cores_each, shares.join(", "));
-        let holds = step.holds();
-        steps.push(step);
-        if !holds {
-            break;
-        }
-    }
-    let held = steps.iter().take_while(|s| s.holds()).count();
-    Ok((held, steps))
-}
-
-/// The density search stops here whatever the machine.
-const MAX_DENSITY: usize = 8;
 
 /// Encodes a lossless capture of the test pattern with each recipe and prints how each did.
 async fn quality(args: &Args, size: (u32, u32)) -> anyhow::Result<Vec<wallflower::bench::quality::Row>> {
@@ -317,16 +288,8 @@ fn kind(args: &Args) -> &'static str {
 
 /// Janus and `args.participants` synthetic participants in its open room.
 async fn start_call(args: &Args) -> anyhow::Result<CallHarness> {
-    let mut harness = CallHarness::start(&wallflower::layouts::default_dir()).await?;
-    let colours = ["0xd02020", "0x2040e0", "0x20b040", "0xd0a020", "0x8020d0", "0x20c0c0"];
-    for i in 0..args.participants {
-        let spec = ParticipantSpec::new(&format!("P{}", i + 1), colours[i % colours.len()], 300 + 150 * i as u32);
-        if let Err(e) = harness.join(if args.rtp_participants { spec.over_rtp() } else { spec }).await {
-            harness.stop().await;
-            return Err(e.into());
-        }
-    }
-    Ok(harness)
+    let layouts = wallflower::layouts::default_dir();
+    Ok(CallHarness::start_with(&layouts, args.participants, args.rtp_participants).await?)
 }
 
 async fn one_run(args: &Args, width: u32, height: u32) -> anyhow::Result<Run> {

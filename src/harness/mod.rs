@@ -93,6 +93,21 @@ impl CallHarness {
         Ok(Self { janus, participants: Vec::new(), instance, tools, layouts, dir, cancel })
     }
 
+    /// [`CallHarness::start`] with `n` participants P1, P2 … in the open room, each with their
+    /// own colour and tone, published by ffmpeg over RTP if `rtp`.
+    pub async fn start_with(layouts_dir: &std::path::Path, n: usize, rtp: bool) -> Result<Self, HarnessError> {
+        const COLOURS: [&str; 6] = ["0xd02020", "0x2040e0", "0x20b040", "0xd0a020", "0x8020d0", "0x20c0c0"];
+        let mut harness = Self::start(layouts_dir).await?;
+        for i in 0..n {
+            let spec = ParticipantSpec::new(&format!("P{}", i + 1), COLOURS[i % COLOURS.len()], 300 + 150 * i as u32);
+            if let Err(e) = harness.join(if rtp { spec.over_rtp() } else { spec }).await {
+                harness.stop().await;
+                return Err(e);
+            }
+        }
+        Ok(harness)
+    }
+
     /// Adds a participant and waits until they publish.
     pub async fn join(&mut self, spec: ParticipantSpec) -> Result<(), HarnessError> {
         let dir: PathBuf = self.dir.path().join(format!("participant-{}", self.participants.len()));

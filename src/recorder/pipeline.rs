@@ -182,8 +182,8 @@ impl Recorder {
         if let Some(outputs) = outputs {
             outputs.close().await;
         }
-        // The browser, display and sink are done with once ffmpeg is: they go while the file is
-        // finished, not before it is delivered.
+        // The browser, display and sink are done with once ffmpeg is: they end while the file is
+        // finished, so their teardown does not hold up the delivery.
         let finish = async {
             match run.segments.as_slice() {
                 [] if !job.output.file => None,
