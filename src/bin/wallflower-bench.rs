@@ -210,7 +210,6 @@ async fn density(args: &Args, size: (u32, u32)) -> anyhow::Result<()> {
     Ok(())
 }
 
-
 /// Encodes a lossless capture of the test pattern with each recipe and prints how each did.
 async fn quality(args: &Args, size: (u32, u32)) -> anyhow::Result<Vec<wallflower::bench::quality::Row>> {
     let data = tempfile::tempdir()?;

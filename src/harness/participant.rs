@@ -197,7 +197,7 @@ impl Participant {
     }
 }
 
-fn fail(spec: &ParticipantSpec, message: impl std::fmt::Display) -> HarnessError {
+pub(super) fn fail(spec: &ParticipantSpec, message: impl std::fmt::Display) -> HarnessError {
     HarnessError::Participant { name: spec.name.clone(), message: message.to_string() }
 }
 

@@ -15,7 +15,7 @@ use serde_json::json;
 
 use super::HarnessError;
 use super::janus_client::JanusClient;
-use super::participant::ParticipantSpec;
+use super::participant::{ParticipantSpec, fail};
 use crate::recorder::process::Supervised;
 
 /// Clip length; it loops.
@@ -134,10 +134,6 @@ fn send_args(clip: &Path, port: u16, rtcp_port: u16) -> Vec<String> {
 /// A fresh publisher id (Janus ids are JavaScript-safe integers).
 fn publisher_id() -> u64 {
     (uuid::Uuid::new_v4().as_u128() as u64) & ((1 << 52) - 1)
-}
-
-fn fail(spec: &ParticipantSpec, message: impl std::fmt::Display) -> HarnessError {
-    HarnessError::Participant { name: spec.name.clone(), message: message.to_string() }
 }
 
 #[cfg(test)]

@@ -212,7 +212,7 @@ impl Recorder {
     ) -> Result<mpsc::Receiver<PageMessage>, RecorderError> {
         let out = &job.output;
         let warm = match &self.warm {
-            Some(pool) => pool.take(out.width, out.height, self.pulse.generation()).await,
+            Some(pool) => pool.take(out.width, out.height).await,
             None => None,
         };
         if let Some(set) = warm {

@@ -125,10 +125,11 @@ impl WarmPool {
     }
 
     /// A ready set for a `width`x`height` recording, if there is one; wakes the filler.
-    pub async fn take(&self, width: u32, height: u32, pulse_generation: u64) -> Option<WarmSet> {
+    pub async fn take(&self, width: u32, height: u32) -> Option<WarmSet> {
         if (width, height) != (self.config.width, self.config.height) {
             return None;
         }
+        let pulse_generation = self.pulse.generation();
         loop {
             let popped = self.ready.lock().unwrap_or_else(|e| e.into_inner()).pop();
             let Some(mut set) = popped else { break };
