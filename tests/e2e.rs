@@ -48,6 +48,11 @@ async fn test_source_records_h264_aac_with_picture_and_sound() {
     eprintln!("file {duration:.2}s (video {video_duration:.2}s, {frames} frames), wall {expected:.2}s");
     assert!((27.0..=31.0).contains(&fps), "{fps:.1} fps");
     assert!(mean_volume_db(&file, None) > -40.0, "audio is silent");
+    // The pattern moves every frame: a long run of one picture is a freeze (the start once held
+    // its first picture for a second while ffmpeg read ahead in the sound input).
+    let moving = wallflower::measure::frames::distinct("ffmpeg".as_ref(), &file, None).unwrap();
+    eprintln!("frames: {moving:?}");
+    assert!(moving.longest_identical_run <= 12, "the picture froze: {moving:?}");
     let first = frame_rgb(&file, 0.0);
     assert!(first.iter().sum::<f64>() / 3.0 > 30.0, "first frame is black: {first:?}");
     assert_eq!(done["files"][0]["bytes"].as_u64(), Some(std::fs::metadata(&file).unwrap().len()));

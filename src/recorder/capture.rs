@@ -221,11 +221,15 @@ fn command(input: &CaptureInput<'_>, origin_s: f64, sound: &Path) -> FfmpegComma
     let fps = out.fps.to_string();
     let mut cmd = FfmpegCommand::new_with_path(input.ffmpeg);
     cmd.args(["-hide_banner", "-nostats", "-stats_period", "0.1", "-stats", "-y", "-copyts"])
-        // Probe as little as possible: ffmpeg opens the inputs one after the other, picture first.
-        .args(["-probesize", "32", "-analyzeduration", "0"])
+        // Probe as little as possible, on each input (the options are per input): ffmpeg opens
+        // the inputs one after the other, picture first, and x11grab grabs nothing more until
+        // both are open. With the default analysis the sound input read ~1 s of real-time PCM
+        // first, so every file began with its first picture frozen for a second.
+        .args(PROBE_LITTLE)
         // A small x11grab queue: under CPU pressure a big one grows ffmpeg to gigabytes (PLATFORM.md).
         .args(["-thread_queue_size", "64", "-f", "x11grab", "-draw_mouse", "0", "-framerate", &fps])
         .args(["-video_size", &size, "-itsoffset", &shift, "-i", &format!("{}.0+0,0", input.display)])
+        .args(PROBE_LITTLE)
         .args(["-thread_queue_size", "1024", "-f", "s16le", "-ar", "48000", "-ac", "2", "-i"])
         .arg(sound.as_os_str())
         .args(["-map", &format!("{VIDEO}:v"), "-map", &format!("{AUDIO}:a")])
@@ -263,6 +267,9 @@ pub fn video_codec_args(preset: &str, fps: u32, kbps: u32) -> Vec<String> {
         .map(String::from)
         .collect()
 }
+
+/// Input options that make ffmpeg open an input without reading ahead.
+const PROBE_LITTLE: [&str; 4] = ["-probesize", "32", "-analyzeduration", "0"];
 
 /// Fragmented MP4, each fragment handed to the file at once (a crash loses at most ~1 s);
 /// delay_moov: the header waits for the first fragment, so its edit lists keep where each stream
