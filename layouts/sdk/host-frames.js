@@ -56,7 +56,7 @@
       branding: H.host.branding,
       params: job ? job.params : {},
       state: body.dataset.state,
-      isStatic: H.host.isStatic || !H.host.readySent,
+      isStatic: H.host.isStatic || !H.host.animating,
       overlays: H.overlays.state()
     };
   }

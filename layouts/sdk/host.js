@@ -211,7 +211,7 @@
 
   // ------------------------------------------------------------- ready
 
-  var readySent = false, readyPending = false;
+  var readySent = false, readyPending = false, animating = false;
 
   function checkReady() {
     if (readySent || readyPending || terminal || !H.frames.layoutShown) return;
@@ -238,6 +238,7 @@
       // right after ready (the slate leaving, a tile's first frame) snaps instead of fading.
       if (!isStatic) {
         setTimeout(function () {
+          animating = true;
           root.classList.remove('wf-static');
           H.room.changed({ state: true });
         }, 1000);
@@ -344,7 +345,9 @@
     checkReady: checkReady,
     get branding() { return branding; },
     get terminal() { return terminal; },
-    get readySent() { return readySent; },
+    // layouts animate from the same moment as the host: a change in the first recorded
+    // second (a tile's video restarting, a level) snaps instead of fading in on camera
+    get animating() { return animating; },
     get conn() { return conn; }
   };
 
