@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
 use serde::Deserialize;
 
 use crate::layouts::Catalog;
@@ -207,6 +208,9 @@ impl Settings {
         let c = &args.common;
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
         let data_dir: PathBuf = c.data_dir.clone().or(file.data_dir).unwrap_or_else(|| "data".into());
+        // Absolute, because the directory is handed to processes that start elsewhere or refuse
+        // a relative home (PulseAudio's runtime directory lives under it).
+        let data_dir = std::path::absolute(&data_dir).with_context(|| format!("data_dir {}", data_dir.display()))?;
         let url_policy = url_policy(c, &file.url_policy)?;
         Ok(Self {
             url_policy,
@@ -346,6 +350,15 @@ mod tests {
         assert_eq!(s.max_concurrent, 3);
         assert_eq!(s.listen.port(), 9999);
         assert_eq!(s.start_timeout, Duration::from_secs(15));
+    }
+
+    #[test]
+    fn a_relative_data_dir_is_made_absolute() {
+        let mut args = ServeArgs::default();
+        args.common.data_dir = Some("rel/data".into());
+        let s = Settings::resolve(&args).unwrap();
+        assert_eq!(s.data_dir, std::env::current_dir().unwrap().join("rel/data"));
+        assert_eq!(s.assets_dir, s.data_dir.join("assets"));
     }
 
     #[test]
