@@ -303,10 +303,10 @@ fn sound_shift_ms(configured: Option<i32>) -> anyhow::Result<i32> {
     }
 }
 
-/// The recorder's own sound/picture offset, measured with the test pattern's markers by
-/// `wallflower-bench` (BENCHMARKS.md): the picture reaches the file this much after the sound
-/// that belongs with it, so the sound is moved later by as much.
-pub const DEFAULT_SOUND_SHIFT_MS: i32 = 85;
+/// The recorder's own sound/picture offset, measured with the test pattern's markers
+/// (`wallflower calibrate`, BENCHMARKS.md) on a 2-core Xeon: the picture reaches the file this
+/// much after the sound that belongs with it, so the sound is moved later by as much.
+pub const DEFAULT_SOUND_SHIFT_MS: i32 = 40;
 
 /// The URL policy: flags over the file's `[url_policy]`.
 fn url_policy(args: &CommonArgs, file: &UrlPolicyConfig) -> anyhow::Result<UrlPolicy> {

@@ -1,5 +1,5 @@
-//! The one-shot CLI: `wallflower record` with the real pipeline, and its refusal to start
-//! when a program is missing.
+//! The one-shot CLI: `wallflower record` and `wallflower calibrate` with the real pipeline, and
+//! their refusal to start when a program is missing or an argument is wrong.
 
 mod common;
 
@@ -38,6 +38,30 @@ fn bad_sizes_are_refused_before_anything_starts() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("output.width"), "{err}");
+}
+
+#[test]
+fn calibrate_measures_the_offset_and_prints_the_setting_that_cancels_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = wallflower()
+        .args(["calibrate", "--runs", "1", "--seconds", "6", "--size", "640x360"])
+        .arg("--data-dir").arg(dir.path())
+        .output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stdout}{stderr}");
+    let shift: i32 = stdout.lines().find_map(|l| l.strip_prefix("sound_shift_ms = ")?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no setting printed: {stdout}"));
+    let markers: usize = stdout.split(" markers").next().and_then(|s| s.rsplit(' ').next()?.parse().ok()).unwrap_or(0);
+    assert!(markers >= 4, "a 6 s run holds five or six markers: {stdout}");
+    // This pipeline's own offset is tens of milliseconds, sound early (BENCHMARKS.md).
+    assert!((-20..=150).contains(&shift), "{stdout}");
+}
+
+#[test]
+fn calibrate_refuses_a_run_count_out_of_range() {
+    let out = wallflower().args(["calibrate", "--runs", "0"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--runs"));
 }
 
 #[test]

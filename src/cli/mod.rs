@@ -1,6 +1,8 @@
 //! The `wallflower` binary's commands: `serve` (the REST service), `record` (one recording,
-//! no server), `layouts` (list and preview layouts) and `demo` (a live call recorded end to end).
+//! no server), `calibrate` (measure the sound/picture offset), `layouts` (list and preview
+//! layouts) and `demo` (a live call recorded end to end).
 
+mod calibrate;
 mod demo;
 mod layouts;
 mod record;
@@ -27,6 +29,7 @@ impl Cli {
         let file = match &self.command {
             Command::Serve(args) => args.common.config.as_deref(),
             Command::Record(args) => args.common.config.as_deref(),
+            Command::Calibrate(args) => args.common.config.as_deref(),
             Command::Layouts(_) | Command::Demo(_) => None,
         };
         self.log_format.or_else(|| file.and_then(file_log_format)).unwrap_or_default()
@@ -39,6 +42,8 @@ enum Command {
     Serve(ServeArgs),
     /// Make one recording without the service and write it to a file.
     Record(record::RecordArgs),
+    /// Measure this machine's sound/picture offset and print the `sound_shift_ms` that cancels it.
+    Calibrate(calibrate::CalibrateArgs),
     /// List layouts, or render one with simulated participants to a PNG.
     #[command(subcommand)]
     Layouts(layouts::LayoutsCommand),
@@ -65,6 +70,7 @@ pub fn main() -> std::process::ExitCode {
         match command {
             Command::Serve(args) => serve(args).await,
             Command::Record(args) => record::run(args).await,
+            Command::Calibrate(args) => calibrate::run(args).await,
             Command::Layouts(command) => layouts::run(command).await,
             Command::Demo(args) => demo::run(args).await,
         }

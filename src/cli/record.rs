@@ -89,22 +89,33 @@ pub async fn run(args: RecordArgs) -> anyhow::Result<()> {
 
 /// Builds and validates the same request the API would get.
 fn request(args: &RecordArgs) -> anyhow::Result<RecordingRequest> {
-    let (w, h) = args.size.split_once('x').context("--size must look like 1280x720")?;
     let source = match args.source.as_str() {
         "test" => Source::Test { tone_hz: 440 },
         url => Source::Web { url: url.to_owned() },
     };
-    let max = args.duration.map(|d| d.as_secs().max(1)).unwrap_or(Limits::default().max_duration_s);
+    let output = output(&args.size, args.fps, args.video_bitrate_kbps)?;
+    one_file_request(source, output, args.duration)
+}
+
+/// The output of `--size WxH`, `--fps` and the bitrate (checked with the request).
+pub(super) fn output(size: &str, fps: u32, video_bitrate_kbps: u32) -> anyhow::Result<OutputSpec> {
+    let (w, h) = size.split_once('x').context("--size must look like 1280x720")?;
+    Ok(OutputSpec {
+        width: w.parse().context("--size width")?,
+        height: h.parse().context("--size height")?,
+        fps,
+        video_bitrate_kbps,
+        hls: false,
+        file: true,
+    })
+}
+
+/// A validated request for one local file of `source`, stopping after `duration` if given.
+pub(super) fn one_file_request(source: Source, output: OutputSpec, duration: Option<Duration>) -> anyhow::Result<RecordingRequest> {
+    let max = duration.map(|d| d.as_secs().max(1)).unwrap_or(Limits::default().max_duration_s);
     let request = RecordingRequest {
         source,
-        output: OutputSpec {
-            width: w.parse().context("--size width")?,
-            height: h.parse().context("--size height")?,
-            fps: args.fps,
-            video_bitrate_kbps: args.video_bitrate_kbps,
-            hls: false,
-            file: true,
-        },
+        output,
         limits: Limits { max_duration_s: max, ..Limits::default() },
         destination: DestinationSpec::Local,
         layout: None,
