@@ -21,7 +21,8 @@ use crate::measure::frames;
 const MAX_AT_ONCE: usize = 8;
 /// The share of distinct frames each recording must keep.
 pub const KEEP_DISTINCT: f64 = 0.95;
-/// Frames before this (seconds into a file) are left out: its first ~0.75 s is one picture.
+/// Frames before this (seconds into a file) are left out: the page settles first (its
+/// animations start a second after `ready`, a tile's first pictures come as the call connects).
 const STEADY_FROM_S: f64 = 2.0;
 
 /// What the recordings record.
