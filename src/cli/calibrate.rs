@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::config::{CommonArgs, DEFAULT_SOUND_SHIFT_MS, ServeArgs, Settings};
+use crate::config::{CommonArgs, ServeArgs, Settings};
 use crate::jobs::RecordingRequest;
 use crate::layouts::AssetServer;
 use crate::measure::{median, sync};
@@ -42,7 +42,8 @@ pub struct CalibrateArgs {
 }
 
 pub async fn run(args: CalibrateArgs) -> anyhow::Result<()> {
-    let configured = args.common.sound_shift_ms.unwrap_or(DEFAULT_SOUND_SHIFT_MS);
+    // What the flags, the environment or the config file set now (to print beside the result).
+    let configured = Settings::resolve(&ServeArgs { common: args.common.clone(), ..ServeArgs::default() })?.sound_shift_ms;
     let mut common = args.common.clone();
     common.sound_shift_ms = Some(0);
     let settings = Settings::resolve(&ServeArgs { common, ..ServeArgs::default() })?;
@@ -114,7 +115,8 @@ fn report(medians: &[f64], configured: i32, size: &str) {
     let spread = medians.iter().copied().fold(f64::NEG_INFINITY, f64::max) - medians.iter().copied().fold(f64::INFINITY, f64::min);
     let shift = shift_for(offset);
     let (lead, side) = if offset <= 0.0 { (-offset, "before") } else { (offset, "after") };
-    println!("unshifted, the sound reaches the file {lead:.0} ms {side} its picture at {size} (median of {} runs, spread {spread:.0} ms)", medians.len());
+    let runs = if medians.len() == 1 { "1 run".to_owned() } else { format!("{} runs, spread {spread:.0} ms", medians.len()) };
+    println!("unshifted, the sound reaches the file {lead:.0} ms {side} its picture at {size} (median of {runs})");
     if medians.len() > 1 && spread > STEADY_SPREAD_MS {
         println!("warning: the runs disagree by more than {STEADY_SPREAD_MS:.0} ms; calibrate again on an idle machine");
     }
