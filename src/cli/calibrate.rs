@@ -9,14 +9,11 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::config::{CommonArgs, ServeArgs, Settings};
 use crate::jobs::RecordingRequest;
-use crate::layouts::AssetServer;
 use crate::measure::{median, sync};
-use crate::recorder::tools::Tools;
 use crate::recorder::{Recorder, Source, StopSignal};
 
 /// Under this many paired markers a run says too little (a marker comes about once a second).
@@ -49,19 +46,10 @@ pub async fn run(args: CalibrateArgs) -> anyhow::Result<()> {
     let settings = Settings::resolve(&ServeArgs { common, ..ServeArgs::default() })?;
     let output = super::record::output(&args.size, args.fps, 2500)?;
     let request = super::record::one_file_request(Source::Test { tone_hz: 440 }, output, Some(Duration::from_secs(args.seconds)))?;
-    let cancel = CancellationToken::new();
-    let assets = AssetServer::start(&settings.layouts(), cancel.clone()).await?;
-    let instance = uuid::Uuid::new_v4().simple().to_string();
-    let recorder = Recorder::start(settings.recorder_config(&assets, settings.sandbox()?), &instance).await?;
+    let (recorder, cancel, _) = super::record::start_local(&settings).await?;
     let stop = StopSignal::default();
-    let interrupted = stop.stop.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("\nstopping…");
-            interrupted.cancel();
-        }
-    });
-    let ffmpeg = Tools::locate(&settings.chromium)?.ffmpeg;
+    super::record::stop_on_ctrl_c(&stop.stop);
+    let ffmpeg = recorder.tools().ffmpeg.clone();
     let dir = tempfile::Builder::new().prefix("wallflower-calibrate-").tempdir().context("temp dir")?;
     let result = measure(&recorder, &request, &args, (&ffmpeg, dir.path()), &stop).await;
     recorder.shutdown().await;

@@ -45,10 +45,7 @@ pub async fn run(args: RecordArgs) -> anyhow::Result<()> {
     if let Source::Web { url } = &request.source {
         settings.url_policy.check("--source", url).await?;
     }
-    let cancel = CancellationToken::new();
-    let assets = AssetServer::start(&settings.layouts(), cancel.clone()).await?;
-    let instance = uuid::Uuid::new_v4().simple().to_string();
-    let recorder = Recorder::start(settings.recorder_config(&assets, settings.sandbox()?), &instance).await?;
+    let (recorder, cancel, instance) = start_local(&settings).await?;
     let file = std::path::absolute(&args.out).context("output path")?;
     if let Some(dir) = file.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -58,13 +55,7 @@ pub async fn run(args: RecordArgs) -> anyhow::Result<()> {
     let stop = StopSignal::default();
     let (tx, rx) = mpsc::channel(64);
     let printer = tokio::spawn(print_progress(rx));
-    let ctrl_c = stop.stop.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("\nstopping…");
-            ctrl_c.cancel();
-        }
-    });
+    stop_on_ctrl_c(&stop.stop);
     // The same span as a recording of the service, so log lines name it alike.
     let span = tracing::info_span!("recording", id = %job.id);
     let result = recorder.record(&job, tx, stop).instrument(span).await;
@@ -85,6 +76,27 @@ pub async fn run(args: RecordArgs) -> anyhow::Result<()> {
             bail!("recording failed ({}): {}", failure.error.code(), failure.error)
         }
     }
+}
+
+/// The layouts' asset server (stopped by the returned token) and a recorder beside it, for
+/// recordings made without the service; also returns the recorder's instance id.
+pub(super) async fn start_local(settings: &Settings) -> anyhow::Result<(Recorder, CancellationToken, String)> {
+    let cancel = CancellationToken::new();
+    let assets = AssetServer::start(&settings.layouts(), cancel.clone()).await?;
+    let instance = uuid::Uuid::new_v4().simple().to_string();
+    let recorder = Recorder::start(settings.recorder_config(&assets, settings.sandbox()?), &instance).await?;
+    Ok((recorder, cancel, instance))
+}
+
+/// Ctrl-C cancels `stop` (the recording then finalises its file).
+pub(super) fn stop_on_ctrl_c(stop: &CancellationToken) {
+    let stop = stop.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("\nstopping…");
+            stop.cancel();
+        }
+    });
 }
 
 /// Builds and validates the same request the API would get.

@@ -127,6 +127,11 @@ impl Recorder {
         Ok(Self { tools, config, pulse, instance: instance.to_owned(), warm })
     }
 
+    /// The programs this recorder found at start-up.
+    pub fn tools(&self) -> &Tools {
+        &self.tools
+    }
+
     /// Ends the warm pool's processes and stops the shared daemon (after every recording has
     /// finished).
     pub async fn shutdown(&self) {
