@@ -54,7 +54,9 @@ fn two_participants_are_recorded_and_the_recorder_stays_hidden() {
         call.join(bob()).await.unwrap();
         let app = spawn_app().await;
         let posted = std::time::Instant::now();
-        let id = app.start(call_source(json!({}))).await;
+        // Both publish before the page is ready and never change: the recorder must know the
+        // call is not empty from the page's first status (it sends one only on a change).
+        let id = app.start(call_source(json!({"limits": {"stop_when_empty_s": 2}}))).await;
         let rec = app.wait_for(&id, &["recording"], START).await;
         eprintln!("POST → recording {:?}", posted.elapsed());
         tokio::time::sleep(Duration::from_secs(4)).await;
@@ -67,6 +69,7 @@ fn two_participants_are_recorded_and_the_recorder_stays_hidden() {
         app.post(&format!("/v1/recordings/{id}/stop"), json!({})).await;
         let done = app.wait_for(&id, &["completed", "failed"], FINISH).await;
         assert_eq!(done["state"], "completed", "{done}");
+        assert_eq!(done["end_reason"], "stopped", "{done}");
         let _ = rec;
         let file = file_of(&done);
         let (red, blue) = (colour_share(&file, 3.0, RED, 40), colour_share(&file, 3.0, BLUE, 40));

@@ -108,10 +108,11 @@ async fn capture(
     let id = format!("baseline_{}", &instance[..8]);
     let source = Source::Test { tone_hz: 440 };
     let (events, _) = mpsc::channel(64);
-    let mut messages = bridge::install(&browser.page, &source.page_config(&id)).await?;
+    let messages = bridge::install(&browser.page, &source.page_config(&id)).await?;
+    let mut link = page::PageLink { messages, publishing: None };
     assets.pages.insert(&id, Default::default());
     page::load(&browser.page, &source.page_url(&assets.url, &id)?, Duration::from_secs(15)).await?;
-    page::wait_ready(&mut messages, Duration::from_secs(15), None, &events).await?;
+    page::wait_ready(&mut link, Duration::from_secs(15), None, &events).await?;
     let file = dir.join(if spec.recipe == Recipe::Classic { "baseline.mp4" } else { "reference.mkv" });
     let mut ffmpeg = recipe_ffmpeg(&tools.ffmpeg, display, monitor, spec, &file);
     ffmpeg.env("PULSE_SERVER", pulse_server).env("XAUTHORITY", display.xauthority());

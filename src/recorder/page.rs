@@ -36,22 +36,32 @@ pub async fn load(page: &Page, url: &Url, timeout: Duration) -> Result<(), Recor
     Ok(())
 }
 
+/// A loaded page's messages, and what it last said about who publishes.
+pub struct PageLink {
+    pub messages: mpsc::Receiver<PageMessage>,
+    /// Whether anyone publishes, by the page's latest `status` (`None`: it has said nothing).
+    /// The page sends a status only when the publishers change, so this is kept beside its
+    /// messages: whoever reads them next (the watch of the next segment too) must know it.
+    pub publishing: Option<bool>,
+}
+
 /// Waits for the page's `ready` message, relaying call status on the way. `patience`: how long
 /// the page may take while it reports waiting for the first publisher (else `timeout`).
 pub async fn wait_ready(
-    messages: &mut mpsc::Receiver<PageMessage>,
+    page: &mut PageLink,
     timeout: Duration,
     patience: Option<Duration>,
     events: &mpsc::Sender<RecorderEvent>,
 ) -> Result<(), RecorderError> {
     let mut deadline = Instant::now() + timeout;
     loop {
-        let next = tokio::time::timeout_at(deadline, messages.recv()).await;
+        let next = tokio::time::timeout_at(deadline, page.messages.recv()).await;
         let message = next.map_err(|_| RecorderError::PageNotReady(timeout))?
             .ok_or_else(|| RecorderError::BrowserControl("the page bridge closed before `ready`".into()))?;
         match message {
             PageMessage::Ready => return Ok(()),
             PageMessage::Status { waiting, .. } => {
+                page.publishing = Some(!waiting);
                 if let Some(patience) = patience {
                     deadline = Instant::now() + if waiting { patience } else { timeout };
                 }

@@ -8,7 +8,7 @@ use futures::future::BoxFuture;
 use tokio::sync::mpsc;
 
 use super::audio::{PulseServer, Sink};
-use super::bridge::{self, PageMessage};
+use super::bridge;
 use super::browser::{Browser, LaunchOptions, Screen};
 use super::capture::{Capture, CaptureInput};
 use super::finalize::Timing;
@@ -169,7 +169,7 @@ impl Recorder {
         events: &mpsc::Sender<RecorderEvent>,
         stop: &StopSignal,
     ) -> Result<Outcome, Failure> {
-        let messages = tokio::select! {
+        let page = tokio::select! {
             opened = self.open(job, temp, parts, events) => opened?,
             _ = stop.stop.cancelled() => return Err(RecorderError::Aborted.into()),
         };
@@ -177,7 +177,7 @@ impl Recorder {
         parts.feed = outputs.as_ref().map(Outputs::feed_url);
         let spool = job.output.file.then(|| spool_path(&job.file));
         let capture = self.start_capture(job, parts, spool.as_deref())?;
-        let mut run = Running { capture: Some(capture), messages, segments: Vec::new(), restarts: Vec::new(), before_s: 0.0 };
+        let mut run = Running { capture: Some(capture), page, segments: Vec::new(), restarts: Vec::new(), before_s: 0.0 };
         let ended = self.keep_capturing(job, temp, parts, &mut run, outputs.as_mut(), events, stop).await;
         let reason = *ended.as_ref().unwrap_or(&EndReason::Error);
         let _ = events.send(RecorderEvent::Stopping { reason }).await;
@@ -214,7 +214,7 @@ impl Recorder {
         temp: &Path,
         parts: &mut Parts,
         events: &mpsc::Sender<RecorderEvent>,
-    ) -> Result<mpsc::Receiver<PageMessage>, RecorderError> {
+    ) -> Result<page::PageLink, RecorderError> {
         let out = &job.output;
         let warm = match &self.warm {
             Some(pool) => pool.take(out.width, out.height).await,
@@ -244,7 +244,7 @@ impl Recorder {
         profile: &Path,
         parts: &mut Parts,
         events: &mpsc::Sender<RecorderEvent>,
-    ) -> Result<mpsc::Receiver<PageMessage>, RecorderError> {
+    ) -> Result<page::PageLink, RecorderError> {
         let (Some(sink), Some(display)) = (&parts.sink, &parts.display) else {
             return Err(RecorderError::BrowserLaunch("no display or sink to launch on".into()));
         };
@@ -260,13 +260,14 @@ impl Recorder {
         job: &RecordingJob,
         parts: &mut Parts,
         events: &mpsc::Sender<RecorderEvent>,
-    ) -> Result<mpsc::Receiver<PageMessage>, RecorderError> {
+    ) -> Result<page::PageLink, RecorderError> {
         let Some(browser) = parts.browser.as_mut() else {
             return Err(RecorderError::BrowserLaunch("no browser to load the page in".into()));
         };
         let rules = guard::Rules::for_recording(&self.config.url_policy, &self.config.layouts_url, &job.source);
         browser.guard(rules, events.clone()).await?;
-        let mut messages = bridge::install(&browser.page, &self.page_config(job)).await?;
+        let messages = bridge::install(&browser.page, &self.page_config(job)).await?;
+        let mut link = page::PageLink { messages, publishing: None };
         let url = job.source.page_url(&self.config.layouts_url, &job.id)
             .map_err(|e| RecorderError::PageLoadFailed(format!("bad page URL: {e}")))?;
         self.config.pages.insert(&job.id, page::declared_sources(job));
@@ -276,12 +277,12 @@ impl Recorder {
             let left = self.config.start_timeout.saturating_sub(started.elapsed());
             // A call may wait for its first publisher as long as the recording may last.
             let patience = job.source.waits_for_publishers().then_some(job.max_duration);
-            page::wait_ready(&mut messages, left, patience, events).await?;
+            page::wait_ready(&mut link, left, patience, events).await?;
         } else {
             page::settle(&browser.page).await?;
         }
         tracing::info!(%url, load_ms = started.elapsed().as_millis() as u64, "page ready");
-        Ok(messages)
+        Ok(link)
     }
 
     /// `window.__wallflowerConfig`: the source's part, plus a call's layout and branding.

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use super::bridge::PageMessage;
+use super::page::PageLink;
 use super::capture::{Capture, CaptureEvent};
 use super::display::Display;
 use super::finalize::Timing;
@@ -63,7 +63,8 @@ impl Part {
 pub(super) struct Running {
     /// The capture into the current segment (`None` between segments).
     pub capture: Option<Capture>,
-    pub messages: mpsc::Receiver<PageMessage>,
+    /// The current page's messages.
+    pub page: PageLink,
     /// Segments already closed.
     pub segments: Vec<Segment>,
     /// When each relaunch happened.
@@ -148,9 +149,9 @@ impl Recorder {
             return Err(RecorderError::CaptureStart("pipeline parts missing".into()));
         };
         let base = &self.config.layouts_url;
-        let messages = &mut run.messages;
+        let page = &mut run.page;
         let before_s = run.before_s;
-        let watched = Watched { job, browser, display, capture, messages, events, base, outputs, before_s, pulse: &self.pulse };
+        let watched = Watched { job, browser, display, capture, page, events, base, outputs, before_s, pulse: &self.pulse };
         supervise::supervise(watched, stop).await
     }
 
@@ -173,9 +174,9 @@ impl Recorder {
         // parts come back: done one after the other, that second or so was more of the gap.
         let (kept_until, relaunched) =
             tokio::join!(self.close_segment(run, part, broke_at), self.relaunch_parts(job, &profile, parts, part, events));
-        let (pulse_down, messages) = relaunched?;
-        if let Some(messages) = messages {
-            run.messages = messages;
+        let (pulse_down, page) = relaunched?;
+        if let Some(page) = page {
+            run.page = page;
         }
         let spool = job.output.file.then(|| segments::spool(&job.file, run.segments.len()));
         let capture = self.start_capture(job, parts, spool.as_deref())?;
@@ -190,7 +191,7 @@ impl Recorder {
     }
 
     /// Brings back `part` and whatever went down with it (PulseAudio, the display, the browser
-    /// and its page). Returns whether PulseAudio was down, and the new page's messages when the
+    /// and its page). Returns whether PulseAudio was down, and the new page when the
     /// browser was relaunched.
     async fn relaunch_parts(
         &self,
@@ -199,7 +200,7 @@ impl Recorder {
         parts: &mut Parts,
         part: Part,
         events: &mpsc::Sender<RecorderEvent>,
-    ) -> Result<(bool, Option<mpsc::Receiver<PageMessage>>), RecorderError> {
+    ) -> Result<(bool, Option<PageLink>), RecorderError> {
         let generation = self.pulse.revive().await?;
         let pulse_down = parts.sink.as_ref().is_none_or(|sink| sink.generation != generation);
         if pulse_down {

@@ -13,6 +13,7 @@ use super::browser::Browser;
 use super::capture::{Capture, CaptureEvent, VIDEO};
 use super::display::Display;
 use super::outputs::Outputs;
+use super::page::PageLink;
 use super::pipeline::{RecordingJob, StopSignal};
 use super::audio::PulseServer;
 use super::restart::Part;
@@ -25,7 +26,7 @@ pub struct Watched<'a> {
     pub browser: &'a mut Browser,
     pub display: &'a mut Display,
     pub capture: &'a mut Capture,
-    pub messages: &'a mut mpsc::Receiver<PageMessage>,
+    pub page: &'a mut PageLink,
     pub events: &'a mpsc::Sender<RecorderEvent>,
     /// The asset server's URL (page settings refer to assets on it).
     pub base: &'a url::Url,
@@ -57,7 +58,7 @@ struct Clock {
 
 /// Runs until the recording should end; `Ok` for a regular end, `Err` for a failure.
 pub async fn supervise(w: Watched<'_>, stop: &StopSignal) -> Result<EndReason, RecorderError> {
-    let Watched { job, browser, display, capture, messages, events, base, mut outputs, before_s, pulse } = w;
+    let Watched { job, browser, display, capture, page, events, base, mut outputs, before_s, pulse } = w;
     let mut pulse_check = tokio::time::interval(Duration::from_secs(1));
     let mut settings = job.settings.clone();
     let mut streams = job.streams.clone();
@@ -70,7 +71,7 @@ pub async fn supervise(w: Watched<'_>, stop: &StopSignal) -> Result<EndReason, R
         // Until the first frame is known, allow for a slow ffmpeg start.
         deadline: Instant::now() + job.max_duration + Duration::from_secs(10),
         // A call counts as empty until the page says someone publishes.
-        empty_deadline: job.stop_when_empty.map(|d| Instant::now() + d),
+        empty_deadline: job.stop_when_empty.filter(|_| page.publishing != Some(true)).map(|d| Instant::now() + d),
         frames: (0, Instant::now()),
         heartbeat: None,
     };
@@ -88,12 +89,12 @@ pub async fn supervise(w: Watched<'_>, stop: &StopSignal) -> Result<EndReason, R
                 }
             }
             _ = tokio::time::sleep_until(clock.watchdog_due()) => {
-                if let Some(end) = watchdog(messages, capture, job, &mut clock, events, before_s).await {
+                if let Some(end) = watchdog(page, capture, job, &mut clock, events, before_s).await {
                     return end;
                 }
             }
-            Some(message) = messages.recv() => {
-                if let Some(end) = on_page_message(message, job, &mut clock, events).await {
+            Some(message) = page.messages.recv() => {
+                if let Some(end) = on_page_message(message, job, page, &mut clock, events).await {
                     return end;
                 }
             }
@@ -120,15 +121,15 @@ pub async fn supervise(w: Watched<'_>, stop: &StopSignal) -> Result<EndReason, R
 /// queued behind a slow step of the loop, so those are counted first (any of them may also end
 /// the recording).
 async fn watchdog(
-    messages: &mut mpsc::Receiver<PageMessage>,
+    page: &mut PageLink,
     capture: &mut Capture,
     job: &RecordingJob,
     clock: &mut Clock,
     events: &mpsc::Sender<RecorderEvent>,
     before_s: f64,
 ) -> Option<Result<EndReason, RecorderError>> {
-    while let Ok(message) = messages.try_recv() {
-        if let Some(end) = on_page_message(message, job, clock, events).await {
+    while let Ok(message) = page.messages.try_recv() {
+        if let Some(end) = on_page_message(message, job, page, clock, events).await {
             return Some(end);
         }
     }
@@ -228,12 +229,16 @@ pub async fn relay(message: PageMessage, events: &mpsc::Sender<RecorderEvent>) -
 async fn on_page_message(
     message: PageMessage,
     job: &RecordingJob,
+    page: &mut PageLink,
     clock: &mut Clock,
     events: &mpsc::Sender<RecorderEvent>,
 ) -> Option<Result<EndReason, RecorderError>> {
     if message == PageMessage::Heartbeat {
         clock.heartbeat = Some(Instant::now());
         return None;
+    }
+    if let PageMessage::Status { publishers, .. } = &message {
+        page.publishing = Some(!publishers.is_empty());
     }
     if let (PageMessage::Status { publishers, .. }, Some(limit)) = (&message, job.stop_when_empty) {
         clock.empty_deadline = match (publishers.is_empty(), clock.empty_deadline) {
