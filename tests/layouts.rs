@@ -203,6 +203,25 @@ async fn branding_fits_and_every_text_is_rendered_as_text() {
     f.finish(session).await;
 }
 
+/// Tiles are square by default (a rounded video clip costs the compositor CPU every frame);
+/// `custom_css` setting `--wf-tile-radius` rounds them: the tile's corner pixel then shows the
+/// page background.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tile_corners_are_square_unless_custom_css_rounds_them() {
+    let f = fixture().await;
+    let session = f.previewer.session(1280, 720).await.unwrap();
+    for (css, rounded) in [("", false), (":root { --wf-tile-radius: .9vmin }", true)] {
+        let mut req = request("grid", 1, (1280, 720));
+        req.branding = serde_json::from_value(json!({"colors": {"background": "#000000"}, "custom_css": css})).unwrap();
+        let shot = session.render(&req).await.unwrap();
+        let tile = Rect::of(&shot.boxes["tiles"][0]);
+        let corner = *decode(&shot.png).get_pixel(tile.x.ceil() as u32, tile.y.ceil() as u32);
+        let background = corner.0.iter().all(|&c| c < 12);
+        assert_eq!(background, rounded, "custom_css {css:?}: the tile's corner pixel is {corner:?}");
+    }
+    f.finish(session).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_logo_from_the_assets_folder_shows_in_its_corner() {
     let f = fixture().await;
