@@ -63,7 +63,7 @@ impl Part {
 pub(super) struct Running {
     /// The capture into the current segment (`None` between segments).
     pub capture: Option<Capture>,
-    /// The current page's messages.
+    /// The current page: its messages, and whether it last said anyone publishes.
     pub page: PageLink,
     /// Segments already closed.
     pub segments: Vec<Segment>,

@@ -239,13 +239,13 @@ async fn on_page_message(
     }
     if let PageMessage::Status { publishers, .. } = &message {
         page.publishing = Some(!publishers.is_empty());
-    }
-    if let (PageMessage::Status { publishers, .. }, Some(limit)) = (&message, job.stop_when_empty) {
-        clock.empty_deadline = match (publishers.is_empty(), clock.empty_deadline) {
-            (false, _) => None,
-            (true, None) => Some(Instant::now() + limit),
-            (true, kept) => kept,
-        };
+        if let Some(limit) = job.stop_when_empty {
+            clock.empty_deadline = match (publishers.is_empty(), clock.empty_deadline) {
+                (false, _) => None,
+                (true, None) => Some(Instant::now() + limit),
+                (true, kept) => kept,
+            };
+        }
     }
     relay(message, events).await
 }
