@@ -212,7 +212,10 @@ async fn tile_corners_are_square_unless_custom_css_rounds_them() {
     let session = f.previewer.session(1280, 720).await.unwrap();
     for (css, rounded) in [("", false), (":root { --wf-tile-radius: .9vmin }", true)] {
         let mut req = request("grid", 1, (1280, 720));
-        req.branding = serde_json::from_value(json!({"colors": {"background": "#000000"}, "custom_css": css})).unwrap();
+        // Black page and black speaking ring (it follows the tile's corners): only the tile's
+        // own picture is not black.
+        let colors = json!({"background": "#000000", "primary": "#000000"});
+        req.branding = serde_json::from_value(json!({"colors": colors, "custom_css": css})).unwrap();
         let shot = session.render(&req).await.unwrap();
         let tile = Rect::of(&shot.boxes["tiles"][0]);
         let corner = *decode(&shot.png).get_pixel(tile.x.ceil() as u32, tile.y.ceil() as u32);
