@@ -1,9 +1,9 @@
 //! The baseline the benchmark compares against: the classic silent-participant recipe Jitsi's
 //! Jibri ships — Chromium in kiosk mode on Xvfb playing into PulseAudio, and one ffmpeg that grabs
 //! the display with x11grab and the sink's monitor with ffmpeg's own PulseAudio input, x264
-//! `ultrafast` at CRF 25, AAC 128k with `aresample=async=1` — recording the same test-pattern
-//! page, on the same machine, with the same Chromium as Wallflower's recorder; or, for the quality
-//! benchmark, a lossless capture of that page ([`Recipe::Lossless`]).
+//! `ultrafast` at CRF 25, AAC 128k with `aresample=async=1` — recording the same page (the test
+//! pattern, or the call's layout page) on the same machine with the same Chromium as Wallflower's
+//! recorder; or, for the quality benchmark, a lossless capture of that page ([`Recipe::Lossless`]).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -41,8 +41,10 @@ pub enum Recipe {
     Lossless,
 }
 
-/// Frame size and rate, and how long to measure.
+/// What to record, its frame size and rate, and how long to measure.
 pub struct BaselineSpec {
+    /// The page: the test pattern, or a Janus call's layout page.
+    pub source: Source,
     pub width: u32,
     pub height: u32,
     pub fps: u32,
@@ -50,7 +52,7 @@ pub struct BaselineSpec {
     pub recipe: Recipe,
 }
 
-/// Records the test pattern with the classic recipe into `dir`, measuring its CPU over
+/// Records `spec.source` with `spec.recipe` into `dir`, measuring its CPU over
 /// `spec.window` after two settling seconds.
 pub async fn record(settings: &Settings, spec: &BaselineSpec, dir: &Path) -> anyhow::Result<BaselineRun> {
     let instance = uuid::Uuid::new_v4().simple().to_string();
@@ -91,7 +93,8 @@ pub async fn record(settings: &Settings, spec: &BaselineSpec, dir: &Path) -> any
     result
 }
 
-/// Loads the test pattern, then runs the classic ffmpeg line while measuring.
+/// Loads the page and waits for it to be ready (a call's: its first publisher shown), then runs
+/// the recipe's ffmpeg line while measuring.
 #[allow(clippy::too_many_arguments)]
 async fn capture(
     tools: &Tools,
@@ -106,11 +109,11 @@ async fn capture(
     started: Instant,
 ) -> anyhow::Result<BaselineRun> {
     let id = format!("baseline_{}", &instance[..8]);
-    let source = Source::Test { tone_hz: 440 };
+    let source = &spec.source;
     let (events, _) = mpsc::channel(64);
     let messages = bridge::install(&browser.page, &source.page_config(&id)).await?;
-    let mut link = page::PageLink { messages, publishing: None };
-    assets.pages.insert(&id, Default::default());
+    let mut link = page::PageLink::new(messages);
+    assets.pages.insert(&id, page::source_sources(source, []));
     page::load(&browser.page, &source.page_url(&assets.url, &id)?, Duration::from_secs(15)).await?;
     page::wait_ready(&mut link, Duration::from_secs(15), None, &events).await?;
     let file = dir.join(if spec.recipe == Recipe::Classic { "baseline.mp4" } else { "reference.mkv" });

@@ -1,12 +1,11 @@
-//! Quality at equal bitrate, Wallflower against the classic recipe: one lossless capture of the
-//! test pattern ([`Recipe::Lossless`]) is encoded with the classic recipe's x264 line (CRF 25,
-//! whatever bitrate that makes), with Wallflower's own line at that same bitrate (at three
-//! presets), and at the service's default bitrate. Each encode is compared with the capture
+//! Quality at equal bitrate, Wallflower against the classic recipe: one lossless capture of a
+//! page, the test pattern or a call's ([`Recipe::Lossless`]), is encoded with the classic
+//! recipe's x264 line (CRF 25, whatever bitrate that makes), with Wallflower's own line at that
+//! same bitrate (at three presets), and at the service's default bitrate. Each encode is compared with the capture
 //! (SSIM) and costs what ffmpeg's `-benchmark` says. Both pipelines grab the same 4:2:0 frames
 //! with x11grab, so the encoder is what differs; frame delivery is measured by the recordings.
 
 use std::path::Path;
-use std::time::Duration;
 
 use serde::Serialize;
 
@@ -26,12 +25,12 @@ pub struct Row {
     pub ssim: Ssim,
 }
 
-/// Captures the reference (`seconds` of `width`x`height`@`fps`) into `dir`, then encodes and
+/// Captures the reference (`spec`, a [`Recipe::Lossless`] one) into `dir`, then encodes and
 /// compares; Wallflower encodes at [`PRESETS`] and `preset`.
-pub async fn compare(settings: &Settings, size: (u32, u32), fps: u32, seconds: u64, preset: &str, dir: &Path) -> anyhow::Result<Vec<Row>> {
-    let spec = BaselineSpec { width: size.0, height: size.1, fps, window: Duration::from_secs(seconds), recipe: Recipe::Lossless };
-    let reference = baseline::record(settings, &spec, dir).await?.file;
-    let (preset, dir) = (preset.to_owned(), dir.to_path_buf());
+pub async fn compare(settings: &Settings, spec: &BaselineSpec, preset: &str, dir: &Path) -> anyhow::Result<Vec<Row>> {
+    anyhow::ensure!(spec.recipe == Recipe::Lossless, "the quality reference is a lossless capture");
+    let reference = baseline::record(settings, spec, dir).await?.file;
+    let (fps, preset, dir) = (spec.fps, preset.to_owned(), dir.to_path_buf());
     tokio::task::spawn_blocking(move || encodes(&reference, fps, &preset, &dir)).await?
 }
 

@@ -51,8 +51,8 @@ struct Args {
     /// to itself, as it would beside a remote SFU.
     #[arg(long)]
     rtp_participants: bool,
-    /// After each run, record the same test pattern with the classic recipe (Jibri's ffmpeg
-    /// line) and report Wallflower / baseline ratios.
+    /// After each run, record the same page (the test pattern, or the same call) with the
+    /// classic recipe (Jibri's ffmpeg line) and report Wallflower / baseline ratios.
     #[arg(long)]
     baseline: bool,
     /// Start each run's service with a warm pool of one browser of the run's size, and POST
@@ -65,8 +65,9 @@ struct Args {
     /// tile's camera pictures), and report the most the machine held.
     #[arg(long)]
     density: bool,
-    /// After the runs, capture the test pattern losslessly and compare Wallflower's encoder with
-    /// the classic recipe's at equal bitrate (SSIM against the capture, encoder CPU).
+    /// After the runs, capture the page (the test pattern, or a call's) losslessly and compare
+    /// Wallflower's encoder with the classic recipe's at equal bitrate (SSIM against the
+    /// capture, encoder CPU).
     #[arg(long)]
     quality: bool,
     /// Where to write the JSON results.
@@ -95,7 +96,7 @@ struct Run {
     baseline: Option<Baseline>,
 }
 
-/// The classic recipe's recording of the same test pattern.
+/// The classic recipe's recording of the same page.
 #[derive(Serialize)]
 struct Baseline {
     start_to_capture_ms: u128,
@@ -125,9 +126,6 @@ fn main() -> anyhow::Result<()> {
     // The service runs in this process: its warnings (and with WALLFLOWER_LOG more) show here.
     if std::env::var_os("WALLFLOWER_LOG").is_some() {
         wallflower::logging::init(wallflower::logging::LogFormat::Text);
-    }
-    if args.baseline && args.participants > 0 {
-        bail!("--baseline records the test pattern; it cannot be combined with --participants yet");
     }
     if args.participants > 0 {
         // Before any thread exists: only threads created afterwards are in the namespace.
@@ -187,19 +185,14 @@ async fn bench(args: Args) -> anyhow::Result<()> {
 /// The most recordings (of the test pattern, or of a call with `--participants`) that run at
 /// once with every one keeping its frames.
 async fn density(args: &Args, size: (u32, u32)) -> anyhow::Result<()> {
-    let call = match args.participants {
-        0 => None,
-        _ => Some(start_call(args).await?),
-    };
+    let call = start_call(args).await?;
     let scene = match &call {
         None => density::Scene::test_pattern(),
         Some(call) => density::Scene::call(&call.instance, args.participants, size),
     };
     let window = Duration::from_secs(args.seconds);
     let result = density::search(&scene, &args.preset, (size, args.fps), window).await;
-    if let Some(call) = call {
-        call.stop().await;
-    }
+    end_call(call).await;
     let (held, steps) = result?;
     let what = if args.participants > 0 { format!("a call of {} {}participants", args.participants, kind(args)) } else { "the test pattern".into() };
     println!("density at {}x{}@{} ({}), {what}: {held} recordings at once keep ≥ {:.0} % of their frames", size.0, size.1, args.fps, args.preset, KEEP_DISTINCT * 100.0);
@@ -210,10 +203,23 @@ async fn density(args: &Args, size: (u32, u32)) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Encodes a lossless capture of the test pattern with each recipe and prints how each did.
+/// Encodes a lossless capture of the run's page (in its own call, with `--participants`) with
+/// each recipe and prints how each did.
 async fn quality(args: &Args, size: (u32, u32)) -> anyhow::Result<Vec<wallflower::bench::quality::Row>> {
     let data = tempfile::tempdir()?;
-    let rows = wallflower::bench::quality::compare(&settings_in(data.path())?, size, args.fps, args.seconds, &args.preset, data.path()).await?;
+    let settings = settings_in(data.path())?;
+    let call = start_call(args).await?;
+    let spec = BaselineSpec {
+        source: serde_json::from_value(source(args))?,
+        width: size.0,
+        height: size.1,
+        fps: args.fps,
+        window: Duration::from_secs(args.seconds),
+        recipe: Recipe::Lossless,
+    };
+    let rows = wallflower::bench::quality::compare(&settings, &spec, &args.preset, data.path()).await;
+    end_call(call).await;
+    let rows = rows?;
     println!("quality against a lossless capture ({}x{}@{}, {} s):", size.0, size.1, args.fps, args.seconds);
     for r in &rows {
         println!("  {:<40} {:>7.0} kb/s  SSIM {:.4} ({:.2} dB)  encoder {:.2} cores", r.label, r.encoded.kbps, r.ssim.mean, r.ssim.db, r.encoded.cores);
@@ -262,14 +268,16 @@ fn print_baseline(b: &Baseline) {
     println!("       Wallflower / baseline: cores {:.2}, peak PSS {:.2}", b.cores_ratio, b.pss_ratio);
 }
 
-/// Records the test pattern with the classic recipe and compares it with `run`.
+/// Records the run's page with the classic recipe and compares it with `run`.
 async fn baseline(args: &Args, width: u32, height: u32, run: &Run) -> anyhow::Result<Baseline> {
     let data = tempfile::tempdir()?;
     let settings = settings_in(data.path())?;
-    let spec = BaselineSpec { width, height, fps: args.fps, window: Duration::from_secs(args.seconds), recipe: Recipe::Classic };
+    let source = serde_json::from_value(source(args))?;
+    let spec = BaselineSpec { source, width, height, fps: args.fps, window: Duration::from_secs(args.seconds), recipe: Recipe::Classic };
     let b = wallflower::bench::baseline::record(&settings, &spec, data.path()).await?;
     let file = b.file.clone();
-    let fidelity = tokio::task::spawn_blocking(move || fidelity(&file, Some(()))).await??;
+    let test_pattern = (args.participants == 0).then_some(());
+    let fidelity = tokio::task::spawn_blocking(move || fidelity(&file, test_pattern)).await??;
     Ok(Baseline {
         start_to_capture_ms: b.start_to_capture_ms,
         cores_ratio: run.cpu.mean_cores / b.cpu.mean_cores,
@@ -285,28 +293,43 @@ fn kind(args: &Args) -> &'static str {
     if args.rtp_participants { "RTP " } else { "" }
 }
 
-/// Janus and `args.participants` synthetic participants in its open room.
-async fn start_call(args: &Args) -> anyhow::Result<CallHarness> {
+/// Janus and `args.participants` synthetic participants in its open room (none without).
+async fn start_call(args: &Args) -> anyhow::Result<Option<CallHarness>> {
+    if args.participants == 0 {
+        return Ok(None);
+    }
     let layouts = wallflower::layouts::default_dir();
-    Ok(CallHarness::start_with(&layouts, args.participants, args.rtp_participants).await?)
+    Ok(Some(CallHarness::start_with(&layouts, args.participants, args.rtp_participants).await?))
 }
 
-async fn one_run(args: &Args, width: u32, height: u32) -> anyhow::Result<Run> {
-    let mut call = None;
-    let mut source = json!({"type": "test"});
-    if args.participants > 0 {
-        source = json!({"type": "janus", "server": wallflower::harness::janus::URL, "room": wallflower::harness::janus::ROOM});
-        call = Some(start_call(args).await?);
-    }
-    let run = measured_run(args, width, height, source, call.as_ref().map(|c| c.instance.clone())).await;
+async fn end_call(call: Option<CallHarness>) {
     if let Some(call) = call {
         call.stop().await;
     }
-    let mut run = run?;
-    if args.baseline {
-        run.baseline = Some(baseline(args, width, height, &run).await?);
+}
+
+async fn one_run(args: &Args, width: u32, height: u32) -> anyhow::Result<Run> {
+    let call = start_call(args).await?;
+    let result = async {
+        let instance = call.as_ref().map(|c| c.instance.clone());
+        let mut run = measured_run(args, width, height, source(args), instance).await?;
+        if args.baseline {
+            // While the call is still up: the classic recipe records the same call.
+            run.baseline = Some(baseline(args, width, height, &run).await?);
+        }
+        Ok(run)
     }
-    Ok(run)
+    .await;
+    end_call(call).await;
+    result
+}
+
+/// The recordings' `source`: the harness call's room with `--participants`, else the test pattern.
+fn source(args: &Args) -> Value {
+    match args.participants {
+        0 => json!({"type": "test"}),
+        _ => json!({"type": "janus", "server": wallflower::harness::janus::URL, "room": wallflower::harness::janus::ROOM}),
+    }
 }
 
 async fn measured_run(args: &Args, width: u32, height: u32, source: Value, call: Option<String>) -> anyhow::Result<Run> {

@@ -45,6 +45,19 @@ pub struct PageLink {
     pub publishing: Option<bool>,
 }
 
+impl PageLink {
+    pub fn new(messages: mpsc::Receiver<PageMessage>) -> Self {
+        Self { messages, publishing: None }
+    }
+
+    /// Keeps what a message says about who publishes; returns it when it said something.
+    pub fn note(&mut self, message: &PageMessage) -> Option<bool> {
+        let PageMessage::Status { waiting, .. } = message else { return None };
+        self.publishing = Some(!waiting);
+        self.publishing
+    }
+}
+
 /// Waits for the page's `ready` message, relaying call status on the way. `patience`: how long
 /// the page may take while it reports waiting for the first publisher (else `timeout`).
 pub async fn wait_ready(
@@ -60,10 +73,10 @@ pub async fn wait_ready(
             .ok_or_else(|| RecorderError::BrowserControl("the page bridge closed before `ready`".into()))?;
         match message {
             PageMessage::Ready => return Ok(()),
-            PageMessage::Status { waiting, .. } => {
-                page.publishing = Some(!waiting);
+            PageMessage::Status { .. } => {
+                let publishing = page.note(&message);
                 if let Some(patience) = patience {
-                    deadline = Instant::now() + if waiting { patience } else { timeout };
+                    deadline = Instant::now() + if publishing == Some(true) { timeout } else { patience };
                 }
                 supervise::relay(message, events).await;
             }
@@ -94,7 +107,12 @@ pub async fn settle(page: &Page) -> Result<(), RecorderError> {
 pub fn declared_sources(job: &RecordingJob) -> Sources {
     let logo = job.settings.as_ref().and_then(|s| s.borrow().branding.logo_url.clone());
     let images = logo.iter().chain(&job.asset_hosts).map(String::as_str);
-    let janus = match &job.source {
+    source_sources(&job.source, images)
+}
+
+/// The hosts a page of `source` may use: `images`, and the source's Janus server if any.
+pub fn source_sources<'a>(source: &Source, images: impl IntoIterator<Item = &'a str>) -> Sources {
+    let janus = match source {
         Source::Janus { server, .. } => Some(server.as_str()),
         _ => None,
     };

@@ -267,7 +267,7 @@ impl Recorder {
         let rules = guard::Rules::for_recording(&self.config.url_policy, &self.config.layouts_url, &job.source);
         browser.guard(rules, events.clone()).await?;
         let messages = bridge::install(&browser.page, &self.page_config(job)).await?;
-        let mut link = page::PageLink { messages, publishing: None };
+        let mut link = page::PageLink::new(messages);
         let url = job.source.page_url(&self.config.layouts_url, &job.id)
             .map_err(|e| RecorderError::PageLoadFailed(format!("bad page URL: {e}")))?;
         self.config.pages.insert(&job.id, page::declared_sources(job));

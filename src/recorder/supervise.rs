@@ -237,15 +237,12 @@ async fn on_page_message(
         clock.heartbeat = Some(Instant::now());
         return None;
     }
-    if let PageMessage::Status { publishers, .. } = &message {
-        page.publishing = Some(!publishers.is_empty());
-        if let Some(limit) = job.stop_when_empty {
-            clock.empty_deadline = match (publishers.is_empty(), clock.empty_deadline) {
-                (false, _) => None,
-                (true, None) => Some(Instant::now() + limit),
-                (true, kept) => kept,
-            };
-        }
+    if let (Some(publishing), Some(limit)) = (page.note(&message), job.stop_when_empty) {
+        clock.empty_deadline = match (publishing, clock.empty_deadline) {
+            (true, _) => None,
+            (false, None) => Some(Instant::now() + limit),
+            (false, kept) => kept,
+        };
     }
     relay(message, events).await
 }
