@@ -82,9 +82,10 @@ pub struct CaptureInput<'a> {
 
 /// How long after the page's animation frame (which stamps the page's call events) its drawing
 /// is in the file: Chromium composites and puts the frame on the X display, and x11grab takes it
-/// at its next grab. Measured with `tests/overlays.rs` on 2 cores, an event's first frame in the
-/// file came 48–95 ms (median 72) after the page drew it (BENCHMARKS.md).
-pub const DISPLAY_LATENCY_S: f64 = 0.07;
+/// at its next grab, into the nearest frame slot. Measured with `tests/overlays.rs` on 2 cores
+/// (16 events), an event's first frame in the file came 22–74 ms (median 36) after the page drew
+/// it (BENCHMARKS.md, "The picture's clock").
+pub const DISPLAY_LATENCY_S: f64 = 0.036;
 
 /// A running ffmpeg.
 pub struct Capture {
@@ -218,7 +219,6 @@ fn command(input: &CaptureInput<'_>, origin_s: f64, sound: &Path) -> FfmpegComma
     // media time zero), where ffmpeg's default would rebase the picture to zero on its own.
     let shift = format!("-{origin_s:.6}");
     let size = format!("{}x{}", out.width, out.height);
-    let fps = out.fps.to_string();
     let mut cmd = FfmpegCommand::new_with_path(input.ffmpeg);
     cmd.args(["-hide_banner", "-nostats", "-stats_period", "0.1", "-stats", "-y", "-copyts"])
         // Probe as little as possible, on each input (the options are per input): ffmpeg opens
@@ -227,12 +227,17 @@ fn command(input: &CaptureInput<'_>, origin_s: f64, sound: &Path) -> FfmpegComma
         // first, so every file began with its first picture frozen for a second.
         .args(PROBE_LITTLE)
         // A small x11grab queue: under CPU pressure a big one grows ffmpeg to gigabytes (PLATFORM.md).
-        .args(["-thread_queue_size", "64", "-f", "x11grab", "-draw_mouse", "0", "-framerate", &fps])
+        .args(["-thread_queue_size", "64", "-f", "x11grab", "-draw_mouse", "0", "-framerate", &grab_rate(out.fps)])
         .args(["-video_size", &size, "-itsoffset", &shift, "-i", &format!("{}.0+0,0", input.display)])
         .args(PROBE_LITTLE)
         .args(["-thread_queue_size", "1024", "-f", "s16le", "-ar", "48000", "-ac", "2", "-i"])
         .arg(sound.as_os_str())
         .args(["-map", &format!("{VIDEO}:v"), "-map", &format!("{AUDIO}:a")])
+        // Each grab into the slot nearest its stamp. ffmpeg's constant-rate output instead
+        // numbers frames on and repeats one whenever a grab comes over 1.1 intervals late
+        // (a busy core), which moved every later frame one interval later for good: 10-minute
+        // files drifted in one-frame steps (BENCHMARKS.md, "The picture's clock").
+        .args(["-vf", &format!("fps={}:round=near", grab_rate(out.fps))])
         .args(video_codec_args(input.preset, out.fps, out.video_bitrate_kbps))
         .args(["-c:a", "aac", "-b:a", "128k", "-ar", "48000"]);
     match (input.file, &input.feed) {
@@ -270,6 +275,22 @@ pub fn video_codec_args(preset: &str, fps: u32, kbps: u32) -> Vec<String> {
         .chain(["-b:v", &rate, "-maxrate", &rate, "-bufsize", &buf])
         .map(String::from)
         .collect()
+}
+
+/// How often x11grab grabs, as ffmpeg's rational frame rate. Chromium draws on Xvfb every 16666 µs
+/// (its default interval: Xvfb reports no refresh rate), i.e. at 60.0024 Hz, not 60. Grabbing at
+/// exactly 30 fps, the moment each grab falls between Chromium's frames slipped by 1 µs a grab,
+/// so the picture's delay behind the page wandered through a Chromium frame (16.7 ms) every
+/// ~9 minutes: a 10-minute recording's A/V offset drifted. So when frames divide 60 Hz evenly,
+/// grab every that many Chromium intervals (30 fps: 33332 µs); the file's timeline is then the
+/// page's own, at ~30.0012 fps (BENCHMARKS.md, "The picture's clock").
+pub fn grab_rate(fps: u32) -> String {
+    const CHROMIUM_INTERVAL_US: u32 = 16_666;
+    match fps {
+        0 => "1".into(),
+        f if 60 % f == 0 => format!("1000000/{}", CHROMIUM_INTERVAL_US * (60 / f)),
+        f => f.to_string(),
+    }
 }
 
 /// Input options that make ffmpeg open an input without reading ahead.
@@ -385,5 +406,14 @@ mod tests {
         let line = "[info]   Duration: N/A, start: 1795600201.781425, bitrate: 73728 kb/s";
         assert_eq!(parse_start(line), Some(1795600201.781425));
         assert_eq!(parse_start("Duration: N/A, bitrate: N/A"), None);
+    }
+
+    #[test]
+    fn grabs_on_chromiums_frame_grid_when_the_rate_divides_60() {
+        assert_eq!(grab_rate(30), "1000000/33332");
+        assert_eq!(grab_rate(60), "1000000/16666");
+        assert_eq!(grab_rate(15), "1000000/66664");
+        assert_eq!(grab_rate(25), "25");
+        assert_eq!(grab_rate(24), "24");
     }
 }
