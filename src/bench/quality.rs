@@ -1,9 +1,10 @@
 //! Quality at equal bitrate, Wallflower against the classic recipe: one lossless capture of a
 //! page, the test pattern or a call's ([`Recipe::Lossless`]), is encoded with the classic
 //! recipe's x264 line (CRF 25, whatever bitrate that makes), with Wallflower's own line at that
-//! same bitrate (at three presets), and at the service's default bitrate. Each encode is compared with the capture
-//! (SSIM) and costs what ffmpeg's `-benchmark` says. Both pipelines grab the same 4:2:0 frames
-//! with x11grab, so the encoder is what differs; frame delivery is measured by the recordings.
+//! same bitrate (at three presets), and at the service's default bitrate. Each encode is
+//! compared with the capture (SSIM) and costs what ffmpeg's `-benchmark` says. Both pipelines
+//! grab the same 4:2:0 frames with x11grab, so the encoder is what differs; frame delivery is
+//! measured by the recordings.
 
 use std::path::Path;
 
@@ -12,7 +13,8 @@ use serde::Serialize;
 use super::baseline::{self, BaselineSpec, CLASSIC_VIDEO, Recipe};
 use crate::config::Settings;
 use crate::measure::quality::{self, Encoded, Ssim};
-use crate::recorder::capture::{OutputSpec, video_codec_args};
+use crate::recorder::capture::OutputSpec;
+use crate::recorder::picture::video_codec_args;
 
 /// x264 presets compared at equal bitrate.
 const PRESETS: [&str; 3] = ["ultrafast", "superfast", "veryfast"];

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
 use super::RecorderError;
+use super::picture::{grab_rate, grab_rate_arg, video_codec_args};
 use super::process::{OutputTail, prepare, signal_group};
 use super::soundfeed::{FeedInput, SoundFeed};
 
@@ -158,7 +159,8 @@ impl Capture {
         // Counted in frames from the display's first one: the output is constant-rate, and
         // ffmpeg's own progress time under -copyts counts from whenever it first reported.
         let Some(video) = self.starts[VIDEO] else { return };
-        let target = ((until_s - video) * f64::from(self.fps)).ceil().max(0.0) as u32;
+        let (num, den) = grab_rate(self.fps);
+        let target = ((until_s - video) * f64::from(num) / f64::from(den)).ceil().max(0.0) as u32;
         let wait = async {
             while let Some(event) = self.events.recv().await {
                 match event {
@@ -227,7 +229,7 @@ fn command(input: &CaptureInput<'_>, origin_s: f64, sound: &Path) -> FfmpegComma
         // first, so every file began with its first picture frozen for a second.
         .args(PROBE_LITTLE)
         // A small x11grab queue: under CPU pressure a big one grows ffmpeg to gigabytes (PLATFORM.md).
-        .args(["-thread_queue_size", "64", "-f", "x11grab", "-draw_mouse", "0", "-framerate", &grab_rate(out.fps)])
+        .args(["-thread_queue_size", "64", "-f", "x11grab", "-draw_mouse", "0", "-framerate", &grab_rate_arg(out.fps)])
         .args(["-video_size", &size, "-itsoffset", &shift, "-i", &format!("{}.0+0,0", input.display)])
         .args(PROBE_LITTLE)
         .args(["-thread_queue_size", "1024", "-f", "s16le", "-ar", "48000", "-ac", "2", "-i"])
@@ -237,7 +239,7 @@ fn command(input: &CaptureInput<'_>, origin_s: f64, sound: &Path) -> FfmpegComma
         // numbers frames on and repeats one whenever a grab comes over 1.1 intervals late
         // (a busy core), which moved every later frame one interval later for good: 10-minute
         // files drifted in one-frame steps (BENCHMARKS.md, "The picture's clock").
-        .args(["-vf", &format!("fps={}:round=near", grab_rate(out.fps))])
+        .args(["-vf", &format!("fps={}:round=near", grab_rate_arg(out.fps))])
         .args(video_codec_args(input.preset, out.fps, out.video_bitrate_kbps))
         .args(["-c:a", "aac", "-b:a", "128k", "-ar", "48000"]);
     match (input.file, &input.feed) {
@@ -262,36 +264,6 @@ fn command(input: &CaptureInput<'_>, origin_s: f64, sound: &Path) -> FfmpegComma
     cmd
 }
 
-/// The picture's encoder: x264 at `preset`, a keyframe every 2 s, `kbps` capped at that rate
-/// over 2 s (a live output cannot take bursts). The quality benchmark encodes with these too.
-pub fn video_codec_args(preset: &str, fps: u32, kbps: u32) -> Vec<String> {
-    let (rate, buf) = (format!("{kbps}k"), format!("{}k", kbps * 2));
-    ["-c:v", "libx264", "-preset", preset, "-pix_fmt", "yuv420p", "-g", &(fps * 2).to_string()]
-        .into_iter()
-        // CABAC (off in `ultrafast` alone, on in every slower preset): +0.2 dB at the same
-        // bitrate on a call for ~0.02 cores; H.264 Main profile, which every player decodes
-        // (BENCHMARKS.md, "Quality of a call").
-        .chain(["-x264-params", "cabac=1"])
-        .chain(["-b:v", &rate, "-maxrate", &rate, "-bufsize", &buf])
-        .map(String::from)
-        .collect()
-}
-
-/// How often x11grab grabs, as ffmpeg's rational frame rate. Chromium draws on Xvfb every 16666 µs
-/// (its default interval: Xvfb reports no refresh rate), i.e. at 60.0024 Hz, not 60. Grabbing at
-/// exactly 30 fps, the moment each grab falls between Chromium's frames slipped by 1 µs a grab,
-/// so the picture's delay behind the page wandered through a Chromium frame (16.7 ms) every
-/// ~9 minutes: a 10-minute recording's A/V offset drifted. So when frames divide 60 Hz evenly,
-/// grab every that many Chromium intervals (30 fps: 33332 µs); the file's timeline is then the
-/// page's own, at ~30.0012 fps (BENCHMARKS.md, "The picture's clock").
-pub fn grab_rate(fps: u32) -> String {
-    const CHROMIUM_INTERVAL_US: u32 = 16_666;
-    match fps {
-        0 => "1".into(),
-        f if 60 % f == 0 => format!("1000000/{}", CHROMIUM_INTERVAL_US * (60 / f)),
-        f => f.to_string(),
-    }
-}
 
 /// Input options that make ffmpeg open an input without reading ahead.
 const PROBE_LITTLE: [&str; 4] = ["-probesize", "32", "-analyzeduration", "0"];
@@ -406,14 +378,5 @@ mod tests {
         let line = "[info]   Duration: N/A, start: 1795600201.781425, bitrate: 73728 kb/s";
         assert_eq!(parse_start(line), Some(1795600201.781425));
         assert_eq!(parse_start("Duration: N/A, bitrate: N/A"), None);
-    }
-
-    #[test]
-    fn grabs_on_chromiums_frame_grid_when_the_rate_divides_60() {
-        assert_eq!(grab_rate(30), "1000000/33332");
-        assert_eq!(grab_rate(60), "1000000/16666");
-        assert_eq!(grab_rate(15), "1000000/66664");
-        assert_eq!(grab_rate(25), "25");
-        assert_eq!(grab_rate(24), "24");
     }
 }

@@ -15,6 +15,7 @@ pub mod guard;
 pub mod job;
 pub mod outputs;
 pub mod page;
+pub mod picture;
 pub mod pipeline;
 pub mod pool;
 pub mod probe;
