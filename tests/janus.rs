@@ -16,6 +16,7 @@ const FINISH: Duration = Duration::from_secs(30);
 const RED: [u8; 3] = [0xd0, 0x20, 0x20];
 const BLUE: [u8; 3] = [0x20, 0x40, 0xe0];
 const GREEN: [u8; 3] = [0x20, 0xb0, 0x40];
+const MAGENTA: [u8; 3] = [0xf0, 0x10, 0xf0];
 
 fn alice() -> ParticipantSpec {
     ParticipantSpec::new("Alice", "0xd02020", 440)
@@ -107,6 +108,32 @@ fn a_participant_sent_by_ffmpeg_over_plain_rtp_is_recorded_and_leaves_the_room()
         let (t2600, t1200) = (tone_level_db(&file, 2600), tone_level_db(&file, 1200));
         eprintln!("2600 Hz (RTP) {t2600:.1} dB, 1200 Hz {t1200:.1} dB");
         assert!(t2600 > -45.0 && t1200 > -45.0, "both voices heard: {t2600:.1} / {t1200:.1} dB");
+        finish(app, call).await;
+    });
+}
+
+/// A sender without the RTP audio-level extension (ffmpeg here, a SIP gateway in life) is measured
+/// from the receiver's statistics: the one with a tone gets the speaking ring, the silent one not.
+#[test]
+fn a_sender_without_rtp_audio_levels_still_lights_the_speaking_ring() {
+    in_namespace(|| async {
+        let mut call = CallHarness::start(&layouts_dir()).await.unwrap();
+        call.join(carol().over_rtp()).await.unwrap();
+        call.join(ParticipantSpec::new("Dan", "0xd02020", 0).silent().over_rtp()).await.unwrap();
+        let app = spawn_app().await;
+        let branding = json!({"colors": {"primary": "#ff00ff"}, "custom_css": ".wf-tile { --wf-ring: 8px; }"});
+        let id = app.start(call_source(json!({"branding": branding}))).await;
+        app.wait_for(&id, &["recording"], START).await;
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        app.post(&format!("/v1/recordings/{id}/stop"), json!({})).await;
+        let file = file_of(&app.wait_for(&id, &["completed"], FINISH).await);
+        // each half but the middle, where one tile's ring meets the other tile
+        let at = |x: &str, rgb| colour_share_in(&file, 4.5, &format!("crop=iw/2-16:ih:{x}:0"), rgb, 60);
+        let (left, right) = ((at("0", GREEN), at("0", MAGENTA)), (at("iw/2+16", GREEN), at("iw/2+16", MAGENTA)));
+        eprintln!("left green {:.3} ring {:.4}, right green {:.3} ring {:.4}", left.0, left.1, right.0, right.1);
+        let ((_, speaking), (_, silent)) = if left.0 > right.0 { (left, right) } else { (right, left) };
+        assert!(speaking > 0.01, "Carol (tone) has a ring: {speaking:.4} of her half");
+        assert!(silent < speaking / 10.0, "Dan (silent) has none: {silent:.4} of his half");
         finish(app, call).await;
     });
 }

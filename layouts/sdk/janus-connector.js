@@ -75,7 +75,8 @@
   var KEEPALIVE_MS = 25000;
   var POLL_MS = 1000;
   var SPEAKING_MS = 100;
-  var LEVEL_WAIT_MS = 1500;        // no RTP audio level by then: measure the sound in Web Audio
+  var LEVEL_WAIT_MS = 1500;        // no RTP audio level by then: measure the sound received
+  var STATS_MS = 250;              // how often those levels are read
   var LEVEL_STALE_MS = 500;        // an RTP level older than this is silence (DTX sends nothing)
   var FLOW_CHECK_MS = 1000;        // how often RTP arrival is checked (getStats)
   var FLOW_STALL_MS = 2500;        // no RTP for this long: the track counts as removed (muted)
@@ -404,7 +405,7 @@
     var pc = null;
     var subscribed = {};      // feed id -> true (asked Janus for it)
     var streams = {};         // mid -> stream info from Janus
-    var emitted = {};         // mid -> {participantId, kind, track, mid, analyser...}
+    var emitted = {};         // mid -> {participantId, kind, track, mid, receiver, measured...}
     var parts = {};           // id -> {id, display}
     var graceUntil = 0;
     var pollTimer = null;
@@ -412,8 +413,8 @@
     var opChain = Promise.resolve();     // subscription requests, one at a time
     var offerChain = Promise.resolve();  // Janus events for the subscriber, in order
     var lastStatusKey = null;
-    var audioCtx = null;
     var speakTimer = null;
+    var statsRead = { pending: false, at: 0 };   // the last read of levels from getStats()
     var dataChannels = [];
     var ownChannel = null;    // our own data channel on the subscriber PeerConnection
     var flow = {};            // mid -> {packets, at, feed}: when RTP last arrived
@@ -454,7 +455,6 @@
       if (pollTimer) { clearTimeout(pollTimer); pollTimer = null; }
       teardownSubscriber(false);
       if (speakTimer) { clearInterval(speakTimer); speakTimer = null; }
-      if (audioCtx) { try { audioCtx.close(); } catch (e) { /* ignore */ } audioCtx = null; }
       if (session) { session.destroy(); session = null; }
     }
 
@@ -798,10 +798,10 @@
       Object.keys(live).forEach(function (mid) {
         if (emitted[mid]) return;
         var w = live[mid];
-        var entry = { participantId: w.participantId, kind: w.kind, track: w.track, mid: mid, analyser: null };
+        var entry = { participantId: w.participantId, kind: w.kind, track: w.track, mid: mid };
         emitted[mid] = entry;
         var stream = new MediaStream([w.track]);
-        if (w.kind === 'audio') watchLevel(entry, w.receiver, stream);
+        if (w.kind === 'audio') watchLevel(entry, w.receiver);
         emit('track-added', {
           participantId: w.participantId, kind: w.kind, track: w.track, stream: stream, mid: mid, source: w.source
         });
@@ -840,19 +840,18 @@
       var cur = emitted[mid];
       if (!cur) return;
       delete emitted[mid];
-      detachAnalyser(cur);
       emit('track-removed', { participantId: cur.participantId, kind: cur.kind, mid: mid });
     }
 
     // --------------------------------------------------------- speaking
 
     // The level comes with the RTP packets (the audio-level header extension, which browsers
-    // send and Janus relays): reading it costs nothing. Only a sender without it (a plain RTP
-    // publisher) gets a Web Audio analyser, whose audio thread and second sound output cost
-    // ~0.035 cores with four participants (BENCHMARKS.md).
-    function watchLevel(entry, receiver, stream) {
+    // send and Janus relays): reading it costs nothing. A sender without it (a plain RTP
+    // publisher) is measured from the receiver's own statistics of the sound it plays. A Web
+    // Audio analyser did that before, but its audio thread and second sound output cost ~0.05
+    // cores with four such senders (BENCHMARKS.md).
+    function watchLevel(entry, receiver) {
       entry.receiver = receiver;
-      entry.stream = stream;
       entry.since = Date.now();
       if (!speakTimer) speakTimer = setInterval(speakingTick, SPEAKING_MS);
     }
@@ -873,53 +872,49 @@
       return age > LEVEL_STALE_MS ? 0 : best.audioLevel;
     }
 
-    // entry's level in dBFS, from RTP or the analyser (attached once RTP has none for a while)
+    // entry's level in dBFS, from RTP or (once RTP has carried none for a while) the receiver's
+    // statistics; null while unknown
     function levelDb(entry) {
-      var linear = entry.analyser ? null : rtpLevel(entry);
+      var linear = entry.measured ? null : rtpLevel(entry);
       if (linear !== null) {
         entry.rtpLevels = true;
         return linear > 0 ? 20 * Math.log10(linear) : -100;
       }
-      if (!entry.analyser) {
-        if (entry.rtpLevels || entry.noAnalyser || Date.now() - entry.since < LEVEL_WAIT_MS) return null;
-        attachAnalyser(entry, entry.stream);
-        if (!entry.analyser) { entry.noAnalyser = true; return null; }
+      if (!entry.measured) {
+        if (entry.rtpLevels || Date.now() - entry.since < LEVEL_WAIT_MS) return null;
+        entry.measured = { energy: null, duration: null, db: null };
+        log('info', 'participant ' + entry.participantId + ' sends no RTP audio level: measuring the sound received');
       }
-      var a = entry.analyser;
-      a.node.getFloatTimeDomainData(a.buf);
-      var sum = 0;
-      for (var i = 0; i < a.buf.length; i++) sum += a.buf[i] * a.buf[i];
-      var rms = Math.sqrt(sum / a.buf.length);
-      return rms > 0 ? 20 * Math.log10(rms) : -100;
+      readMeasuredLevels();
+      return entry.measured.db;
     }
 
-    function attachAnalyser(entry, stream) {
-      try {
-        if (!audioCtx) audioCtx = new (global.AudioContext || global.webkitAudioContext)();
-        if (audioCtx.state !== 'running') audioCtx.resume().catch(function () { /* ignore */ });
-        // Chromium only feeds a remote WebRTC track into Web Audio while some
-        // media element plays it: keep a muted one.
-        var keep = new Audio();
-        keep.muted = true;
-        keep.srcObject = stream;
-        keep.play().catch(function () { /* ignore */ });
-        var src = audioCtx.createMediaStreamSource(stream);
-        var an = audioCtx.createAnalyser();
-        an.fftSize = 1024;
-        src.connect(an);
-        entry.analyser = { node: an, src: src, keep: keep, buf: new Float32Array(an.fftSize) };
-        log('info', 'participant ' + entry.participantId + ' sends no RTP audio level: measuring it in Web Audio');
-      } catch (e) {
-        log('warn', 'no speaking detection: ' + e);
-      }
+    // The receiver adds up the energy of what it plays out (inbound-rtp totalAudioEnergy: the
+    // square of each 10 ms frame's peak times its duration) and how long it played
+    // (totalSamplesDuration); their growth between two reads is the mean square in between.
+    // One read of the PeerConnection's statistics serves every such sender, every STATS_MS.
+    function readMeasuredLevels() {
+      if (statsRead.pending || !pc || Date.now() - statsRead.at < STATS_MS) return;
+      statsRead.pending = true;
+      statsRead.at = Date.now();
+      pc.getStats().then(function (report) {
+        statsRead.pending = false;
+        report.forEach(function (st) {
+          if (st.type !== 'inbound-rtp' || typeof st.totalAudioEnergy !== 'number') return;
+          var entry = emitted[st.mid];
+          if (entry && entry.measured) measure(entry.measured, st.totalAudioEnergy, st.totalSamplesDuration);
+        });
+      }, function () { statsRead.pending = false; });
     }
 
-    function detachAnalyser(entry) {
-      var a = entry.analyser;
-      if (!a) return;
-      entry.analyser = null;
-      try { a.src.disconnect(); } catch (e) { /* ignore */ }
-      try { a.keep.srcObject = null; } catch (e) { /* ignore */ }
+    function measure(m, energy, duration) {
+      if (m.duration !== null) {
+        var played = duration - m.duration;
+        var meanSquare = played > 0 ? (energy - m.energy) / played : 0;
+        m.db = meanSquare > 0 ? 10 * Math.log10(meanSquare) : -100;
+      }
+      m.energy = energy;
+      m.duration = duration;
     }
 
     var levels = {};   // participantId -> smoothed level

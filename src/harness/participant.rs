@@ -25,7 +25,7 @@ pub struct ParticipantSpec {
     pub name: String,
     /// Background colour of their camera, as ffmpeg names it (`0xRRGGBB` or `red`).
     pub color: String,
-    /// Frequency of their microphone's tone.
+    /// Frequency of their microphone's tone; 0 for a silent microphone.
     pub tone_hz: u32,
     pub room: u64,
     pub pin: Option<String>,
@@ -58,6 +58,12 @@ impl ParticipantSpec {
         self
     }
 
+    /// The same participant with a silent microphone (they never speak).
+    pub fn silent(mut self) -> Self {
+        self.tone_hz = 0;
+        self
+    }
+
     /// The same participant with a still camera picture (no clock).
     pub fn still(mut self) -> Self {
         self.clock = false;
@@ -74,7 +80,10 @@ impl ParticipantSpec {
 
     /// The microphone's tone as an ffmpeg lavfi source of `seconds`.
     pub(super) fn tone_source(&self, seconds: u32) -> String {
-        format!("sine=f={}:sample_rate=48000:d={seconds}", self.tone_hz)
+        match self.tone_hz {
+            0 => format!("anullsrc=r=48000:cl=mono:d={seconds}"),
+            hz => format!("sine=f={hz}:sample_rate=48000:d={seconds}"),
+        }
     }
 
     /// Makes the camera (`.y4m`) and microphone (`.wav`) files in `dir`.

@@ -206,8 +206,13 @@ pub fn file_of(rec: &Value) -> PathBuf {
 
 /// Share of the frame at `at_s` whose pixels are within `tolerance` (per channel) of `rgb`.
 pub fn colour_share(file: &Path, at_s: f64, rgb: [u8; 3], tolerance: u8) -> f64 {
+    colour_share_in(file, at_s, "scale=160:90", rgb, tolerance)
+}
+
+/// [`colour_share`] of the picture an ffmpeg `filter` leaves (e.g. a crop) at full detail.
+pub fn colour_share_in(file: &Path, at_s: f64, filter: &str, rgb: [u8; 3], tolerance: u8) -> f64 {
     let out = Command::new("ffmpeg").args(["-hide_banner", "-v", "error", "-ss", &at_s.to_string(), "-i"]).arg(file)
-        .args(["-frames:v", "1", "-vf", "scale=160:90", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .args(["-frames:v", "1", "-vf", filter, "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
         .output().unwrap();
     let pixels: Vec<&[u8]> = out.stdout.chunks_exact(3).collect();
     assert!(!pixels.is_empty(), "no frame at {at_s}s");
