@@ -166,7 +166,7 @@ async fn measure(
             None => None,
         }
     };
-    let (cpu, call_cpu) = tokio::join!(super::sample_cpu(instance, window), call);
+    let (cpu, call_cpu) = tokio::join!(super::sample_service_cpu(instance, window), call);
     for url in &urls {
         client.post(format!("{url}/stop")).send().await?;
     }

@@ -8,12 +8,13 @@ pub mod chart;
 pub mod density;
 pub mod quality;
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use crate::app::Application;
 use crate::config::{ServeArgs, Settings};
 use crate::measure::cpu::{self, CpuReport, ProcSample, Sample};
-use crate::recorder::process::instance_processes;
+use crate::recorder::process::{feed_thread_ticks, instance_processes};
 
 /// A service running in this process for a benchmark, on a loopback port of its own.
 pub struct BenchService {
@@ -45,22 +46,36 @@ impl BenchService {
     }
 }
 
-/// Every process of `instance` now: CPU ticks and PSS.
-fn sample(instance: &str, at_s: f64) -> Sample {
-    let procs = instance_processes(instance)
+/// Every process of `instance` now: CPU ticks and PSS. For the service's instance its
+/// recordings' feed threads (grabbing the picture, timing the sound) count too: the service
+/// runs in this process. They show as `wallflower` (pid 0 in the sample).
+fn sample(instance: &str, feeds: bool, at_s: f64) -> Sample {
+    let mut procs: HashMap<i32, ProcSample> = instance_processes(instance)
         .into_iter()
         .map(|p| (p.pid, ProcSample { name: cpu::program(&p.name), ticks: p.cpu_ticks, pss_kib: cpu::pss_kib(p.pid) }))
         .collect();
+    if feeds {
+        procs.insert(0, ProcSample { name: "wallflower".into(), ticks: feed_thread_ticks(), pss_kib: 0 });
+    }
     Sample { at_s, procs }
 }
 
 /// CPU and memory of `instance`'s processes, sampled twice a second over `window`.
 pub async fn sample_cpu(instance: &str, window: Duration) -> CpuReport {
+    sample_over(instance, false, window).await
+}
+
+/// [`sample_cpu`] of the service's recordings: their processes and its feed threads.
+pub async fn sample_service_cpu(instance: &str, window: Duration) -> CpuReport {
+    sample_over(instance, true, window).await
+}
+
+async fn sample_over(instance: &str, feeds: bool, window: Duration) -> CpuReport {
     let start = Instant::now();
-    let mut samples = vec![sample(instance, 0.0)];
+    let mut samples = vec![sample(instance, feeds, 0.0)];
     while start.elapsed() < window {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        samples.push(sample(instance, start.elapsed().as_secs_f64()));
+        samples.push(sample(instance, feeds, start.elapsed().as_secs_f64()));
     }
     cpu::account(&samples, cpu::clock_ticks())
 }

@@ -2,9 +2,10 @@
 //! page, the test pattern or a call's ([`Recipe::Lossless`]), is encoded with the classic
 //! recipe's x264 line (CRF 25, whatever bitrate that makes), with Wallflower's own line at that
 //! same bitrate (at three presets), and at the service's default bitrate. Each encode is
-//! compared with the capture (SSIM) and costs what ffmpeg's `-benchmark` says. Both pipelines
-//! grab the same 4:2:0 frames with x11grab, so the encoder is what differs; frame delivery is
-//! measured by the recordings.
+//! compared with the capture (SSIM) and costs what ffmpeg's `-benchmark` says. Every encode
+//! starts from the same 4:2:0 frames (x11grab's), so the encoder is what differs; Wallflower's
+//! own grabber converts to 4:2:0 within 3 code values of those. Frame delivery is measured by
+//! the recordings.
 
 use std::path::Path;
 

@@ -18,7 +18,7 @@ use wallflower::harness::CallHarness;
 use wallflower::bench::baseline::{BaselineSpec, Recipe};
 use wallflower::bench::chart::Line;
 use wallflower::bench::density::{self, KEEP_DISTINCT};
-use wallflower::bench::{BenchService, sample_cpu, wait_state};
+use wallflower::bench::{BenchService, sample_cpu, sample_service_cpu, wait_state};
 use wallflower::measure::cpu::CpuReport;
 
 #[derive(Parser)]
@@ -364,10 +364,10 @@ async fn measured_run(args: &Args, width: u32, height: u32, source: Value, call:
     let window = Duration::from_secs(args.seconds);
     let (cpu, participants) = match &call {
         Some(call) => {
-            let (cpu, participants) = tokio::join!(sample_cpu(&instance, window), sample_cpu(call, window));
+            let (cpu, participants) = tokio::join!(sample_service_cpu(&instance, window), sample_cpu(call, window));
             (cpu, Some(participants))
         }
-        None => (sample_cpu(&instance, window).await, None),
+        None => (sample_service_cpu(&instance, window).await, None),
     };
     let stopped = Instant::now();
     client.post(format!("{url}/stop")).send().await?;

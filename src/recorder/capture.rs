@@ -1,5 +1,6 @@
-//! The ffmpeg sidecar: grabs the recording's X display, and takes the sound of its audio sink
-//! from our [`super::soundfeed`] already on the capture's timeline, into a fragmented MP4
+//! The ffmpeg sidecar: encodes the picture of the recording's X display grabbed by our
+//! [`super::picturefeed`] and the sound of its audio sink from our [`super::soundfeed`], both
+//! already on the capture's timeline, into a fragmented MP4
 //! (playable up to the last fragment even if ffmpeg is killed), reports progress, and stops by
 //! `q` with a deadline before a kill.
 
@@ -17,6 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::RecorderError;
 use super::picture::{grab_rate, grab_rate_arg, video_codec_args};
 use super::process::{OutputTail, prepare, signal_group};
+use super::picturefeed::{PictureFeed, PictureInput};
 use super::soundfeed::{FeedInput, SoundFeed};
 
 /// ffmpeg input index of the picture (the display).
@@ -51,8 +53,8 @@ impl Default for OutputSpec {
 /// What the capture reports while running.
 #[derive(Debug)]
 pub enum CaptureEvent {
-    /// An input opened; for the display `wall_s` is the Unix time of its first frame (x11grab
-    /// stamps with the wall clock), where the file's picture starts.
+    /// An input opened; for the display `wall_s` is the Unix time of its first frame (ffmpeg
+    /// stamps each frame of the picture feed with the wall clock), where the file's picture starts.
     InputStart { index: u32, wall_s: f64 },
     /// Encoder progress: media time written so far (as ffmpeg counts it), frames encoded, and
     /// the current frame rate.
@@ -82,8 +84,8 @@ pub struct CaptureInput<'a> {
 }
 
 /// How long after the page's animation frame (which stamps the page's call events) its drawing
-/// is in the file: Chromium composites and puts the frame on the X display, and x11grab takes it
-/// at its next grab, into the nearest frame slot. Measured with `tests/overlays.rs` on 2 cores
+/// is in the file: Chromium composites and puts the frame on the X display, and the picture feed
+/// grabs it at the next frame slot. Measured with `tests/overlays.rs` on 2 cores
 /// (16 events), an event's first frame in the file came 22–74 ms (median 36) after the page drew
 /// it (BENCHMARKS.md, "The picture's clock").
 pub const DISPLAY_LATENCY_S: f64 = 0.036;
@@ -99,8 +101,9 @@ pub struct Capture {
     /// Wall-clock Unix time of the display's first frame (index [`VIDEO`]) once ffmpeg reported
     /// it; the sound (index [`AUDIO`]) starts at the origin by construction.
     pub starts: [Option<f64>; 2],
-    /// Our sound; stops with the capture.
+    /// Our sound and picture; they stop with the capture.
     _sound: SoundFeed,
+    _picture: PictureFeed,
     pid: i32,
     stdin: Option<std::process::ChildStdin>,
     pub events: mpsc::Receiver<CaptureEvent>,
@@ -120,9 +123,16 @@ impl Capture {
             shift_s: input.sound_shift_s,
             instance: input.instance,
         })?;
-        let mut cmd = command(&input, origin_s, &sound.fifo());
+        let (num, den) = grab_rate(input.output.fps);
+        let picture = PictureFeed::start(PictureInput {
+            display: input.display,
+            xauthority: input.xauthority,
+            size: (input.output.width, input.output.height),
+            origin_s,
+            period_s: f64::from(den) / f64::from(num),
+        })?;
+        let mut cmd = command(&input, origin_s, (&picture.fifo(), &sound.fifo()));
         prepare(cmd.as_inner_mut(), input.instance);
-        cmd.as_inner_mut().env("XAUTHORITY", input.xauthority);
         let mut child = cmd.spawn().map_err(|e| RecorderError::CaptureStart(e.to_string()))?;
         let pid = child.as_inner().id() as i32;
         let stdin = child.take_stdin();
@@ -137,7 +147,7 @@ impl Capture {
                 let _ = done_tx.send(());
             })
             .map_err(|e| RecorderError::CaptureStart(e.to_string()))?;
-        Ok(Self { origin_s, fps: input.output.fps, starts: [None; 2], _sound: sound, pid, stdin, events, file: input.file.map(Path::to_path_buf), exited: Some(done_rx) })
+        Ok(Self { origin_s, fps: input.output.fps, starts: [None; 2], _sound: sound, _picture: picture, pid, stdin, events, file: input.file.map(Path::to_path_buf), exited: Some(done_rx) })
     }
 
     /// The wall-clock moment whose drawing the file shows at media time zero, and so the zero
@@ -214,29 +224,32 @@ impl Drop for Capture {
     }
 }
 
-fn command(input: &CaptureInput<'_>, origin_s: f64, sound: &Path) -> FfmpegCommand {
+fn command(input: &CaptureInput<'_>, origin_s: f64, (picture, sound): (&Path, &Path)) -> FfmpegCommand {
     let out = input.output;
-    // x11grab stamps frames with the wall clock; keeping those stamps (-copyts) less the origin
-    // puts the picture on the timeline the sound feed already writes (raw PCM counts from
-    // media time zero), where ffmpeg's default would rebase the picture to zero on its own.
+    // The picture is stamped with the wall clock as each frame arrives; keeping those stamps
+    // (-copyts) less the origin puts it on the timeline the sound feed already writes (raw PCM
+    // counts from media time zero), where ffmpeg's default would rebase it to zero on its own.
     let shift = format!("-{origin_s:.6}");
     let size = format!("{}x{}", out.width, out.height);
     let mut cmd = FfmpegCommand::new_with_path(input.ffmpeg);
     cmd.args(["-hide_banner", "-nostats", "-stats_period", "0.1", "-stats", "-y", "-copyts"])
         // Probe as little as possible, on each input (the options are per input): ffmpeg opens
-        // the inputs one after the other, picture first, and x11grab grabs nothing more until
-        // both are open. With the default analysis the sound input read ~1 s of real-time PCM
-        // first, so every file began with its first picture frozen for a second.
+        // the inputs one after the other, picture first, and reads neither until both are open.
+        // With the default analysis the sound input read ~1 s of real-time PCM first, so every
+        // file began with its first picture frozen for a second.
         .args(PROBE_LITTLE)
-        // A small x11grab queue: under CPU pressure a big one grows ffmpeg to gigabytes (PLATFORM.md).
-        .args(["-thread_queue_size", "64", "-f", "x11grab", "-draw_mouse", "0", "-framerate", &grab_rate_arg(out.fps)])
-        .args(["-video_size", &size, "-itsoffset", &shift, "-i", &format!("{}.0+0,0", input.display)])
+        // A frame rate of 1 MHz only makes the stream's time base a microsecond: the stamps
+        // are the wall clock's. A small queue: under CPU pressure a big one grows ffmpeg to
+        // gigabytes (PLATFORM.md).
+        .args(["-thread_queue_size", "64", "-use_wallclock_as_timestamps", "1", "-f", "rawvideo", "-pix_fmt", "yuv420p"])
+        .args(["-framerate", "1000000", "-video_size", &size, "-itsoffset", &shift, "-i"])
+        .arg(picture.as_os_str())
         .args(PROBE_LITTLE)
         .args(["-thread_queue_size", "1024", "-f", "s16le", "-ar", "48000", "-ac", "2", "-i"])
         .arg(sound.as_os_str())
         .args(["-map", &format!("{VIDEO}:v"), "-map", &format!("{AUDIO}:a")])
-        // Each grab into the slot nearest its stamp. ffmpeg's constant-rate output instead
-        // numbers frames on and repeats one whenever a grab comes over 1.1 intervals late
+        // Each frame into the slot nearest its stamp. ffmpeg's constant-rate output instead
+        // numbers frames on and repeats one whenever a frame comes over 1.1 intervals late
         // (a busy core), which moved every later frame one interval later for good: 10-minute
         // files drifted in one-frame steps (BENCHMARKS.md, "The picture's clock").
         .args(["-vf", &format!("fps={}:round=near", grab_rate_arg(out.fps))])

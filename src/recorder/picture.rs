@@ -1,5 +1,5 @@
-//! The capture's picture options for ffmpeg: when x11grab grabs (on Chromium's own frame grid)
-//! and how x264 encodes. The quality benchmark encodes with the same line.
+//! The capture's picture options: when the picture is grabbed (on Chromium's own frame grid) and
+//! how x264 encodes it. The quality benchmark encodes with the same line.
 
 /// The picture's encoder: x264 at `preset`, a keyframe every 2 s, `kbps` capped at that rate
 /// over 2 s (a live output cannot take bursts).
@@ -16,7 +16,7 @@ pub fn video_codec_args(preset: &str, fps: u32, kbps: u32) -> Vec<String> {
         .collect()
 }
 
-/// How often x11grab grabs, in frames per second as a fraction (numerator, denominator).
+/// How often the picture is grabbed, in frames per second as a fraction (numerator, denominator).
 /// Chromium draws on Xvfb every 16666 µs (its default interval: Xvfb reports no refresh rate),
 /// i.e. at 60.0024 Hz, not 60. Grabbing at exactly 30 fps, each grab fell 1 µs later among
 /// Chromium's frames, so the picture's delay behind the page wandered through a Chromium frame

@@ -288,15 +288,42 @@ pub fn instance_processes(instance: &str) -> Vec<ProcInfo> {
 /// Parses `/proc/PID/stat` (and checks the marker); `None` for zombies and vanished processes.
 fn read_stat(pid: i32, marker: &str) -> Option<(ProcInfo, i32, bool)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let (head, rest) = stat.rsplit_once(')')?;
-    let name = head.split_once('(')?.1.to_owned();
-    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let (name, fields) = split_stat(&stat)?;
     if fields.first() == Some(&"Z") {
         return None;
     }
     let num = |i: usize| fields.get(i).and_then(|f| f.parse::<i64>().ok()).unwrap_or(0);
     let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
     let marked = environ.windows(marker.len()).any(|w| w == marker.as_bytes());
-    let info = ProcInfo { pid, ppid: num(1) as i32, name, cpu_ticks: (num(11) + num(12)) as u64 };
+    let info = ProcInfo { pid, ppid: num(1) as i32, name: name.to_owned(), cpu_ticks: stat_ticks(&fields) };
     Some((info, num(2) as i32, marked))
+}
+
+/// A `stat` line's command name and the fields after it (state first).
+fn split_stat(stat: &str) -> Option<(&str, Vec<&str>)> {
+    let (head, rest) = stat.rsplit_once(')')?;
+    Some((head.split_once('(')?.1, rest.split_whitespace().collect()))
+}
+
+/// User plus system CPU ticks of a `stat` line's fields.
+fn stat_ticks(fields: &[&str]) -> u64 {
+    let num = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    num(11) + num(12)
+}
+
+/// Names of the threads that work for a recording inside the service (the picture and sound
+/// feeds) begin with this; the benchmark counts their CPU as the recording's.
+pub const FEED_THREAD_PREFIX: &str = "wf-";
+
+/// CPU ticks of this process' live feed threads, all recordings' together.
+pub fn feed_thread_ticks() -> u64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return 0 };
+    tasks
+        .flatten()
+        .filter_map(|task| {
+            let stat = std::fs::read_to_string(task.path().join("stat")).ok()?;
+            let (name, fields) = split_stat(&stat)?;
+            name.starts_with(FEED_THREAD_PREFIX).then(|| stat_ticks(&fields))
+        })
+        .sum()
 }

@@ -21,6 +21,7 @@ use std::sync::mpsc;
 
 use super::RecorderError;
 use super::capture::now_s;
+use super::fifo;
 use super::process::prepare;
 
 /// Sample rate and bytes per frame (s16le, stereo) of the feed.
@@ -34,6 +35,12 @@ const ANCHOR_WINDOW_S: f64 = 2.0;
 /// When ffmpeg opens the FIFO the sound before then is silence, but for this margin: a chunk
 /// that arrives a moment later may hold sound from it.
 const OPEN_MARGIN_S: f64 = 0.1;
+/// ...but at least this much silence goes in at once: ffmpeg reads its inputs only once it has
+/// read a first packet of sound (1024 samples, 21 ms), and parec's first chunk can take half a
+/// second. Opened within the margin of the origin (ffmpeg opens the picture FIFO just before),
+/// the feed had too little to give, and the first picture frame stayed alone in the file for
+/// 0.5 s (a frozen start in 2 of 8 recordings).
+const FIRST_SILENCE_S: f64 = 0.05;
 /// The writer corrects the timeline only when it is this far off (10 ms), so jitter never
 /// cuts or pads the sound.
 const TOLERANCE: i64 = 480;
@@ -63,11 +70,7 @@ impl SoundFeed {
     pub fn start(input: FeedInput<'_>) -> Result<Self, RecorderError> {
         let dir = tempfile::Builder::new().prefix("wallflower-sound-").tempdir()?;
         let fifo = dir.path().join("sound.fifo");
-        let path = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).map_err(|e| RecorderError::Audio(e.to_string()))?;
-        // SAFETY: a valid NUL-terminated path.
-        if unsafe { libc::mkfifo(path.as_ptr(), 0o600) } != 0 {
-            return Err(RecorderError::Audio(format!("mkfifo: {}", std::io::Error::last_os_error())));
-        }
+        fifo::make(&fifo).map_err(|e| RecorderError::Audio(format!("mkfifo: {e}")))?;
         let mut cmd = std::process::Command::new(input.parec);
         cmd.args(["--device", input.monitor, "--format=s16le", "--rate=48000", "--channels=2", "--latency-msec=10", "--raw"])
             .env("PULSE_SERVER", input.pulse_server)
@@ -80,9 +83,9 @@ impl SoundFeed {
         let (tx, rx) = mpsc::channel();
         let span = tracing::Span::current();
         let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| std::thread::Builder::new().name(name.into()).spawn(f);
-        spawn("sound-read", Box::new(move || read_chunks(stdout, tx)))?;
+        spawn("wf-sound-read", Box::new(move || read_chunks(stdout, tx)))?;
         let timeline = Timeline::new(input.origin_s, input.shift_s);
-        spawn("sound-write", Box::new(move || {
+        spawn("wf-sound-write", Box::new(move || {
             let _enter = span.enter();
             write_chunks(&fifo, rx, timeline)
         }))?;
@@ -135,20 +138,19 @@ fn write_chunks(fifo: &Path, rx: mpsc::Receiver<Chunk>, mut timeline: Timeline) 
 
 /// Waits for ffmpeg to open the FIFO, keeping the timeline up to date with the chunks that
 /// arrive meanwhile (they are written once it is open). `None` when parec ended first.
-fn open_writer(fifo: &Path, rx: &mpsc::Receiver<Chunk>, timeline: &mut Timeline) -> Option<std::fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
+fn open_writer(path: &Path, rx: &mpsc::Receiver<Chunk>, timeline: &mut Timeline) -> Option<std::fs::File> {
     let mut waiting: Vec<Chunk> = Vec::new();
     loop {
-        // Non-blocking: a blocking open would hang forever if ffmpeg never came.
-        match std::fs::OpenOptions::new().write(true).custom_flags(libc::O_NONBLOCK).open(fifo) {
-            Ok(file) => return blocking(file).and_then(|mut f| {
-                // ffmpeg starts reading its inputs only once it has probed some sound, and
-                // parec's first chunk can take most of a second: give it the silence up to now.
-                let mut placed = timeline.silence_until(now_s() - OPEN_MARGIN_S);
+        match fifo::open_writer(path) {
+            Ok(Some(mut f)) => {
+                // Give ffmpeg the silence up to now (less the margin), and no less than
+                // FIRST_SILENCE_S of it, so it starts reading.
+                let until = (now_s() - OPEN_MARGIN_S).max(timeline.origin_s + FIRST_SILENCE_S);
+                let mut placed = timeline.silence_until(until);
                 placed.extend(waiting.iter().flat_map(|(at, b)| timeline.place(*at, b)));
-                f.write_all(&placed).ok().map(|()| f)
-            }),
-            Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {}
+                return f.write_all(&placed).ok().map(|()| f);
+            }
+            Ok(None) => {}
             Err(e) => {
                 tracing::warn!("cannot open the sound FIFO: {e}");
                 return None;
@@ -160,18 +162,6 @@ fn open_writer(fifo: &Path, rx: &mpsc::Receiver<Chunk>, timeline: &mut Timeline)
             Err(mpsc::RecvTimeoutError::Disconnected) => return None,
         }
     }
-}
-
-/// Clears `O_NONBLOCK` so writes wait for ffmpeg instead of failing.
-fn blocking(file: std::fs::File) -> Option<std::fs::File> {
-    use std::os::fd::AsRawFd;
-    let fd = file.as_raw_fd();
-    // SAFETY: fcntl on a descriptor we own.
-    let ok = unsafe {
-        let flags = libc::fcntl(fd, libc::F_GETFL);
-        flags >= 0 && libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) == 0
-    };
-    ok.then_some(file)
 }
 
 /// Places chunks of the sound on the capture's timeline.

@@ -1,0 +1,163 @@
+//! The recording's picture, grabbed by us ([`super::grab`]) on the file's own frame slots and
+//! written as raw 4:2:0 frames into a FIFO that ffmpeg reads (`-f rawvideo`, stamped with the
+//! wall clock as each frame arrives, like x11grab stamps its grabs).
+//!
+//! Each grab happens at the wall-clock moment of a frame slot of the file (`origin + k ×
+//! period`), so its stamp lands a millisecond or two after the slot it belongs to, far from the
+//! middle between two slots where scheduling jitter would flip a frame into its neighbour's
+//! slot. A grab that comes too late for its slot is skipped; ffmpeg's `fps` filter repeats the
+//! previous frame there, and nothing after it moves.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use super::RecorderError;
+use super::capture::now_s;
+use super::fifo;
+use super::grab::Grabber;
+use super::process::FEED_THREAD_PREFIX;
+
+/// What the feed needs to run.
+pub struct PictureInput<'a> {
+    /// The X display, e.g. `:99`.
+    pub display: &'a str,
+    /// The display's cookie file.
+    pub xauthority: &'a Path,
+    pub size: (u32, u32),
+    /// Wall-clock Unix time of media time zero.
+    pub origin_s: f64,
+    /// Seconds between frame slots.
+    pub period_s: f64,
+}
+
+/// A running feed; its thread stops when this is dropped or ffmpeg stops reading.
+pub struct PictureFeed {
+    dir: tempfile::TempDir,
+    stop: Arc<AtomicBool>,
+}
+
+impl PictureFeed {
+    /// Connects to the display and starts the grabbing thread, which waits for ffmpeg to open
+    /// [`Self::fifo`].
+    pub fn start(input: PictureInput<'_>) -> Result<Self, RecorderError> {
+        let failed = |e: String| RecorderError::CaptureStart(format!("grabbing display {}: {e}", input.display));
+        let number = display_number(input.display).ok_or_else(|| failed("not a local display name".into()))?;
+        let grabber = Grabber::connect(number, input.xauthority, input.size).map_err(failed)?;
+        let dir = tempfile::Builder::new().prefix("wallflower-picture-").tempdir()?;
+        let path = dir.path().join("picture.fifo");
+        fifo::make(&path).map_err(|e| failed(format!("mkfifo: {e}")))?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let slots = Slots { origin_s: input.origin_s, period_s: input.period_s };
+        let frame_bytes = input.size.0 as usize * input.size.1 as usize * 3 / 2;
+        let (span, stopped) = (tracing::Span::current(), stop.clone());
+        std::thread::Builder::new().name(format!("{FEED_THREAD_PREFIX}picture")).spawn(move || {
+            let _enter = span.enter();
+            if let Some(out) = wait_for_reader(&path, &stopped) {
+                fifo::grow(&out, frame_bytes);
+                run(grabber, out, slots, &stopped);
+            }
+        })?;
+        Ok(Self { dir, stop })
+    }
+
+    /// The FIFO ffmpeg reads (`-f rawvideo -pix_fmt yuv420p -video_size WxH -i FIFO`).
+    pub fn fifo(&self) -> PathBuf {
+        self.dir.path().join("picture.fifo")
+    }
+}
+
+impl Drop for PictureFeed {
+    fn drop(&mut self) {
+        // A thread blocked in a write ends when ffmpeg (stopped with the capture) closes the pipe.
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// `:99` or `:99.0` → 99.
+fn display_number(display: &str) -> Option<u32> {
+    let rest = display.strip_prefix(':')?;
+    rest.split('.').next()?.parse().ok()
+}
+
+/// Opens the FIFO once ffmpeg reads it; `None` if the feed was stopped first or it cannot be.
+fn wait_for_reader(path: &Path, stop: &AtomicBool) -> Option<std::fs::File> {
+    while !stop.load(Ordering::Relaxed) {
+        match fifo::open_writer(path) {
+            Ok(Some(file)) => return Some(file),
+            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+            Err(e) => {
+                tracing::warn!("cannot open the picture FIFO: {e}");
+                return None;
+            }
+        }
+    }
+    None
+}
+
+/// Grabs on every slot until stopped, ffmpeg stops reading, or the display is gone (ffmpeg's
+/// frame count then stops, which the watchdog sees).
+fn run(mut grabber: Grabber, mut out: std::fs::File, slots: Slots, stop: &AtomicBool) {
+    let mut next = 0;
+    while !stop.load(Ordering::Relaxed) {
+        let now = now_s();
+        let slot = slots.first_after(now).max(next);
+        next = slot + 1;
+        std::thread::sleep(Duration::from_secs_f64((slots.at(slot) - now).max(0.0)));
+        let planes = match grabber.grab() {
+            Ok(planes) => planes,
+            Err(e) => {
+                tracing::warn!("the picture feed stops: {e}");
+                return;
+            }
+        };
+        if planes.iter().any(|p| out.write_all(p).is_err()) {
+            return; // ffmpeg finished (or died)
+        }
+    }
+}
+
+/// The file's frame slots on the wall clock.
+#[derive(Debug, Clone, Copy)]
+struct Slots {
+    origin_s: f64,
+    period_s: f64,
+}
+
+impl Slots {
+    /// The first slot at or after `now`, but for one missed by less than a twentieth of a
+    /// period (a sleep that overslept), which is still taken.
+    fn first_after(&self, now: f64) -> u64 {
+        ((now - self.origin_s) / self.period_s - 0.05).ceil().max(0.0) as u64
+    }
+
+    /// Wall-clock time of slot `k`.
+    fn at(&self, k: u64) -> f64 {
+        self.origin_s + k as f64 * self.period_s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grabs_on_the_files_frame_slots() {
+        let slots = Slots { origin_s: 1000.0, period_s: 0.033332 };
+        assert_eq!(slots.first_after(990.0), 0);
+        assert_eq!(slots.first_after(1000.01), 1);
+        assert!((slots.at(1) - 1000.033332).abs() < 1e-9);
+        // just after a slot (within a twentieth of a period): that slot, grabbed a moment late
+        assert_eq!(slots.first_after(1000.0334), 1);
+        assert_eq!(slots.first_after(1000.036), 2);
+    }
+
+    #[test]
+    fn reads_local_display_names() {
+        assert_eq!(display_number(":99"), Some(99));
+        assert_eq!(display_number(":7.0"), Some(7));
+        assert_eq!(display_number("host:1"), None);
+    }
+}
