@@ -72,8 +72,9 @@ fn assert_plays(file: &Path, seconds: f64) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_parts_go_up_while_recording_and_the_object_is_the_recording() {
     let (garage, app, dir) = setup("", true).await;
-    let id = app.start(request(json!({"type": "s3", "key": "recs/{date}/{id}.mp4"}), 30)).await;
-    let live = app.wait_until(&id, Duration::from_secs(30), |r| parts(r) >= 2).await;
+    // 5 MiB parts: the test pattern needs ~30 s for two, even at 20 Mb/s (x264 spends less)
+    let id = app.start(request(json!({"type": "s3", "key": "recs/{date}/{id}.mp4"}), 60)).await;
+    let live = app.wait_until(&id, Duration::from_secs(50), |r| parts(r) >= 2).await;
     assert_eq!(live["state"], "recording", "parts were uploaded before the stop: {live}");
     let info = garage.cli(&["bucket", "info", "rec"]).unwrap();
     assert!(info.to_lowercase().contains("multipart"), "the store holds the unfinished upload: {info}");
