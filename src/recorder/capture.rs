@@ -85,10 +85,10 @@ pub struct CaptureInput<'a> {
 
 /// How long after the page's animation frame (which stamps the page's call events) its drawing
 /// is in the file: Chromium composites and puts the frame on the X display, and the picture feed
-/// grabs it at the next frame slot. Measured with `tests/overlays.rs` on 2 cores
-/// (16 events), an event's first frame in the file came 22–74 ms (median 36) after the page drew
-/// it (BENCHMARKS.md, "The picture's clock").
-pub const DISPLAY_LATENCY_S: f64 = 0.036;
+/// grabs it at the next frame slot. Measured with `tests/overlays.rs` on 2 cores: with 36 ms
+/// (x11grab's figure), 12 events showed −17…+59 ms (median +29) after their `t_ms` in the
+/// file (BENCHMARKS.md, "The picture grabbed by us").
+pub const DISPLAY_LATENCY_S: f64 = 0.065;
 
 /// A running ffmpeg.
 pub struct Capture {
