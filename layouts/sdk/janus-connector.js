@@ -47,7 +47,7 @@
  * become `track-removed`, publishers no longer listed become
  * `participant-left`. Janus does not tell subscribers when a publisher stops
  * sending a stream (configure send:false, renegotiating it inactive), so RTP
- * arrival per mid is watched too (getStats, 1 Hz): no packets for 2.5 s →
+ * arrival per mid is watched too (getStats, 1 Hz, or the level reads'): no packets for 2.5 s →
  * `track-removed`; packets again → `track-added` (same track, new stream).
  *
  * Janus relays publishers' data-channel messages to subscribers only once the
@@ -820,20 +820,27 @@
       return now - f.at > FLOW_STALL_MS;
     }
 
+    // A read of the statistics for the speaking levels (every STATS_MS) also serves this check:
+    // one getStats() walks every stream of the PeerConnection, so it is not done twice.
     function checkFlow() {
       var myPc = pc;
       if (!myPc || closed) return;
+      if (Date.now() - statsRead.at < FLOW_CHECK_MS) { reconcile(); return; }
       myPc.getStats().then(function (report) {
         if (myPc !== pc || closed) return;
-        var now = Date.now();
-        report.forEach(function (r) {
-          if (r.type !== 'inbound-rtp' || r.mid == null) return;
-          var mid = String(r.mid);
-          var f = flow[mid] || (flow[mid] = { packets: -1, at: now, feed: streams[mid] && streams[mid].feed_id });
-          if (r.packetsReceived !== f.packets) { f.packets = r.packetsReceived; f.at = now; }
-        });
+        noteFlow(report);
         reconcile();
       }).catch(function () { /* ignore */ });
+    }
+
+    function noteFlow(report) {
+      var now = Date.now();
+      report.forEach(function (r) {
+        if (r.type !== 'inbound-rtp' || r.mid == null) return;
+        var mid = String(r.mid);
+        var f = flow[mid] || (flow[mid] = { packets: -1, at: now, feed: streams[mid] && streams[mid].feed_id });
+        if (r.packetsReceived !== f.packets) { f.packets = r.packetsReceived; f.at = now; }
+      });
     }
 
     function removeTrack(mid) {
@@ -897,8 +904,11 @@
       if (statsRead.pending || !pc || Date.now() - statsRead.at < STATS_MS) return;
       statsRead.pending = true;
       statsRead.at = Date.now();
-      pc.getStats().then(function (report) {
+      var myPc = pc;
+      myPc.getStats().then(function (report) {
         statsRead.pending = false;
+        if (myPc !== pc || closed) return;
+        noteFlow(report);
         report.forEach(function (st) {
           if (st.type !== 'inbound-rtp' || typeof st.totalAudioEnergy !== 'number') return;
           var entry = emitted[st.mid];

@@ -66,7 +66,8 @@ pub enum CaptureEvent {
 /// Inputs of one capture.
 pub struct CaptureInput<'a> {
     pub ffmpeg: &'a Path,
-    pub display: &'a str,
+    /// The X display's number.
+    pub display: u32,
     /// The display's cookie file.
     pub xauthority: &'a Path,
     pub parec: &'a Path,

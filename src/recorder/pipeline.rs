@@ -321,7 +321,7 @@ impl Recorder {
         let server = self.pulse.server_env();
         Capture::start(CaptureInput {
             ffmpeg: &self.tools.ffmpeg,
-            display: &display.name(),
+            display: display.number,
             xauthority: display.xauthority(),
             parec: &self.tools.parec,
             pulse_server: &server,

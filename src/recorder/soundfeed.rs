@@ -22,7 +22,7 @@ use std::sync::mpsc;
 use super::RecorderError;
 use super::capture::now_s;
 use super::fifo;
-use super::process::prepare;
+use super::process::{FEED_THREAD_PREFIX, prepare};
 
 /// Sample rate and bytes per frame (s16le, stereo) of the feed.
 pub const RATE: u32 = 48_000;
@@ -83,9 +83,9 @@ impl SoundFeed {
         let (tx, rx) = mpsc::channel();
         let span = tracing::Span::current();
         let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| std::thread::Builder::new().name(name.into()).spawn(f);
-        spawn("wf-sound-read", Box::new(move || read_chunks(stdout, tx)))?;
+        spawn(&format!("{FEED_THREAD_PREFIX}sound-read"), Box::new(move || read_chunks(stdout, tx)))?;
         let timeline = Timeline::new(input.origin_s, input.shift_s);
-        spawn("wf-sound-write", Box::new(move || {
+        spawn(&format!("{FEED_THREAD_PREFIX}sound-write"), Box::new(move || {
             let _enter = span.enter();
             write_chunks(&fifo, rx, timeline)
         }))?;
