@@ -1,7 +1,9 @@
 //! Density: how many recordings one machine holds at once while each keeps its picture moving.
 //! A step starts `n` recordings of one [`Scene`] together on one service, measures all their
 //! processes' CPU over a steady window (and the call's participants and Janus apart), stops
-//! them, and counts the distinct frames of each file after its first 2 s: of the whole picture
+//! them, and counts the distinct frames of each file while all of them recorded (from the
+//! window's start: the others' starts, a Chromium each, can starve a recording that already
+//! runs, and that is the start's cost, not what the machine holds): of the whole picture
 //! for the test pattern (it changes every frame, so a repeated frame is one the pipeline could
 //! not deliver in time), of one participant's tile for a call (every frame of its camera differs,
 //! so the tile should change as often as the camera sends).
@@ -86,9 +88,11 @@ pub struct Step {
     pub cores_each: f64,
     /// The call's participants and Janus (not part of the recordings' cost).
     pub call_cpu: Option<CpuReport>,
-    /// Each file's share of the expected distinct frames after its first 2 s (see
-    /// [`Scene`]), and its frame rate.
+    /// Each file's share of the expected distinct frames while all recorded (see [`Scene`]),
+    /// and its frame rate.
     pub distinct: Vec<f64>,
+    /// The same from each file's first 2 s on, its start and the others' included.
+    pub distinct_from_start: Vec<f64>,
     pub fps: Vec<f64>,
 }
 
@@ -107,9 +111,15 @@ pub async fn search(scene: &Scene, preset: &str, (size, fps): ((u32, u32), u32),
         let mut serve = ServeArgs::default();
         serve.common.x264_preset = Some(preset.to_owned());
         let step = self::step(serve, scene, n, size, fps, window).await?;
-        let shares: Vec<String> = step.distinct.iter().map(|d| format!("{:.1} %", d * 100.0)).collect();
+        let shares = |d: &[f64]| d.iter().map(|d| format!("{:.1} %", d * 100.0)).collect::<Vec<_>>().join(", ");
         let call = step.call_cpu.as_ref().map(|c| format!(", participants+Janus {:.2} cores", c.mean_cores)).unwrap_or_default();
-        println!("{n} at once: {:.2} cores ({:.2} each){call}, frames kept after 2 s: {}", step.cpu.mean_cores, step.cores_each, shares.join(", "));
+        println!(
+            "{n} at once: {:.2} cores ({:.2} each){call}, frames kept while all recorded: {} (from 2 s into each file: {})",
+            step.cpu.mean_cores,
+            step.cores_each,
+            shares(&step.distinct),
+            shares(&step.distinct_from_start)
+        );
         let holds = step.holds();
         steps.push(step);
         if !holds {
@@ -130,17 +140,20 @@ pub async fn step(mut serve: ServeArgs, scene: &Scene, n: usize, size: (u32, u32
     service.stop().await?;
     let (cpu, call_cpu, files) = measured?;
     let cores_each = cpu.mean_cores / n as f64;
-    let mut step = Step { recordings: n, cores_each, cpu, call_cpu, distinct: Vec::new(), fps: Vec::new() };
+    let mut step = Step { recordings: n, cores_each, cpu, call_cpu, distinct: Vec::new(), distinct_from_start: Vec::new(), fps: Vec::new() };
     let crop = scene.tile.map(|t| t.crop);
-    for file in files {
-        let report = tokio::task::spawn_blocking(move || frames::distinct_from("ffmpeg".as_ref(), &file, crop, STEADY_FROM_S)).await??;
-        step.distinct.push(scene.kept(&report));
-        step.fps.push(report.fps);
+    for (file, steady_s) in files {
+        let froms = [steady_s.max(STEADY_FROM_S), STEADY_FROM_S];
+        let reports = tokio::task::spawn_blocking(move || frames::distinct_from_each("ffmpeg".as_ref(), &file, crop, &froms)).await??;
+        step.distinct.push(scene.kept(&reports[0]));
+        step.distinct_from_start.push(scene.kept(&reports[1]));
+        step.fps.push(reports[0].fps);
     }
     Ok(step)
 }
 
-/// Starts the recordings, samples them (and the call), stops them; returns the CPU and the files.
+/// Starts the recordings, samples them (and the call), stops them; returns the CPU and the files,
+/// each with the second of it where the measured window began.
 async fn measure(
     base: &str,
     instance: &str,
@@ -148,7 +161,7 @@ async fn measure(
     n: usize,
     (size, fps): ((u32, u32), u32),
     window: Duration,
-) -> anyhow::Result<(CpuReport, Option<CpuReport>, Vec<PathBuf>)> {
+) -> anyhow::Result<(CpuReport, Option<CpuReport>, Vec<(PathBuf, f64)>)> {
     let client = reqwest::Client::new();
     let body = json!({"source": scene.source, "output": {"width": size.0, "height": size.1, "fps": fps}});
     let mut urls = Vec::new();
@@ -160,6 +173,7 @@ async fn measure(
         super::wait_state(&client, url, &["recording"]).await?;
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
+    let window_start = chrono::Utc::now();
     let call = async {
         match &scene.call_instance {
             Some(call) => Some(super::sample_cpu(call, window).await),
@@ -176,7 +190,9 @@ async fn measure(
         if done["state"] != "completed" {
             bail!("a recording failed: {}", done["error"]);
         }
-        files.push(PathBuf::from(done["files"][0]["path"].as_str().context("no file")?));
+        let started: chrono::DateTime<chrono::Utc> = done["started_at"].as_str().context("no started_at")?.parse()?;
+        let steady_s = (window_start - started).num_milliseconds() as f64 / 1000.0;
+        files.push((PathBuf::from(done["files"][0]["path"].as_str().context("no file")?), steady_s));
     }
     Ok((cpu, call_cpu, files))
 }

@@ -41,6 +41,12 @@ pub fn distinct(ffmpeg: &Path, file: &Path, crop: Option<(u32, u32, u32, u32)>) 
 
 /// [`distinct`] over the frames from `from_s` on (a recording's steady part, after its start).
 pub fn distinct_from(ffmpeg: &Path, file: &Path, crop: Option<(u32, u32, u32, u32)>, from_s: f64) -> Result<FrameReport, MeasureError> {
+    let mut reports = distinct_from_each(ffmpeg, file, crop, &[from_s])?;
+    Ok(reports.remove(0))
+}
+
+/// [`distinct_from`] for each of `froms`, decoding the file once.
+pub fn distinct_from_each(ffmpeg: &Path, file: &Path, crop: Option<(u32, u32, u32, u32)>, froms: &[f64]) -> Result<Vec<FrameReport>, MeasureError> {
     let crop = crop.map(|(x, y, w, h)| format!("crop={w}:{h}:{x}:{y},")).unwrap_or_default();
     let filter = format!("{crop}scale={W}:{H}:flags=area,format=gray");
     let mut changes = Vec::new();
@@ -49,8 +55,11 @@ pub fn distinct_from(ffmpeg: &Path, file: &Path, crop: Option<(u32, u32, u32, u3
         changes.push(previous.as_deref().is_none_or(|p| differs(p, frame)));
         previous = Some(frame.to_vec());
     })?;
-    let kept = times.iter().position(|t| *t >= from_s).unwrap_or(times.len());
-    Ok(summarise(&times[kept..], &changes[kept..]))
+    let report = |from_s: &f64| {
+        let kept = times.iter().position(|t| t >= from_s).unwrap_or(times.len());
+        summarise(&times[kept..], &changes[kept..])
+    };
+    Ok(froms.iter().map(report).collect())
 }
 
 /// True when enough pixels moved for `b` to be a new picture after `a`.

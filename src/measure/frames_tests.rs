@@ -68,4 +68,9 @@ fn counting_from_a_time_leaves_out_a_frozen_start() {
     assert!(whole.longest_identical_run >= 29 && whole.distinct_ratio < 0.72, "{whole:?}");
     assert!(steady.frames >= 59 && steady.frames <= 61, "{steady:?}");
     assert!(steady.distinct_ratio >= 0.98 && steady.longest_identical_run <= 2, "{steady:?}");
+    // Several windows from one decode give what each would alone.
+    let each = distinct_from_each(&ffmpeg(), &file, None, &[1.0, 0.0, 2.5]).unwrap();
+    assert_eq!((each[0].frames, each[0].distinct), (steady.frames, steady.distinct));
+    assert_eq!((each[1].frames, each[1].distinct), (whole.frames, whole.distinct));
+    assert!(each[2].frames >= 14 && each[2].frames <= 16 && each[2].distinct == each[2].frames, "{:?}", each[2]);
 }
