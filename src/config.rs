@@ -306,8 +306,8 @@ fn sound_shift_ms(configured: Option<i32>) -> anyhow::Result<i32> {
 /// The recorder's own sound/picture offset, measured with the test pattern's markers
 /// (`wallflower calibrate`, BENCHMARKS.md) on a 2-core Xeon: the picture reaches the file this
 /// much after the sound that belongs with it, so the sound is moved later by as much. 40 ms
-/// until Chromium's sound buffers grew to ~43 ms, which brings the sound ~25 ms sooner
-/// (9 runs: median −64 ms unshifted, BENCHMARKS.md "Fewer sound wakeups").
+/// until Chromium's sound buffers grew to ~43 ms, which brought the sound sooner (9 runs with
+/// them: median −64 ms unshifted, against −12…−32 ms before; BENCHMARKS.md "Fewer sound wakeups").
 pub const DEFAULT_SOUND_SHIFT_MS: i32 = 65;
 
 /// The URL policy: flags over the file's `[url_policy]`.

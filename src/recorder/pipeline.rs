@@ -351,8 +351,8 @@ pub(super) async fn start_display(tools: &Tools, width: u32, height: u32, instan
 /// Frames in each of Chromium's sound buffers (~43 ms at 48 kHz): nobody listens live, so a
 /// quarter of the default's wakeups in the renderer, Chromium's audio service and PulseAudio.
 /// With parec reading every 40 ms too, the sound took ~0.035 cores a recording less (0.070 →
-/// 0.037 in a 4-person call); the sound reaches the file earlier by as much, which
-/// [`crate::config::DEFAULT_SOUND_SHIFT_MS`] takes back (BENCHMARKS.md, "Fewer sound wakeups").
+/// 0.037 in a 4-person call). The sound reaches the file earlier against the picture with them,
+/// which [`crate::config::DEFAULT_SOUND_SHIFT_MS`] takes back (BENCHMARKS.md, "Fewer sound wakeups").
 const AUDIO_BUFFER_FRAMES: u32 = 2048;
 
 /// Launches a recorder Chromium (kiosk, `about:blank`) on `display`, playing into `sink`.
