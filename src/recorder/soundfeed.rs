@@ -72,8 +72,9 @@ impl SoundFeed {
         let fifo = dir.path().join("sound.fifo");
         fifo::make(&fifo).map_err(|e| RecorderError::Audio(format!("mkfifo: {e}")))?;
         let mut cmd = std::process::Command::new(input.parec);
-        // 40 ms chunks: the anchor is each chunk's end, so their size does not move the sound;
-        // 10 ms chunks only cost wakeups here, in parec and in PulseAudio (BENCHMARKS.md).
+        // 40 ms chunks: 10 ms ones cost wakeups here, in parec and in PulseAudio. Each chunk is
+        // anchored at its end, yet the sound still came ~15 ms sooner with them (likely PulseAudio
+        // rendering larger blocks ahead), which DEFAULT_SOUND_SHIFT_MS takes back (BENCHMARKS.md).
         cmd.args(["--device", input.monitor, "--format=s16le", "--rate=48000", "--channels=2", "--latency-msec=40", "--raw"])
             .env("PULSE_SERVER", input.pulse_server)
             .stdin(Stdio::null())
