@@ -13,6 +13,7 @@ use crate::layouts::Catalog;
 use crate::logging::LogFormat;
 use crate::layouts::settings::Layouts;
 use crate::recorder::RecorderConfig;
+use crate::recorder::display::ServerChoice;
 use crate::recorder::pool::WarmPoolConfig;
 use crate::sandbox::{Sandbox, SandboxError};
 use crate::storage::StorageConfig;
@@ -55,6 +56,10 @@ pub struct CommonArgs {
     /// x264 preset of the recording encoder.
     #[arg(long, env = "WALLFLOWER_X264_PRESET")]
     pub x264_preset: Option<String>,
+    /// The X server recordings run on: `xvfb` (default), or `xorg` (its dummy driver refreshes
+    /// at the recording's frame rate, so Chromium draws no more often than the file keeps).
+    #[arg(long, env = "WALLFLOWER_DISPLAY_SERVER", value_enum)]
+    pub display_server: Option<ServerChoice>,
     /// Milliseconds the sound is moved later against the picture, -1000 to 1000 (default: the
     /// pipeline's offset measured by `wallflower-bench`; see BENCHMARKS.md).
     #[arg(long, env = "WALLFLOWER_SOUND_SHIFT_MS", allow_hyphen_values = true)]
@@ -130,6 +135,8 @@ pub struct FileConfig {
     pub stop_timeout_s: Option<u64>,
     pub max_concurrent: Option<usize>,
     pub x264_preset: Option<String>,
+    /// `xvfb` or `xorg`.
+    pub display_server: Option<ServerChoice>,
     /// Milliseconds the sound is moved later against the picture.
     pub sound_shift_ms: Option<i32>,
     /// Browsers kept started ahead of recordings, and their frame size (`1280x720`).
@@ -182,6 +189,7 @@ pub struct Settings {
     pub stop_timeout: Duration,
     pub max_concurrent: usize,
     pub x264_preset: String,
+    pub display_server: ServerChoice,
     /// Milliseconds the sound is moved later against the picture.
     pub sound_shift_ms: i32,
     /// Browsers kept started ahead of recordings (`None`: none).
@@ -206,6 +214,7 @@ impl Settings {
             None => FileConfig::default(),
         };
         let c = &args.common;
+        let display_server = c.display_server.or(file.display_server).unwrap_or_default();
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
         let data_dir: PathBuf = c.data_dir.clone().or(file.data_dir).unwrap_or_else(|| "data".into());
         // Absolute, because the directory is handed to processes that start elsewhere or refuse
@@ -229,7 +238,8 @@ impl Settings {
             // ultrafast: at the same bitrate as good as the classic recipe's line, and ~0.25
             // cores a recording less than veryfast at 720p (BENCHMARKS.md, quality).
             x264_preset: c.x264_preset.clone().or(file.x264_preset).unwrap_or_else(|| "ultrafast".into()),
-            sound_shift_ms: sound_shift_ms(c.sound_shift_ms.or(file.sound_shift_ms))?,
+            display_server,
+            sound_shift_ms: sound_shift_ms(c.sound_shift_ms.or(file.sound_shift_ms), display_server)?,
             warm_pool: warm_pool(args.warm_pool.or(file.warm_pool), args.warm_pool_size.clone().or(file.warm_pool_size))?,
             storage: StorageConfig::from_file(file.storage, c.upload_retry_for, c.keep_local_copies)?,
             webhooks: WebhookConfig {
@@ -274,6 +284,7 @@ impl Settings {
             start_timeout: self.start_timeout,
             stop_timeout: self.stop_timeout,
             x264_preset: self.x264_preset.clone(),
+            display_server: self.display_server,
             sound_shift_s: f64::from(self.sound_shift_ms) / 1000.0,
             url_policy: self.url_policy.clone(),
             warm_pool: self.warm_pool,
@@ -283,23 +294,24 @@ impl Settings {
 
 /// The warm pool: `sets` browsers of `size` (default 1280x720); none when `sets` is 0 or unset.
 fn warm_pool(sets: Option<usize>, size: Option<String>) -> anyhow::Result<Option<WarmPoolConfig>> {
-    let (width, height) = match &size {
+    let (width, height, fps) = match &size {
         Some(text) => crate::recorder::pool::parse_size(text).map_err(anyhow::Error::msg)?,
-        None => (1280, 720),
+        None => (1280, 720, crate::recorder::pool::DEFAULT_POOL_FPS),
     };
     match sets.unwrap_or(0) {
         0 => Ok(None),
-        sets @ 1..=8 => Ok(Some(WarmPoolConfig { sets, width, height })),
+        sets @ 1..=8 => Ok(Some(WarmPoolConfig { sets, width, height, fps })),
         sets => anyhow::bail!("warm_pool must be between 0 and 8, not {sets}"),
     }
 }
 
-/// The sound shift, within ±1 s; by default [`DEFAULT_SOUND_SHIFT_MS`].
-fn sound_shift_ms(configured: Option<i32>) -> anyhow::Result<i32> {
-    match configured {
-        Some(ms) if ms.abs() > 1000 => anyhow::bail!("sound_shift_ms must be between -1000 and 1000, not {ms}"),
-        Some(ms) => Ok(ms),
-        None => Ok(DEFAULT_SOUND_SHIFT_MS),
+/// The sound shift, within ±1 s; by default the one measured for the `display` server.
+fn sound_shift_ms(configured: Option<i32>, display: ServerChoice) -> anyhow::Result<i32> {
+    match (configured, display) {
+        (Some(ms), _) if ms.abs() > 1000 => anyhow::bail!("sound_shift_ms must be between -1000 and 1000, not {ms}"),
+        (Some(ms), _) => Ok(ms),
+        (None, ServerChoice::Xvfb) => Ok(DEFAULT_SOUND_SHIFT_MS),
+        (None, ServerChoice::Xorg) => Ok(XORG_SOUND_SHIFT_MS),
     }
 }
 
@@ -309,6 +321,11 @@ fn sound_shift_ms(configured: Option<i32>) -> anyhow::Result<i32> {
 /// until Chromium's sound buffers grew to ~43 ms, which brought the sound sooner (9 runs with
 /// them: median −64 ms unshifted, against −12…−32 ms before; BENCHMARKS.md "Fewer sound wakeups").
 pub const DEFAULT_SOUND_SHIFT_MS: i32 = 65;
+
+/// The same on Xorg at 30 Hz, where Chromium draws half as often and its picture reaches the
+/// file a frame or so later: 16 runs unshifted, median −107 ms (−71…−147; BENCHMARKS.md, "A
+/// display at the file's frame rate").
+pub const XORG_SOUND_SHIFT_MS: i32 = 107;
 
 /// The URL policy: flags over the file's `[url_policy]`.
 fn url_policy(args: &CommonArgs, file: &UrlPolicyConfig) -> anyhow::Result<UrlPolicy> {

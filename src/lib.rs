@@ -7,7 +7,7 @@
 //! - [`api`]: the REST API (HTTP only), with the one error → HTTP mapping.
 //! - [`jobs`]: recording requests, validation, the resource, persistence (SQLite), admission and
 //!   the per-recording task lifecycle.
-//! - [`recorder`]: one recording's pipeline (Xvfb, PulseAudio sink, Chromium over CDP, ffmpeg).
+//! - [`recorder`]: one recording's pipeline (X display, PulseAudio sink, Chromium over CDP, ffmpeg).
 //! - [`layouts`]: serves `layouts/` (built-in pages, page SDK) to the recorder browsers.
 //! - [`timeline`]: chat, reactions, slides and everything else that happened, on the media clock;
 //!   the `timeline.json` and `chat.vtt` sidecars.

@@ -225,7 +225,7 @@ mod tests {
             "wallflower_recordings_failed_total{end_reason=\"error\",error_code=\"room_not_found\"} 1",
             "wallflower_upload_bytes_total 1024",
             "wallflower_pipeline_restarts_total{part=\"ffmpeg\"} 1",
-            "wallflower_pipeline_restarts_total{part=\"xvfb\"} 0",
+            "wallflower_pipeline_restarts_total{part=\"display\"} 0",
             "wallflower_capacity_left 2",
             "wallflower_recordings_active{phase=\"capturing\"} 1",
             "wallflower_webhook_messages_total{outcome=\"delivered\"} 7",

@@ -1,4 +1,4 @@
-//! End to end with the real pipeline: Xvfb, PulseAudio, Chromium, ffmpeg. Run one at a time
+//! End to end with the real pipeline: Xorg, PulseAudio, Chromium, ffmpeg. Run one at a time
 //! (nextest group `e2e`). Every test ends with `TestApp::stop`, which checks for leftovers.
 
 mod common;
@@ -198,9 +198,9 @@ async fn recorder_chromium_runs_sandboxed_as_the_unprivileged_user() {
         .filter(|(pid, _)| std::fs::read_link(format!("/proc/{pid}/ns/user")).is_ok_and(|ns| ns != own_ns))
         .count();
     assert!(sandboxed >= 1, "no renderer in a user namespace of its own");
-    let xvfb = pids.iter().map(|&pid| cmdline(pid)).find(|a| a.first().is_some_and(|p| p.ends_with("Xvfb"))).expect("Xvfb runs");
-    let after = |flag: &str| xvfb.iter().skip_while(|a| *a != flag).nth(1).cloned().unwrap_or_default();
-    let display: u32 = xvfb[1].trim_start_matches(':').parse().unwrap();
+    let x = pids.iter().map(|&pid| cmdline(pid)).find(|a| a.first().is_some_and(|p| p.ends_with("Xorg") || p.ends_with("Xvfb"))).expect("an X server runs");
+    let after = |flag: &str| x.iter().skip_while(|a| *a != flag).nth(1).cloned().unwrap_or_default();
+    let display: u32 = x[1].trim_start_matches(':').parse().unwrap();
     let cookie = std::fs::read(after("-auth")).unwrap();
     assert_eq!(x_connect(display, None), 0, "the display lets a client in without the cookie");
     assert_eq!(x_connect(display, Some(&cookie[cookie.len() - 16..])), 1, "the cookie does not open the display");

@@ -1,6 +1,6 @@
 //! A recording survives its pipeline breaking: a part killed (SIGKILL) or frozen (SIGSTOP)
 //! mid-recording is relaunched, the capture goes on, and one playable file comes out whose
-//! length is the wall time less the reported gaps. Real Xvfb, PulseAudio, Chromium and ffmpeg;
+//! length is the wall time less the reported gaps. Real Xorg, PulseAudio, Chromium and ffmpeg;
 //! run one at a time (nextest group `e2e`).
 
 mod common;
@@ -89,8 +89,8 @@ async fn killed_ffmpeg_is_relaunched_and_the_file_goes_on() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn killed_xvfb_is_relaunched_with_a_new_browser() {
-    survives(|app| signal(find(app, "Xvfb"), libc::SIGKILL), "xvfb", CRASH_GAP).await;
+async fn killed_x_server_is_relaunched_with_a_new_browser() {
+    survives(|app| signal(find(app, "Xvfb"), libc::SIGKILL), "display", CRASH_GAP).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

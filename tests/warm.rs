@@ -12,17 +12,17 @@ use serde_json::json;
 
 const START: Duration = Duration::from_secs(30);
 
-/// The Xvfb and Chromium of `app`'s instance once exactly `n` Xvfbs run and `/healthz` says
-/// `ready` warm browsers wait.
+/// The X servers of `app`'s instance once exactly `n` run and `/healthz` says `ready` warm
+/// browsers wait.
 async fn wait_for_pool(app: &TestApp, n: usize, ready: u64) -> Vec<i32> {
     let deadline = tokio::time::Instant::now() + START;
     loop {
         let (_, health) = app.get("/healthz").await;
-        let xvfbs: Vec<i32> = processes_of(&app.instance).into_iter().filter(|(_, name)| name == "Xvfb").map(|(pid, _)| pid).collect();
-        if health["warm_browsers"].as_u64() == Some(ready) && xvfbs.len() == n {
-            return xvfbs;
+        let displays: Vec<i32> = processes_of(&app.instance).into_iter().filter(|(_, name)| name == "Xorg" || name == "Xvfb").map(|(pid, _)| pid).collect();
+        if health["warm_browsers"].as_u64() == Some(ready) && displays.len() == n {
+            return displays;
         }
-        assert!(tokio::time::Instant::now() < deadline, "no {ready} warm browsers and {n} displays: {health}, {xvfbs:?}");
+        assert!(tokio::time::Instant::now() < deadline, "no {ready} warm browsers and {n} displays: {health}, {displays:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

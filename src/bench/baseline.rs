@@ -16,7 +16,7 @@ use crate::layouts::AssetServer;
 use crate::measure::cpu::CpuReport;
 use crate::recorder::audio::PulseServer;
 use crate::recorder::browser::{Browser, LaunchOptions, Screen};
-use crate::recorder::display::Display;
+use crate::recorder::display::{Display, Server};
 use crate::recorder::process::prepare;
 use crate::recorder::tools::Tools;
 use crate::recorder::{Source, bridge, page};
@@ -59,13 +59,15 @@ pub async fn record(settings: &Settings, spec: &BaselineSpec, dir: &Path) -> any
     let sandbox = settings.sandbox()?;
     let cancel = tokio_util::sync::CancellationToken::new();
     let assets = AssetServer::start(&settings.layouts(), cancel.clone()).await?;
-    let tools = Tools::locate(&settings.chromium)?;
+    let tools = Tools::locate(&settings.chromium, settings.display_server)?;
     let socket = sandbox.path().join(format!("baseline-pulse-{}", &instance[..8]));
     let pulse = PulseServer::start(&tools.pulseaudio, &tools.pactl, &dir.join("pulse"), socket, &instance).await?;
     let started = Instant::now();
     let result = async {
         let sink = pulse.create_sink("baseline").await?;
-        let display = Display::start(&tools.xvfb, spec.width + 1, spec.height + 1, &instance, &sandbox).await?;
+        // The classic recipe runs on Xvfb, as Jibri does.
+        let xvfb = Server::Xvfb(tools.xvfb.clone());
+        let display = Display::start(&xvfb, (spec.width + 1, spec.height + 1), spec.fps, &instance, &sandbox).await?;
         let profile = sandbox.scratch("baseline-")?;
         let server = pulse.server_env();
         let screen = Screen { display: &display.name(), xauthority: display.xauthority(), pulse_server: &server, sink: &sink.name };

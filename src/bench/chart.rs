@@ -89,7 +89,7 @@ pub async fn render_png(settings: &Settings, svg: &str, png: &Path) -> anyhow::R
     let sandbox = settings.sandbox()?;
     let profile = sandbox.scratch("chart-")?;
     let instance = uuid::Uuid::new_v4().simple().to_string();
-    let chromium = Tools::locate(&settings.chromium)?.chromium;
+    let chromium = Tools::locate(&settings.chromium, settings.display_server)?.chromium;
     let launch = LaunchOptions {
         program: &chromium,
         screen: None,

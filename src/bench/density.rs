@@ -103,14 +103,12 @@ impl Step {
     }
 }
 
-/// Steps of 1, 2, 3 … recordings of `scene` at once, each on a fresh service with x264 `preset`,
-/// up to the first that does not hold; prints each. Returns how many held, and the steps.
-pub async fn search(scene: &Scene, preset: &str, (size, fps): ((u32, u32), u32), window: Duration) -> anyhow::Result<(usize, Vec<Step>)> {
+/// Steps of 1, 2, 3 … recordings of `scene` at once, each on a fresh service started with
+/// `serve`, up to the first that does not hold; prints each. Returns how many held, and the steps.
+pub async fn search(scene: &Scene, serve: &ServeArgs, (size, fps): ((u32, u32), u32), window: Duration) -> anyhow::Result<(usize, Vec<Step>)> {
     let mut steps = Vec::new();
     for n in 1..=MAX_AT_ONCE {
-        let mut serve = ServeArgs::default();
-        serve.common.x264_preset = Some(preset.to_owned());
-        let step = self::step(serve, scene, n, size, fps, window).await?;
+        let step = self::step(serve.clone(), scene, n, size, fps, window).await?;
         let shares = |d: &[f64]| d.iter().map(|d| format!("{:.1} %", d * 100.0)).collect::<Vec<_>>().join(", ");
         let call = step.call_cpu.as_ref().map(|c| format!(", participants+Janus {:.2} cores", c.mean_cores)).unwrap_or_default();
         println!(

@@ -14,6 +14,7 @@ use clap::Parser;
 use serde::Serialize;
 use serde_json::{Value, json};
 use wallflower::config::{ServeArgs, Settings};
+use wallflower::recorder::display::ServerChoice;
 use wallflower::harness::CallHarness;
 use wallflower::bench::baseline::{BaselineSpec, Recipe};
 use wallflower::bench::chart::Line;
@@ -42,6 +43,10 @@ struct Args {
     /// measures the pipeline's own offset.
     #[arg(long, allow_hyphen_values = true)]
     sound_shift_ms: Option<i32>,
+    /// The recorder's X server (default: the service's, Xorg where installed); the classic
+    /// recipe always runs on Xvfb.
+    #[arg(long, value_enum)]
+    display_server: Option<ServerChoice>,
     /// Record a Janus call with this many synthetic participants instead of the test pattern
     /// (needs root: network namespace).
     #[arg(long, default_value_t = 0)]
@@ -191,7 +196,7 @@ async fn density(args: &Args, size: (u32, u32)) -> anyhow::Result<()> {
         Some(call) => density::Scene::call(&call.instance, args.participants, size),
     };
     let window = Duration::from_secs(args.seconds);
-    let result = density::search(&scene, &args.preset, (size, args.fps), window).await;
+    let result = density::search(&scene, &service_args(args), (size, args.fps), window).await;
     end_call(call).await;
     let (held, steps) = result?;
     let what = if args.participants > 0 { format!("a call of {} {}participants", args.participants, kind(args)) } else { "the test pattern".into() };
@@ -332,14 +337,21 @@ fn source(args: &Args) -> Value {
     }
 }
 
-async fn measured_run(args: &Args, width: u32, height: u32, source: Value, call: Option<String>) -> anyhow::Result<Run> {
-    let data = tempfile::tempdir()?;
+/// The service settings every measured recording runs with.
+fn service_args(args: &Args) -> ServeArgs {
     let mut serve = ServeArgs::default();
-    serve.common.data_dir = Some(data.path().to_path_buf());
     serve.common.x264_preset = Some(args.preset.clone());
     serve.common.sound_shift_ms = args.sound_shift_ms;
+    serve.common.display_server = args.display_server;
+    serve
+}
+
+async fn measured_run(args: &Args, width: u32, height: u32, source: Value, call: Option<String>) -> anyhow::Result<Run> {
+    let data = tempfile::tempdir()?;
+    let mut serve = service_args(args);
+    serve.common.data_dir = Some(data.path().to_path_buf());
     if args.warm {
-        (serve.warm_pool, serve.warm_pool_size) = (Some(1), Some(format!("{width}x{height}")));
+        (serve.warm_pool, serve.warm_pool_size) = (Some(1), Some(format!("{width}x{height}@{}", args.fps)));
     }
     let service = BenchService::start(serve).await?;
     let (base, instance) = (service.base.clone(), service.instance.clone());

@@ -1,6 +1,6 @@
 //! `wallflower-relaunch-bench`: how long a recording misses when a part of its pipeline dies.
 //! Starts the service in-process, records the test pattern, and for each part (Chromium, ffmpeg,
-//! Xvfb, PulseAudio) makes one recording in which it kills that part `--kills` times, a few
+//! the X server, PulseAudio) makes one recording in which it kills that part `--kills` times, a few
 //! seconds apart, reading each relaunch's gap from the `pipeline_restart` incident; then stops
 //! and compares the delivered file with the wall time less the gaps. Prints per part min /
 //! median / max gap and the file check.
@@ -29,7 +29,7 @@ struct Args {
     between: u64,
 }
 
-const PARTS: [(&str, &str); 4] = [("chromium", "chromium"), ("ffmpeg", "ffmpeg"), ("xvfb", "Xvfb"), ("pulseaudio", "pulseaudio")];
+const PARTS: [(&str, &str); 4] = [("chromium", "chromium"), ("ffmpeg", "ffmpeg"), ("display", "Xvfb"), ("pulseaudio", "pulseaudio")];
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();

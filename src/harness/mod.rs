@@ -78,7 +78,7 @@ pub struct CallHarness {
 impl CallHarness {
     /// Starts Janus and an asset server for the participant page (from `layouts_dir`).
     pub async fn start(layouts_dir: &std::path::Path) -> Result<Self, HarnessError> {
-        let tools = Tools::locate(std::path::Path::new("/usr/lib/chromium/chromium"))
+        let tools = Tools::locate(std::path::Path::new("/usr/lib/chromium/chromium"), Default::default())
             .map_err(|e| HarnessError::Participant { name: "-".into(), message: e.to_string() })?;
         let dir = tempfile::Builder::new().prefix("wf-harness-").tempdir()?;
         let instance = format!("harness-{}", uuid::Uuid::new_v4().simple());

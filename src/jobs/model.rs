@@ -215,7 +215,7 @@ pub struct Incident {
     pub kind: String,
     pub message: Option<String>,
     pub at: DateTime<Utc>,
-    /// `pipeline_restart`: the part relaunched (`chromium`, `ffmpeg`, `xvfb`, `pulseaudio`).
+    /// `pipeline_restart`: the part relaunched (`chromium`, `ffmpeg`, `display`, `pulseaudio`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub part: Option<String>,
     /// `pipeline_restart`: seconds of the call missing from the file at `at`.

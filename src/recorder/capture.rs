@@ -68,6 +68,10 @@ pub struct CaptureInput<'a> {
     pub ffmpeg: &'a Path,
     /// The X display's number.
     pub display: u32,
+    /// Microseconds between Chromium's frames on it.
+    pub frame_interval_us: u32,
+    /// How long after the page draws its drawing is in the file ([`DISPLAY_LATENCY_S`]).
+    pub display_latency_s: f64,
     /// The display's cookie file.
     pub xauthority: &'a Path,
     pub parec: &'a Path,
@@ -91,14 +95,20 @@ pub struct CaptureInput<'a> {
 /// file (BENCHMARKS.md, "The picture grabbed by us").
 pub const DISPLAY_LATENCY_S: f64 = 0.065;
 
+/// The same on Xorg at 30 Hz: the picture reached the file 48 ms later than on Xvfb against the
+/// same sound (the test pattern's unshifted A/V offsets, median of 16 runs −107 ms against −59;
+/// BENCHMARKS.md, "A display at the file's frame rate").
+pub const XORG_DISPLAY_LATENCY_S: f64 = 0.113;
+
 /// A running ffmpeg.
 pub struct Capture {
     /// Wall-clock Unix time of media time zero in the file: both inputs keep their wall-clock
     /// stamps shifted by this one origin, so sound and picture are in step in the spool itself
     /// (and in whatever is uploaded or streamed from it while recording).
     pub origin_s: f64,
-    /// Output frame rate.
-    fps: u32,
+    /// How often the picture is grabbed ([`grab_rate`]).
+    rate: (u32, u32),
+    display_latency_s: f64,
     /// Wall-clock Unix time of the display's first frame (index [`VIDEO`]) once ffmpeg reported
     /// it; the sound (index [`AUDIO`]) starts at the origin by construction.
     pub starts: [Option<f64>; 2],
@@ -124,7 +134,8 @@ impl Capture {
             shift_s: input.sound_shift_s,
             instance: input.instance,
         })?;
-        let (num, den) = grab_rate(input.output.fps);
+        let rate = grab_rate(input.output.fps, input.frame_interval_us);
+        let (num, den) = rate;
         let picture = PictureFeed::start(PictureInput {
             display: input.display,
             xauthority: input.xauthority,
@@ -148,14 +159,14 @@ impl Capture {
                 let _ = done_tx.send(());
             })
             .map_err(|e| RecorderError::CaptureStart(e.to_string()))?;
-        Ok(Self { origin_s, fps: input.output.fps, starts: [None; 2], _sound: sound, _picture: picture, pid, stdin, events, file: input.file.map(Path::to_path_buf), exited: Some(done_rx) })
+        Ok(Self { origin_s, rate, display_latency_s: input.display_latency_s, starts: [None; 2], _sound: sound, _picture: picture, pid, stdin, events, file: input.file.map(Path::to_path_buf), exited: Some(done_rx) })
     }
 
     /// The wall-clock moment whose drawing the file shows at media time zero, and so the zero
     /// of the timeline's `t_ms`: an event the page drew at `t` (its animation frame's time)
-    /// shows in the file at `t_ms`, not [`DISPLAY_LATENCY_S`] before it.
+    /// shows in the file at `t_ms`, not the display's latency before it.
     pub fn timeline_zero(&self) -> DateTime<Utc> {
-        unix_time(self.origin_s - DISPLAY_LATENCY_S)
+        unix_time(self.origin_s - self.display_latency_s)
     }
 
     /// Media time of the first frame (seconds after the origin), once ffmpeg reported it.
@@ -170,7 +181,7 @@ impl Capture {
         // Counted in frames from the display's first one: the output is constant-rate, and
         // ffmpeg's own progress time under -copyts counts from whenever it first reported.
         let Some(video) = self.starts[VIDEO] else { return };
-        let (num, den) = grab_rate(self.fps);
+        let (num, den) = self.rate;
         let target = ((until_s - video) * f64::from(num) / f64::from(den)).ceil().max(0.0) as u32;
         let wait = async {
             while let Some(event) = self.events.recv().await {
@@ -253,7 +264,7 @@ fn command(input: &CaptureInput<'_>, origin_s: f64, (picture, sound): (&Path, &P
         // numbers frames on and repeats one whenever a frame comes over 1.1 intervals late
         // (a busy core), which moved every later frame one interval later for good: 10-minute
         // files drifted in one-frame steps (BENCHMARKS.md, "The picture's clock").
-        .args(["-vf", &format!("fps={}:round=near", grab_rate_arg(out.fps))])
+        .args(["-vf", &format!("fps={}:round=near", grab_rate_arg(grab_rate(out.fps, input.frame_interval_us)))])
         .args(video_codec_args(input.preset, out.fps, out.video_bitrate_kbps))
         .args(["-c:a", "aac", "-b:a", "128k", "-ar", "48000"]);
     match (input.file, &input.feed) {

@@ -1,42 +1,99 @@
-//! A private X display per recording: one Xvfb on a free display number. Xvfb without `-auth`
-//! lets any local user connect (and so see or drive the recording); with a random
-//! MIT-MAGIC-COOKIE only the holders of the cookie file may: the browser's user and the
-//! service's ffmpeg (root reads the file anyway).
+//! A private X display per recording: one X server on a free display number, Xorg with the
+//! dummy driver at the recording's frame rate ([`super::xorg`]) or Xvfb where that is not
+//! installed. An X server without `-auth` lets any local user connect (and so see or drive the
+//! recording); with a random MIT-MAGIC-COOKIE only the holders of the cookie file may: the
+//! browser's user and the service's picture feed (root reads the file anyway).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use super::RecorderError;
 use super::process::Supervised;
+use super::capture::{DISPLAY_LATENCY_S, XORG_DISPLAY_LATENCY_S};
+use super::{RecorderError, xorg};
 use crate::sandbox::Sandbox;
 
 /// Display numbers handed out by this process; other processes (another service, a developer's X)
-/// are avoided through Xvfb's own lock files.
+/// are avoided through the X servers' own lock files.
 static NEXT_DISPLAY: AtomicU32 = AtomicU32::new(0);
 const FIRST_DISPLAY: u32 = 100;
 const DISPLAY_SPAN: u32 = 400;
 const ATTEMPTS: u32 = 20;
 
-/// A running Xvfb.
+/// Which X server to run, as configured (`display_server`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ServerChoice {
+    /// Xvfb: Chromium draws at 60 Hz, the picture is grabbed every other frame.
+    #[default]
+    Xvfb,
+    /// Xorg with the dummy driver (`xserver-xorg-video-dummy`): Chromium draws at the file's
+    /// frame rate.
+    Xorg,
+}
+
+/// Which X server displays run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Server {
+    /// Xorg (its binary) with the dummy driver: Chromium draws at the recording's frame rate.
+    Xorg(PathBuf),
+    /// Xvfb (its binary): no refresh rate, so Chromium draws at its default 60 Hz.
+    Xvfb(PathBuf),
+}
+
+impl Server {
+    fn program(&self) -> &Path {
+        match self {
+            Self::Xorg(path) | Self::Xvfb(path) => path,
+        }
+    }
+
+    /// The program's name, as in process lists.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Xorg(_) => "Xorg",
+            Self::Xvfb(_) => "Xvfb",
+        }
+    }
+}
+
+/// A running X server.
 pub struct Display {
     pub number: u32,
+    /// Microseconds between Chromium's frames on this display.
+    pub frame_interval_us: u32,
+    latency_s: f64,
     /// The cookie file clients name in `XAUTHORITY`.
     xauthority: PathBuf,
     process: Supervised,
+    /// Xorg's configuration and log.
+    _files: Option<tempfile::TempDir>,
 }
 
 impl Display {
-    /// Starts Xvfb with a `width`x`height`x24 screen on the first free display number.
-    /// Its cookie file goes into the browsers' runtime dir, readable by their user alone.
-    pub async fn start(xvfb: &Path, width: u32, height: u32, instance: &str, sandbox: &Sandbox) -> Result<Self, RecorderError> {
+    /// Starts an X server with a `width`x`height`x24 screen that refreshes at `fps` (Xorg) on
+    /// the first free display number. Its cookie file goes into the browsers' runtime dir,
+    /// readable by their user alone.
+    pub async fn start(server: &Server, (width, height): (u32, u32), fps: u32, instance: &str, sandbox: &Sandbox) -> Result<Self, RecorderError> {
+        let files = match server {
+            Server::Xorg(_) => Some(xorg_files(width, height, fps)?),
+            Server::Xvfb(_) => None,
+        };
+        let (frame_interval_us, latency_s) = match server {
+            Server::Xorg(_) => (xorg::chromium_interval_us(fps), XORG_DISPLAY_LATENCY_S),
+            Server::Xvfb(_) => (CHROMIUM_DEFAULT_INTERVAL_US, DISPLAY_LATENCY_S),
+        };
         let mut last_error = String::from("no free display number");
         for _ in 0..ATTEMPTS {
             let number = next_candidate();
             let xauthority = sandbox.path().join(format!("xauth-{number}"));
             sandbox.write_secret(&xauthority, &xauth_entry(number, &rand::random()))?;
-            match Self::try_start(xvfb, number, (width, height), instance, &xauthority).await {
-                Ok(process) => return Ok(Self { number, xauthority, process }),
+            let args = match &files {
+                Some(dir) => xorg::args(number, dir.path(), &xauthority),
+                None => xvfb_args(number, (width, height), &xauthority),
+            };
+            match Self::try_start(server, number, &args, instance).await {
+                Ok(process) => return Ok(Self { number, frame_interval_us, latency_s, xauthority, process, _files: files }),
                 Err(e) => last_error = e,
             }
             let _ = std::fs::remove_file(&xauthority);
@@ -44,23 +101,27 @@ impl Display {
         Err(RecorderError::Display(last_error))
     }
 
-    async fn try_start(xvfb: &Path, number: u32, (w, h): (u32, u32), instance: &str, auth: &Path) -> Result<Supervised, String> {
-        let screen = format!("{w}x{h}x24");
-        let args = [format!(":{number}"), "-screen".into(), "0".into(), screen, "-auth".into(), auth.display().to_string()];
-        let args = args.iter().map(String::as_str).chain(["-nolisten", "tcp", "-noreset", "-nocursor"]);
-        let mut process = Supervised::spawn("Xvfb", xvfb, args, &[], instance).map_err(|e| e.to_string())?;
+    async fn try_start(server: &Server, number: u32, args: &[String], instance: &str) -> Result<Supervised, String> {
+        let name = server.name();
+        let mut process = Supervised::spawn(name, server.program(), args, &[], instance).map_err(|e| e.to_string())?;
         let socket = socket_path(number);
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         while tokio::time::Instant::now() < deadline {
             if let Some(status) = process.try_exited() {
-                return Err(format!("Xvfb :{number} exited ({status}): {}", process.tail()));
+                return Err(format!("{name} :{number} exited ({status}): {}", process.tail()));
             }
             if socket.exists() {
                 return Ok(process);
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        Err(format!("Xvfb :{number} did not open its socket within 10 s"))
+        Err(format!("{name} :{number} did not open its socket within 10 s"))
+    }
+
+    /// How long after the page's animation frame its drawing is in the file (the timeline's
+    /// zero is the capture's origin less this).
+    pub fn latency_s(&self) -> f64 {
+        self.latency_s
     }
 
     /// The value for `DISPLAY`.
@@ -73,21 +134,37 @@ impl Display {
         &self.xauthority
     }
 
-    /// True once Xvfb has exited.
+    /// True once the X server has exited.
     pub fn has_exited(&mut self) -> bool {
         self.process.try_exited().is_some()
     }
 
-    /// Resolves when Xvfb exits on its own.
+    /// Resolves when the X server exits on its own.
     pub async fn exited(&mut self) -> String {
         self.process.exited().await.to_string()
     }
 
-    /// Stops Xvfb.
+    /// Stops the X server.
     pub async fn stop(self) {
         self.process.terminate(Duration::from_secs(2)).await;
         let _ = std::fs::remove_file(&self.xauthority);
     }
+}
+
+/// Chromium's frame interval where the display reports no refresh rate (Xvfb).
+const CHROMIUM_DEFAULT_INTERVAL_US: u32 = 16_666;
+
+fn xvfb_args(number: u32, (w, h): (u32, u32), auth: &Path) -> Vec<String> {
+    let args = [format!(":{number}"), "-screen".into(), "0".into(), format!("{w}x{h}x24"), "-auth".into(), auth.display().to_string()];
+    args.into_iter().chain(["-nolisten", "tcp", "-noreset", "-nocursor"].map(String::from)).collect()
+}
+
+/// A private directory with Xorg's configuration (and, once it runs, its log).
+fn xorg_files(width: u32, height: u32, fps: u32) -> Result<tempfile::TempDir, RecorderError> {
+    let dir = tempfile::Builder::new().prefix("wallflower-xorg-").tempdir()?;
+    std::fs::write(dir.path().join("xorg.conf"), xorg::config(width, height, fps))?;
+    std::fs::create_dir(dir.path().join("conf.d"))?;
+    Ok(dir)
 }
 
 /// One Xauthority entry (big-endian lengths before each field) giving `cookie` for display
@@ -110,7 +187,7 @@ fn next_candidate() -> u32 {
     let mut n = FIRST_DISPLAY;
     for _ in 0..DISPLAY_SPAN {
         n = FIRST_DISPLAY + NEXT_DISPLAY.fetch_add(1, Ordering::Relaxed) % DISPLAY_SPAN;
-        // Skip numbers someone else holds; Xvfb still refuses a race we lose, and we retry.
+        // Skip numbers someone else holds; the X server still refuses a race we lose, and we retry.
         let lock = PathBuf::from(format!("/tmp/.X{n}-lock"));
         if !lock.exists() && !socket_path(n).exists() {
             break;

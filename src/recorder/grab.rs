@@ -15,6 +15,17 @@ use x11rb::protocol::xproto::{ImageFormat, ImageOrder, Window};
 use x11rb::rust_connection::{DefaultStream, RustConnection};
 use yuvutils_rs::{YuvChromaSubsampling, YuvConversionMode, YuvPlanarImageMut, YuvRange, YuvStandardMatrix, bgra_to_yuv420};
 
+/// Connects to display `:number` with the MIT-MAGIC-COOKIE in `xauthority`; also returns the
+/// socket, whose shutdown ends a thread blocked on the connection.
+pub fn open(number: u32, xauthority: &Path) -> Result<(RustConnection, std::os::unix::net::UnixStream), String> {
+    let (name, cookie) = read_cookie(xauthority)?;
+    let socket = std::os::unix::net::UnixStream::connect(format!("/tmp/.X11-unix/X{number}"))
+        .map_err(|e| format!("display :{number}: {e}"))?;
+    let (stream, _) = DefaultStream::from_unix_stream(socket.try_clone().map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    let conn = RustConnection::connect_to_stream_with_auth_info(stream, 0, name, cookie).map_err(|e| format!("display :{number}: {e}"))?;
+    Ok((conn, socket))
+}
+
 /// A connection to one display, with a shared-memory image of its whole screen.
 pub struct Grabber {
     conn: RustConnection,
@@ -30,12 +41,7 @@ impl Grabber {
     /// `width`×`height` image with it. The screen must be 24-bit colour in 32-bit pixels
     /// (Xvfb's `-screen 0 WxHx24`).
     pub fn connect(number: u32, xauthority: &Path, (width, height): (u32, u32)) -> Result<Self, String> {
-        let (name, cookie) = read_cookie(xauthority)?;
-        let socket = std::os::unix::net::UnixStream::connect(format!("/tmp/.X11-unix/X{number}"))
-            .map_err(|e| format!("display :{number}: {e}"))?;
-        let (stream, _) = DefaultStream::from_unix_stream(socket).map_err(|e| e.to_string())?;
-        let conn = RustConnection::connect_to_stream_with_auth_info(stream, 0, name, cookie)
-            .map_err(|e| format!("display :{number}: {e}"))?;
+        let (conn, _) = open(number, xauthority)?;
         check_format(&conn)?;
         if conn.extension_information(shm::X11_EXTENSION_NAME).ok().flatten().is_none() {
             return Err(format!("display :{number} has no MIT-SHM"));

@@ -30,6 +30,7 @@ pub mod soundfeed;
 pub mod source;
 pub mod supervise;
 pub mod tools;
+pub mod xorg;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -146,6 +147,8 @@ pub struct RecorderConfig {
     pub stop_timeout: Duration,
     /// x264 preset for the recording encoder.
     pub x264_preset: String,
+    /// Which X server recordings run on.
+    pub display_server: display::ServerChoice,
     /// Seconds the sound is moved later against the picture (the pipeline's measured offset).
     pub sound_shift_s: f64,
     /// What the recorder browsers may load; every request of theirs is checked against it.
@@ -173,7 +176,7 @@ pub enum RecorderError {
     PageNotReady(Duration),
     #[error("Chromium exited unexpectedly ({status})")]
     ChromiumExited { status: String },
-    #[error("Xvfb exited unexpectedly ({status})")]
+    #[error("the X server exited unexpectedly ({status})")]
     DisplayExited { status: String },
     #[error("PulseAudio exited unexpectedly ({status})")]
     PulseExited { status: String },
@@ -205,7 +208,7 @@ impl RecorderError {
             Self::PageLoadFailed(_) => "page_load_failed",
             Self::PageNotReady(_) => "page_not_ready",
             Self::ChromiumExited { .. } => "chromium_exited",
-            Self::DisplayExited { .. } => "xvfb_exited",
+            Self::DisplayExited { .. } => "display_exited",
             Self::FfmpegExited { .. } => "ffmpeg_exited",
             Self::PulseExited { .. } => "pulseaudio_exited",
             Self::Stalled { .. } => "pipeline_stalled",
@@ -221,7 +224,7 @@ impl RecorderError {
     pub fn broken_part(&self) -> Option<restart::Part> {
         match self {
             Self::ChromiumExited { .. } => Some(restart::Part::Chromium),
-            Self::DisplayExited { .. } => Some(restart::Part::Xvfb),
+            Self::DisplayExited { .. } => Some(restart::Part::Display),
             Self::FfmpegExited { .. } => Some(restart::Part::Ffmpeg),
             Self::PulseExited { .. } => Some(restart::Part::PulseAudio),
             Self::Stalled { part, .. } => Some(*part),

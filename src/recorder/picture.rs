@@ -16,24 +16,29 @@ pub fn video_codec_args(preset: &str, fps: u32, kbps: u32) -> Vec<String> {
         .collect()
 }
 
-/// How often the picture is grabbed, in frames per second as a fraction (numerator, denominator).
-/// Chromium draws on Xvfb every 16666 µs (its default interval: Xvfb reports no refresh rate),
-/// i.e. at 60.0024 Hz, not 60. Grabbing at exactly 30 fps, each grab fell 1 µs later among
-/// Chromium's frames, so the picture's delay behind the page wandered through a Chromium frame
-/// (16.7 ms) every ~9 minutes: a 10-minute recording's A/V offset drifted. So when the rate
-/// divides 60 Hz evenly, grab every that many Chromium intervals (30 fps: 33332 µs); the file's
-/// timeline is then the page's own, at ~30.0012 fps (BENCHMARKS.md, "The picture's clock").
-pub fn grab_rate(fps: u32) -> (u32, u32) {
-    const CHROMIUM_INTERVAL_US: u32 = 16_666;
-    match fps.max(1) {
-        f if 60 % f == 0 => (1_000_000, CHROMIUM_INTERVAL_US * (60 / f)),
-        f => (f, 1),
+/// How often the picture is grabbed, in frames per second as a fraction (numerator,
+/// denominator), for a file of `fps` on a display where Chromium draws every `chromium_interval_us`.
+///
+/// Chromium's interval is whole microseconds (16666 on Xvfb, which reports no refresh rate:
+/// 60.0024 Hz, not 60; 33333 on a 30 Hz Xorg). Grabbing at exactly `fps`, each grab fell a
+/// little later among Chromium's frames, so the picture's delay behind the page wandered through
+/// a whole Chromium frame every few minutes: a 10-minute recording's A/V offset drifted. So when
+/// a whole number of Chromium's frames make one of the file's (within 0.1 %), grab every that
+/// many Chromium intervals; the file's timeline is then the page's own, at ~30.0003 fps on Xorg
+/// (BENCHMARKS.md, "The picture's clock").
+pub fn grab_rate(fps: u32, chromium_interval_us: u32) -> (u32, u32) {
+    let (fps, interval) = (fps.max(1), chromium_interval_us.max(1));
+    let per_grab = (1e6 / (f64::from(fps) * f64::from(interval))).round() as u32;
+    let period_us = per_grab * interval;
+    match u64::from(period_us) * u64::from(fps) {
+        _ if per_grab == 0 => (fps, 1),
+        us if us.abs_diff(1_000_000) <= 1_000 => (1_000_000, period_us),
+        _ => (fps, 1),
     }
 }
 
 /// [`grab_rate`] as ffmpeg writes a rational.
-pub fn grab_rate_arg(fps: u32) -> String {
-    let (num, den) = grab_rate(fps);
+pub fn grab_rate_arg((num, den): (u32, u32)) -> String {
     format!("{num}/{den}")
 }
 
@@ -42,11 +47,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn grabs_on_chromiums_frame_grid_when_the_rate_divides_60() {
-        assert_eq!(grab_rate_arg(30), "1000000/33332");
-        assert_eq!(grab_rate(60), (1_000_000, 16_666));
-        assert_eq!(grab_rate(15), (1_000_000, 66_664));
-        assert_eq!(grab_rate(25), (25, 1));
-        assert_eq!(grab_rate_arg(24), "24/1");
+    fn grabs_on_chromiums_frame_grid_when_whole_frames_make_one() {
+        // Xvfb: Chromium at its default 60 Hz.
+        assert_eq!(grab_rate_arg(grab_rate(30, 16_666)), "1000000/33332");
+        assert_eq!(grab_rate(60, 16_666), (1_000_000, 16_666));
+        assert_eq!(grab_rate(15, 16_666), (1_000_000, 66_664));
+        assert_eq!(grab_rate(25, 16_666), (25, 1));
+        assert_eq!(grab_rate(24, 16_666), (24, 1));
+        // Xorg: Chromium at the file's own rate.
+        assert_eq!(grab_rate(30, 33_333), (1_000_000, 33_333));
+        assert_eq!(grab_rate(25, 40_000), (1_000_000, 40_000));
+        assert_eq!(grab_rate(24, 41_666), (1_000_000, 41_666));
+        // A display faster than the file: every other frame.
+        assert_eq!(grab_rate(30, 16_666), (1_000_000, 33_332));
+        assert_eq!(grab_rate(1, 0), (1_000_000, 1_000_000));
     }
 }

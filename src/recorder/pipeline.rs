@@ -115,7 +115,7 @@ impl Parts {
 impl Recorder {
     /// Checks the programs and starts the shared PulseAudio daemon. `instance` marks every process.
     pub async fn start(config: RecorderConfig, instance: &str) -> Result<Self, RecorderError> {
-        let tools = Tools::locate(&config.chromium)?;
+        let tools = Tools::locate(&config.chromium, config.display_server)?;
         std::fs::create_dir_all(&config.work_dir)?;
         let pulse_dir = config.work_dir.join("pulse");
         let socket = config.sandbox.path().join("pulse-native");
@@ -217,7 +217,7 @@ impl Recorder {
     ) -> Result<page::PageLink, RecorderError> {
         let out = &job.output;
         let warm = match &self.warm {
-            Some(pool) => pool.take(out.width, out.height).await,
+            Some(pool) => pool.take(out.width, out.height, out.fps).await,
             None => None,
         };
         if let Some(set) = warm {
@@ -231,8 +231,8 @@ impl Recorder {
 
     /// Starts the recording's X display.
     pub(super) async fn start_display(&self, job: &RecordingJob, parts: &mut Parts) -> Result<(), RecorderError> {
-        let (w, h) = (job.output.width, job.output.height);
-        parts.display = Some(start_display(&self.tools, w, h, &self.instance, &self.config.sandbox).await?);
+        let out = &job.output;
+        parts.display = Some(start_display(&self.tools, (out.width, out.height), out.fps, &self.instance, &self.config.sandbox).await?);
         Ok(())
     }
 
@@ -322,6 +322,8 @@ impl Recorder {
         Capture::start(CaptureInput {
             ffmpeg: &self.tools.ffmpeg,
             display: display.number,
+            frame_interval_us: display.frame_interval_us,
+            display_latency_s: display.latency_s(),
             xauthority: display.xauthority(),
             parec: &self.tools.parec,
             pulse_server: &server,
@@ -341,11 +343,11 @@ pub fn hls_dir(file: &Path) -> PathBuf {
     file.with_file_name("hls")
 }
 
-/// Starts an X display for `width`x`height` frames. Without a window manager the kiosk window
-/// comes out one pixel short of the screen, so the screen is one pixel larger than what is
-/// captured.
-pub(super) async fn start_display(tools: &Tools, width: u32, height: u32, instance: &str, sandbox: &Sandbox) -> Result<Display, RecorderError> {
-    Display::start(&tools.xvfb, width + 1, height + 1, instance, sandbox).await
+/// Starts an X display for `width`x`height` frames at `fps`. Without a window manager the kiosk
+/// window comes out one pixel short of the screen, so the screen is one pixel larger than what
+/// is captured.
+pub(super) async fn start_display(tools: &Tools, (width, height): (u32, u32), fps: u32, instance: &str, sandbox: &Sandbox) -> Result<Display, RecorderError> {
+    Display::start(&tools.display, (width + 1, height + 1), fps, instance, sandbox).await
 }
 
 /// Frames in each of Chromium's sound buffers (~43 ms at 48 kHz): nobody listens live, so a

@@ -23,14 +23,18 @@ const REFILL_DELAY: Duration = Duration::from_secs(3);
 /// How long to wait before trying again when a set failed to start.
 const RETRY_DELAY: Duration = Duration::from_secs(10);
 
-/// How many sets the pool keeps ready, for which frame size (a recording of another size starts
-/// cold).
+/// How many sets the pool keeps ready, for which frame size and rate (a recording of another
+/// size or rate starts cold: Xorg displays refresh at the recording's frame rate).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WarmPoolConfig {
     pub sets: usize,
     pub width: u32,
     pub height: u32,
+    pub fps: u32,
 }
+
+/// The frame rate of the pool's displays unless `warm_pool_size` names one.
+pub const DEFAULT_POOL_FPS: u32 = 30;
 
 /// One ready set; its browser shows `about:blank`.
 pub(super) struct WarmSet {
@@ -72,7 +76,7 @@ impl Launcher {
     async fn start_set(&self, config: WarmPoolConfig) -> Result<WarmSet, RecorderError> {
         let tag = uuid::Uuid::new_v4().simple().to_string();
         let sink = self.pulse.create_sink(&format!("wf_warm_{}", &tag[..12])).await?;
-        let display = match pipeline::start_display(&self.tools, config.width, config.height, &self.instance, &self.sandbox).await {
+        let display = match pipeline::start_display(&self.tools, (config.width, config.height), config.fps, &self.instance, &self.sandbox).await {
             Ok(display) => display,
             Err(e) => {
                 sink.remove().await;
@@ -124,9 +128,9 @@ impl WarmPool {
         pool
     }
 
-    /// A ready set for a `width`x`height` recording, if there is one; wakes the filler.
-    pub async fn take(&self, width: u32, height: u32) -> Option<WarmSet> {
-        if (width, height) != (self.config.width, self.config.height) {
+    /// A ready set for a `width`x`height` recording at `fps`, if there is one; wakes the filler.
+    pub async fn take(&self, width: u32, height: u32, fps: u32) -> Option<WarmSet> {
+        if (width, height, fps) != (self.config.width, self.config.height, self.config.fps) {
             return None;
         }
         let pulse_generation = self.pulse.generation();
@@ -190,13 +194,17 @@ impl WarmPool {
     }
 }
 
-/// Parses a `WIDTHxHEIGHT` frame size as a recording's output takes it (even, 160x120 to
-/// 3840x2160).
-pub fn parse_size(text: &str) -> Result<(u32, u32), String> {
-    let parsed = text.split_once('x').and_then(|(w, h)| Some((w.trim().parse::<u32>().ok()?, h.trim().parse::<u32>().ok()?)));
+/// Parses a `WIDTHxHEIGHT[@FPS]` frame size and rate as a recording's output takes them (even,
+/// 160x120 to 3840x2160, 1 to 60 fps; [`DEFAULT_POOL_FPS`] when no rate is named).
+pub fn parse_size(text: &str) -> Result<(u32, u32, u32), String> {
+    let (size, fps) = match text.split_once('@') {
+        Some((size, fps)) => (size, fps.trim().parse::<u32>().ok()),
+        None => (text, Some(DEFAULT_POOL_FPS)),
+    };
+    let parsed = size.split_once('x').and_then(|(w, h)| Some((w.trim().parse::<u32>().ok()?, h.trim().parse::<u32>().ok()?, fps?)));
     match parsed {
-        Some((w, h)) if (160..=3840).contains(&w) && (120..=2160).contains(&h) && w % 2 == 0 && h % 2 == 0 => Ok((w, h)),
-        _ => Err(format!("warm_pool_size must be WIDTHxHEIGHT, even, from 160x120 to 3840x2160, not {text:?}")),
+        Some((w, h, fps)) if (160..=3840).contains(&w) && (120..=2160).contains(&h) && w % 2 == 0 && h % 2 == 0 && (1..=60).contains(&fps) => Ok((w, h, fps)),
+        _ => Err(format!("warm_pool_size must be WIDTHxHEIGHT or WIDTHxHEIGHT@FPS (even, 160x120 to 3840x2160, 1 to 60 fps), not {text:?}")),
     }
 }
 
@@ -206,9 +214,9 @@ mod tests {
 
     #[test]
     fn sizes_parse_like_a_recordings_output() {
-        assert_eq!(parse_size("1280x720"), Ok((1280, 720)));
-        assert_eq!(parse_size("640x360"), Ok((640, 360)));
-        for bad in ["1280", "1281x720", "100x100", "4000x2000", "axb", ""] {
+        assert_eq!(parse_size("1280x720"), Ok((1280, 720, 30)));
+        assert_eq!(parse_size("640x360@25"), Ok((640, 360, 25)));
+        for bad in ["1280", "1281x720", "100x100", "4000x2000", "axb", "", "1280x720@0", "1280x720@61", "1280x720@"] {
             assert!(parse_size(bad).unwrap_err().contains("warm_pool_size"), "{bad}");
         }
     }

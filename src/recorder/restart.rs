@@ -1,5 +1,5 @@
 //! The capture of a recording, segment after segment, kept going when a part of its pipeline
-//! breaks: Chromium, ffmpeg, Xvfb or PulseAudio exiting, or the watchdog finding ffmpeg or the
+//! breaks: Chromium, ffmpeg, the X server or PulseAudio exiting, or the watchdog finding ffmpeg or the
 //! page frozen. The capture so far is
 //! closed as a segment, whatever is broken is relaunched (with what depends on it: a new display
 //! needs a new browser), the page rejoins the call, and the capture goes on into the next
@@ -40,20 +40,21 @@ const CATCH_UP_MARGIN_S: f64 = 0.25;
 pub enum Part {
     Chromium,
     Ffmpeg,
-    Xvfb,
+    /// The X server (Xorg or Xvfb).
+    Display,
     PulseAudio,
 }
 
 impl Part {
     /// Every part (metrics show each, at 0 before its first restart).
-    pub const ALL: [Self; 4] = [Self::Chromium, Self::Ffmpeg, Self::Xvfb, Self::PulseAudio];
+    pub const ALL: [Self; 4] = [Self::Chromium, Self::Ffmpeg, Self::Display, Self::PulseAudio];
 
     /// The name in incidents and metric labels.
     pub fn name(self) -> &'static str {
         match self {
             Self::Chromium => "chromium",
             Self::Ffmpeg => "ffmpeg",
-            Self::Xvfb => "xvfb",
+            Self::Display => "display",
             Self::PulseAudio => "pulseaudio",
         }
     }
@@ -209,7 +210,7 @@ impl Recorder {
             }
             parts.sink = Some(self.pulse.create_sink(&super::pipeline::sink_name(&job.id)).await?);
         }
-        let display_down = part == Part::Xvfb || parts.display.as_mut().is_none_or(Display::has_exited);
+        let display_down = part == Part::Display || parts.display.as_mut().is_none_or(Display::has_exited);
         if display_down {
             if let Some(display) = parts.display.take() {
                 display.stop().await;

@@ -4,6 +4,12 @@
 use std::path::{Path, PathBuf};
 
 use super::RecorderError;
+use super::display::{Server, ServerChoice};
+
+/// Where Debian's `xserver-xorg-core` puts the server itself (`/usr/bin/Xorg` is a wrapper that
+/// wants a console), and where `xserver-xorg-video-dummy` puts the driver it needs.
+const XORG: &str = "/usr/lib/xorg/Xorg";
+const DUMMY_DRIVER: &str = "/usr/lib/xorg/modules/drivers/dummy_drv.so";
 
 /// Absolute paths of every program the pipeline runs.
 #[derive(Debug, Clone)]
@@ -12,23 +18,37 @@ pub struct Tools {
     pub ffmpeg: PathBuf,
     pub ffprobe: PathBuf,
     pub xvfb: PathBuf,
+    /// The X server recordings run on.
+    pub display: Server,
     pub pulseaudio: PathBuf,
     pub pactl: PathBuf,
     pub parec: PathBuf,
 }
 
 impl Tools {
-    /// Finds every program; `chromium` is the configured browser binary (a path or a name on PATH).
-    pub fn locate(chromium: &Path) -> Result<Self, RecorderError> {
+    /// Finds every program; `chromium` is the configured browser binary (a path or a name on PATH),
+    /// `display` the configured X server.
+    pub fn locate(chromium: &Path, display: ServerChoice) -> Result<Self, RecorderError> {
+        let xvfb = find(Path::new("Xvfb"), "xvfb")?;
         Ok(Self {
             chromium: find(chromium, "chromium")?,
             ffmpeg: find(Path::new("ffmpeg"), "ffmpeg")?,
             ffprobe: find(Path::new("ffprobe"), "ffmpeg")?,
-            xvfb: find(Path::new("Xvfb"), "xvfb")?,
+            display: display_server(display, &xvfb)?,
+            xvfb,
             pulseaudio: find(Path::new("pulseaudio"), "pulseaudio")?,
             pactl: find(Path::new("pactl"), "pulseaudio-utils")?,
             parec: find(Path::new("parec"), "pulseaudio-utils")?,
         })
+    }
+}
+
+/// The X server recordings run on; Xorg only with its dummy driver.
+fn display_server(choice: ServerChoice, xvfb: &Path) -> Result<Server, RecorderError> {
+    match choice {
+        ServerChoice::Xvfb => Ok(Server::Xvfb(xvfb.to_path_buf())),
+        ServerChoice::Xorg if is_executable(Path::new(XORG)) && Path::new(DUMMY_DRIVER).is_file() => Ok(Server::Xorg(XORG.into())),
+        ServerChoice::Xorg => Err(RecorderError::MissingProgram { program: format!("{XORG} with {DUMMY_DRIVER}"), package: "xserver-xorg-video-dummy" }),
     }
 }
 
