@@ -323,8 +323,8 @@ fn sound_shift_ms(configured: Option<i32>, display: ServerChoice) -> anyhow::Res
 pub const DEFAULT_SOUND_SHIFT_MS: i32 = 65;
 
 /// The same on Xorg at 30 Hz, where Chromium draws half as often and its picture reaches the
-/// file a frame or so later: 16 runs unshifted, median −107 ms (−71…−147; BENCHMARKS.md, "A
-/// display at the file's frame rate").
+/// file a frame or so later: 28 runs unshifted, median −107 ms (−54…−147, a different number of
+/// Chromium's frames late in each recording; BENCHMARKS.md, "A display at the file's frame rate").
 pub const XORG_SOUND_SHIFT_MS: i32 = 107;
 
 /// The URL policy: flags over the file's `[url_policy]`.

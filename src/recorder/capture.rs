@@ -95,10 +95,10 @@ pub struct CaptureInput<'a> {
 /// file (BENCHMARKS.md, "The picture grabbed by us").
 pub const DISPLAY_LATENCY_S: f64 = 0.065;
 
-/// The same on Xorg at 30 Hz: the picture reached the file 48 ms later than on Xvfb against the
-/// same sound (the test pattern's unshifted A/V offsets, median of 16 runs −107 ms against −59;
-/// BENCHMARKS.md, "A display at the file's frame rate").
-pub const XORG_DISPLAY_LATENCY_S: f64 = 0.113;
+/// The same on Xorg at 30 Hz: the picture reached the file 46 ms later than on Xvfb against the
+/// same sound (the test pattern's unshifted A/V offsets: median −107 ms of 28 runs, against −61
+/// of 14 on Xvfb; BENCHMARKS.md, "A display at the file's frame rate").
+pub const XORG_DISPLAY_LATENCY_S: f64 = 0.111;
 
 /// A running ffmpeg.
 pub struct Capture {

@@ -1,6 +1,6 @@
-//! A private X display per recording: one X server on a free display number, Xorg with the
-//! dummy driver at the recording's frame rate ([`super::xorg`]) or Xvfb where that is not
-//! installed. An X server without `-auth` lets any local user connect (and so see or drive the
+//! A private X display per recording: one X server on a free display number, Xvfb or (with
+//! `display_server = "xorg"`) Xorg with the dummy driver at the recording's frame rate
+//! ([`super::xorg`]). An X server without `-auth` lets any local user connect (and so see or drive the
 //! recording); with a random MIT-MAGIC-COOKIE only the holders of the cookie file may: the
 //! browser's user and the service's picture feed (root reads the file anyway).
 
