@@ -46,13 +46,13 @@ impl BenchService {
     }
 }
 
-/// Every process of `instance` now: CPU ticks and PSS. For the service's instance its
-/// recordings' feed threads (grabbing the picture, timing the sound) count too: the service
-/// runs in this process. They show as `wallflower` (pid 0 in the sample).
-fn sample(instance: &str, feeds: bool, at_s: f64) -> Sample {
+/// Every process of `instance` now: CPU ticks, and PSS when `pss` (0 otherwise). For the
+/// service's instance its recordings' feed threads (grabbing the picture, timing the sound)
+/// count too: the service runs in this process. They show as `wallflower` (pid 0 in the sample).
+fn sample(instance: &str, feeds: bool, pss: bool, at_s: f64) -> Sample {
     let mut procs: HashMap<i32, ProcSample> = instance_processes(instance)
         .into_iter()
-        .map(|p| (p.pid, ProcSample { name: cpu::program(&p.name), ticks: p.cpu_ticks, pss_kib: cpu::pss_kib(p.pid) }))
+        .map(|p| (p.pid, ProcSample { name: cpu::program(&p.name), ticks: p.cpu_ticks, pss_kib: if pss { cpu::pss_kib(p.pid) } else { 0 } }))
         .collect();
     if feeds {
         procs.insert(0, ProcSample { name: "wallflower".into(), ticks: feed_thread_ticks(), pss_kib: 0 });
@@ -60,7 +60,8 @@ fn sample(instance: &str, feeds: bool, at_s: f64) -> Sample {
     Sample { at_s, procs }
 }
 
-/// CPU and memory of `instance`'s processes, sampled twice a second over `window`.
+/// CPU of `instance`'s processes, sampled twice a second over `window`, and their memory every
+/// [`PSS_EVERY`] samples.
 pub async fn sample_cpu(instance: &str, window: Duration) -> CpuReport {
     sample_over(instance, false, window).await
 }
@@ -70,12 +71,18 @@ pub async fn sample_service_cpu(instance: &str, window: Duration) -> CpuReport {
     sample_over(instance, true, window).await
 }
 
+/// Reading a Chromium's `smaps_rollup` walks all its mappings: PSS read twice a second took the
+/// benchmark ~0.065 cores, on the same cores as the recordings it measures. Memory changes slowly,
+/// so it is read every 5 s (and at the window's end).
+const PSS_EVERY: usize = 10;
+
 async fn sample_over(instance: &str, feeds: bool, window: Duration) -> CpuReport {
     let start = Instant::now();
-    let mut samples = vec![sample(instance, feeds, 0.0)];
+    let mut samples = vec![sample(instance, feeds, true, 0.0)];
     while start.elapsed() < window {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        samples.push(sample(instance, feeds, start.elapsed().as_secs_f64()));
+        let last = start.elapsed() >= window;
+        samples.push(sample(instance, feeds, last || samples.len() % PSS_EVERY == 0, start.elapsed().as_secs_f64()));
     }
     cpu::account(&samples, cpu::clock_ticks())
 }
