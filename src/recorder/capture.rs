@@ -142,6 +142,7 @@ impl Capture {
             size: (input.output.width, input.output.height),
             origin_s,
             period_s: f64::from(den) / f64::from(num),
+            chromium_interval_us: input.frame_interval_us,
         })?;
         let mut cmd = command(&input, origin_s, (&picture.fifo(), &sound.fifo()));
         prepare(cmd.as_inner_mut(), input.instance);

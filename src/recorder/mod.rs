@@ -20,6 +20,7 @@ pub mod page;
 pub mod picture;
 pub mod picturefeed;
 pub mod pipeline;
+pub mod presentations;
 pub mod pool;
 pub mod probe;
 pub mod process;

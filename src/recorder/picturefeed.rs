@@ -18,6 +18,7 @@ use super::RecorderError;
 use super::capture::now_s;
 use super::fifo;
 use super::grab::Grabber;
+use super::presentations::Presentations;
 use super::process::FEED_THREAD_PREFIX;
 
 /// What the feed needs to run.
@@ -31,6 +32,8 @@ pub struct PictureInput<'a> {
     pub origin_s: f64,
     /// Seconds between frame slots.
     pub period_s: f64,
+    /// Microseconds between Chromium's frames on the display.
+    pub chromium_interval_us: u32,
 }
 
 /// A running feed; its thread stops when this is dropped or ffmpeg stops reading.
@@ -45,6 +48,13 @@ impl PictureFeed {
     pub fn start(input: PictureInput<'_>) -> Result<Self, RecorderError> {
         let failed = |e: String| RecorderError::CaptureStart(format!("grabbing display :{}: {e}", input.display));
         let grabber = Grabber::connect(input.display, input.xauthority, input.size).map_err(failed)?;
+        // Where every one of Chromium's frames is grabbed (Xorg at the file's rate), each grab
+        // is moved away from the moments they reach the screen (BENCHMARKS.md, "Grabs between
+        // Chromium's frames on Xorg"). Xvfb's 60 Hz frames are grabbed every other one.
+        let one_frame_a_grab = (input.period_s * 1e6 - f64::from(input.chromium_interval_us)).abs() < 1.0;
+        let presentations = one_frame_a_grab
+            .then(|| Presentations::watch(input.display, input.xauthority, input.chromium_interval_us))
+            .and_then(|watch| watch.inspect_err(|e| tracing::warn!("grabs stay on their slots: {e}")).ok());
         let dir = tempfile::Builder::new().prefix("wallflower-picture-").tempdir()?;
         let path = dir.path().join("picture.fifo");
         fifo::make(&path).map_err(|e| failed(format!("mkfifo: {e}")))?;
@@ -56,7 +66,7 @@ impl PictureFeed {
             let _enter = span.enter();
             if let Some(out) = wait_for_reader(&path, &stopped) {
                 fifo::grow(&out, frame_bytes);
-                run(grabber, out, slots, &stopped);
+                run(grabber, out, slots, presentations.as_ref(), &stopped);
             }
         })?;
         Ok(Self { dir, stop })
@@ -92,13 +102,14 @@ fn wait_for_reader(path: &Path, stop: &AtomicBool) -> Option<std::fs::File> {
 
 /// Grabs on every slot until stopped, ffmpeg stops reading, or the display is gone (ffmpeg's
 /// frame count then stops, which the watchdog sees).
-fn run(mut grabber: Grabber, mut out: std::fs::File, slots: Slots, stop: &AtomicBool) {
+fn run(mut grabber: Grabber, mut out: std::fs::File, slots: Slots, frames: Option<&Presentations>, stop: &AtomicBool) {
     let mut next = 0;
     while !stop.load(Ordering::Relaxed) {
         let now = now_s();
         let slot = slots.first_after(now).max(next);
         next = slot + 1;
-        std::thread::sleep(Duration::from_secs_f64((slots.at(slot) - now).max(0.0)));
+        let at = slots.at(slot) + frames.map_or(0.0, |f| f.grab_offset(slots.at(slot)));
+        std::thread::sleep(Duration::from_secs_f64((at - now).max(0.0)));
         let planes = match grabber.grab() {
             Ok(planes) => planes,
             Err(e) => {
