@@ -6,7 +6,9 @@
 //! period`), so its stamp lands a millisecond or two after the slot it belongs to, far from the
 //! middle between two slots where scheduling jitter would flip a frame into its neighbour's
 //! slot. A grab that comes too late for its slot is skipped; ffmpeg's `fps` filter repeats the
-//! previous frame there, and nothing after it moves.
+//! previous frame there, and nothing after it moves. Where every one of Chromium's frames is
+//! grabbed (Xorg at the file's rate), grabs move from 12 ms before their slot to 4 ms after it,
+//! away from the moments Chromium's frames reach the screen ([`super::presentations`]).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
