@@ -43,8 +43,8 @@ struct Args {
     /// measures the pipeline's own offset.
     #[arg(long, allow_hyphen_values = true)]
     sound_shift_ms: Option<i32>,
-    /// The recorder's X server (default: the service's, Xorg where installed); the classic
-    /// recipe always runs on Xvfb.
+    /// The recorder's X server (default: the service's, Xvfb); the classic recipe always runs
+    /// on Xvfb.
     #[arg(long, value_enum)]
     display_server: Option<ServerChoice>,
     /// Record a Janus call with this many synthetic participants instead of the test pattern

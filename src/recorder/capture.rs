@@ -70,7 +70,7 @@ pub struct CaptureInput<'a> {
     pub display: u32,
     /// Microseconds between Chromium's frames on it.
     pub frame_interval_us: u32,
-    /// How long after the page draws its drawing is in the file ([`DISPLAY_LATENCY_S`]).
+    /// How long after the page draws its drawing is in the file ([`super::display::DISPLAY_LATENCY_S`]).
     pub display_latency_s: f64,
     /// The display's cookie file.
     pub xauthority: &'a Path,
@@ -87,18 +87,6 @@ pub struct CaptureInput<'a> {
     pub feed: Option<String>,
     pub instance: &'a str,
 }
-
-/// How long after the page's animation frame (which stamps the page's call events) its drawing
-/// is in the file: Chromium composites and puts the frame on the X display, and the picture feed
-/// grabs it at the next frame slot. Measured with `tests/overlays.rs` on 2 cores: with 36 ms
-/// (x11grab's figure), 12 events showed −17…+59 ms (median +29) after their `t_ms` in the
-/// file (BENCHMARKS.md, "The picture grabbed by us").
-pub const DISPLAY_LATENCY_S: f64 = 0.065;
-
-/// The same on Xorg at 30 Hz: the picture reached the file 46 ms later than on Xvfb against the
-/// same sound (the test pattern's unshifted A/V offsets: median −107 ms of 28 runs, against −61
-/// of 14 on Xvfb; BENCHMARKS.md, "A display at the file's frame rate").
-pub const XORG_DISPLAY_LATENCY_S: f64 = 0.111;
 
 /// A running ffmpeg.
 pub struct Capture {
@@ -144,7 +132,7 @@ impl Capture {
             period_s: f64::from(den) / f64::from(num),
             chromium_interval_us: input.frame_interval_us,
         })?;
-        let mut cmd = command(&input, origin_s, (&picture.fifo(), &sound.fifo()));
+        let mut cmd = command(&input, origin_s, rate, (&picture.fifo(), &sound.fifo()));
         prepare(cmd.as_inner_mut(), input.instance);
         let mut child = cmd.spawn().map_err(|e| RecorderError::CaptureStart(e.to_string()))?;
         let pid = child.as_inner().id() as i32;
@@ -237,7 +225,7 @@ impl Drop for Capture {
     }
 }
 
-fn command(input: &CaptureInput<'_>, origin_s: f64, (picture, sound): (&Path, &Path)) -> FfmpegCommand {
+fn command(input: &CaptureInput<'_>, origin_s: f64, rate: (u32, u32), (picture, sound): (&Path, &Path)) -> FfmpegCommand {
     let out = input.output;
     // The picture is stamped with the wall clock as each frame arrives; keeping those stamps
     // (-copyts) less the origin puts it on the timeline the sound feed already writes (raw PCM
@@ -265,7 +253,7 @@ fn command(input: &CaptureInput<'_>, origin_s: f64, (picture, sound): (&Path, &P
         // numbers frames on and repeats one whenever a frame comes over 1.1 intervals late
         // (a busy core), which moved every later frame one interval later for good: 10-minute
         // files drifted in one-frame steps (BENCHMARKS.md, "The picture's clock").
-        .args(["-vf", &format!("fps={}:round=near", grab_rate_arg(grab_rate(out.fps, input.frame_interval_us)))])
+        .args(["-vf", &format!("fps={}:round=near", grab_rate_arg(rate))])
         .args(video_codec_args(input.preset, out.fps, out.video_bitrate_kbps))
         .args(["-c:a", "aac", "-b:a", "128k", "-ar", "48000"]);
     match (input.file, &input.feed) {

@@ -9,7 +9,6 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use super::process::Supervised;
-use super::capture::{DISPLAY_LATENCY_S, XORG_DISPLAY_LATENCY_S};
 use super::{RecorderError, xorg};
 use crate::sandbox::Sandbox;
 
@@ -75,13 +74,9 @@ impl Display {
     /// the first free display number. Its cookie file goes into the browsers' runtime dir,
     /// readable by their user alone.
     pub async fn start(server: &Server, (width, height): (u32, u32), fps: u32, instance: &str, sandbox: &Sandbox) -> Result<Self, RecorderError> {
-        let files = match server {
-            Server::Xorg(_) => Some(xorg_files(width, height, fps)?),
-            Server::Xvfb(_) => None,
-        };
-        let (frame_interval_us, latency_s) = match server {
-            Server::Xorg(_) => (xorg::chromium_interval_us(fps), XORG_DISPLAY_LATENCY_S),
-            Server::Xvfb(_) => (CHROMIUM_DEFAULT_INTERVAL_US, DISPLAY_LATENCY_S),
+        let (files, frame_interval_us, latency_s) = match server {
+            Server::Xorg(_) => (Some(xorg_files(width, height, fps)?), xorg::chromium_interval_us(fps), XORG_DISPLAY_LATENCY_S),
+            Server::Xvfb(_) => (None, CHROMIUM_DEFAULT_INTERVAL_US, DISPLAY_LATENCY_S),
         };
         let mut last_error = String::from("no free display number");
         for _ in 0..ATTEMPTS {
@@ -150,6 +145,18 @@ impl Display {
         let _ = std::fs::remove_file(&self.xauthority);
     }
 }
+
+/// How long after the page's animation frame (which stamps the page's call events) its drawing
+/// is in the file: Chromium composites and puts the frame on the X display, and the picture feed
+/// grabs it at the next frame slot. Measured with `tests/overlays.rs` on 2 cores: with 36 ms
+/// (x11grab's figure), 12 events showed −17…+59 ms (median +29) after their `t_ms` in the
+/// file (BENCHMARKS.md, "The picture grabbed by us").
+pub const DISPLAY_LATENCY_S: f64 = 0.065;
+
+/// The same on Xorg at 30 Hz: the picture reached the file 46 ms later than on Xvfb against the
+/// same sound (the test pattern's unshifted A/V offsets: median −107 ms of 28 runs, against −61
+/// of 14 on Xvfb; BENCHMARKS.md, "A display at the file's frame rate").
+pub const XORG_DISPLAY_LATENCY_S: f64 = 0.111;
 
 /// Chromium's frame interval where the display reports no refresh rate (Xvfb).
 const CHROMIUM_DEFAULT_INTERVAL_US: u32 = 16_666;
