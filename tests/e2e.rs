@@ -125,10 +125,30 @@ async fn web_source_records_a_local_page_edge_to_edge() {
     server.abort();
 }
 
+/// A loopback address that refuses connections: a TCP socket bound there but not listening,
+/// held open so no other process (another test's server) can take the port meanwhile, as one
+/// did once a dropped listener had freed it.
+fn refusing_port() -> (std::net::SocketAddr, std::os::fd::OwnedFd) {
+    use std::os::fd::FromRawFd;
+    // SAFETY: plain socket calls on a fresh descriptor we own; `addr` outlives each call.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+        assert!(fd >= 0, "socket");
+        let owned = std::os::fd::OwnedFd::from_raw_fd(fd);
+        let mut addr: libc::sockaddr_in = std::mem::zeroed();
+        addr.sin_family = libc::AF_INET as libc::sa_family_t;
+        addr.sin_addr.s_addr = u32::from(std::net::Ipv4Addr::LOCALHOST).to_be();
+        let mut len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        assert_eq!(libc::bind(fd, (&raw const addr).cast(), len), 0, "bind");
+        assert_eq!(libc::getsockname(fd, (&raw mut addr).cast(), &mut len), 0, "getsockname");
+        ((std::net::Ipv4Addr::LOCALHOST, u16::from_be(addr.sin_port)).into(), owned)
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unreachable_or_missing_pages_fail_with_page_load_failed() {
     let (missing, server) = serve_page(404, "<h1>not here</h1>").await;
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let (closed, _held) = refusing_port();
     let app = spawn_app_with(allow_loopback).await;
     for (url, why) in [(format!("http://{closed}/nothing"), "ERR_CONNECTION_REFUSED"), (missing, "404")] {
         let id = app.start(json!({"source": {"type": "web", "url": url}, "output": {"width": 320, "height": 240}})).await;
