@@ -12,8 +12,18 @@ pub fn video_codec_args(preset: &str, fps: u32, kbps: u32) -> Vec<String> {
         // (BENCHMARKS.md, "Quality of a call").
         .chain(["-x264-params", "cabac=1"])
         .chain(["-b:v", &rate, "-maxrate", &rate, "-bufsize", &buf])
+        .chain(threads(preset).iter().copied())
         .map(String::from)
         .collect()
+}
+
+/// One x264 thread for `ultrafast`, whose whole encode takes ~0.15 cores at 1280x720@30:
+/// frame threads only add their own bookkeeping there (~0.005 cores, BENCHMARKS.md, "A cheaper
+/// sound encoder, one x264 thread"). Since ffmpeg stamps each frame as its reading thread takes
+/// it from the FIFO, an encode that waits a little moves no frame. Slower presets keep x264's
+/// threads: one core may not keep up with them.
+fn threads(preset: &str) -> &'static [&'static str] {
+    if preset == "ultrafast" { &["-threads", "1"] } else { &[] }
 }
 
 /// How often the picture is grabbed, in frames per second as a fraction (numerator,
@@ -56,5 +66,12 @@ mod tests {
         assert_eq!(grab_rate(25, 40_000), (1_000_000, 40_000));
         assert_eq!(grab_rate(24, 41_666), (1_000_000, 41_666));
         assert_eq!(grab_rate(1, 0), (1_000_000, 1_000_000));
+    }
+
+    #[test]
+    fn one_x264_thread_for_ultrafast_only() {
+        let line = |preset| video_codec_args(preset, 30, 2500).join(" ");
+        assert!(line("ultrafast").ends_with("-threads 1"), "{}", line("ultrafast"));
+        assert!(!line("veryfast").contains("-threads"), "{}", line("veryfast"));
     }
 }
