@@ -53,8 +53,8 @@ impl Default for OutputSpec {
 /// What the capture reports while running.
 #[derive(Debug)]
 pub enum CaptureEvent {
-    /// An input opened; for the display `wall_s` is the Unix time of its first frame (ffmpeg
-    /// stamps each frame of the picture feed with the wall clock), where the file's picture starts.
+    /// An input opened; for the display `wall_s` is the Unix time of its first frame (the picture
+    /// feed stamps each frame with its slot's wall-clock time), where the file's picture starts.
     InputStart { index: u32, wall_s: f64 },
     /// Encoder progress: media time written so far (as ffmpeg counts it), frames encoded, and
     /// the current frame rate.
@@ -227,11 +227,10 @@ impl Drop for Capture {
 
 fn command(input: &CaptureInput<'_>, origin_s: f64, rate: (u32, u32), (picture, sound): (&Path, &Path)) -> FfmpegCommand {
     let out = input.output;
-    // The picture is stamped with the wall clock as each frame arrives; keeping those stamps
+    // The picture feed stamps each frame with its slot's wall-clock time; keeping those stamps
     // (-copyts) less the origin puts it on the timeline the sound feed already writes (raw PCM
     // counts from media time zero), where ffmpeg's default would rebase it to zero on its own.
     let shift = format!("-{origin_s:.6}");
-    let size = format!("{}x{}", out.width, out.height);
     let mut cmd = FfmpegCommand::new_with_path(input.ffmpeg);
     cmd.args(["-hide_banner", "-nostats", "-stats_period", "0.1", "-stats", "-y", "-copyts"])
         // Probe as little as possible, on each input (the options are per input): ffmpeg opens
@@ -239,11 +238,9 @@ fn command(input: &CaptureInput<'_>, origin_s: f64, rate: (u32, u32), (picture, 
         // With the default analysis the sound input read ~1 s of real-time PCM first, so every
         // file began with its first picture frozen for a second.
         .args(PROBE_LITTLE)
-        // A frame rate of 1 MHz only makes the stream's time base a microsecond: the stamps
-        // are the wall clock's. A small queue: under CPU pressure a big one grows ffmpeg to
-        // gigabytes (PLATFORM.md).
-        .args(["-thread_queue_size", "64", "-use_wallclock_as_timestamps", "1", "-f", "rawvideo", "-pix_fmt", "yuv420p"])
-        .args(["-framerate", "1000000", "-video_size", &size, "-itsoffset", &shift, "-i"])
+        // Raw frames with their stamps (IVF, see picturefeed). A small queue: under CPU pressure
+        // a big one grows ffmpeg to gigabytes (PLATFORM.md).
+        .args(["-thread_queue_size", "64", "-f", "ivf", "-itsoffset", &shift, "-i"])
         .arg(picture.as_os_str())
         .args(PROBE_LITTLE)
         .args(["-thread_queue_size", "1024", "-f", "s16le", "-ar", "48000", "-ac", "2", "-i"])

@@ -1,14 +1,16 @@
 //! The recording's picture, grabbed by us ([`super::grab`]) on the file's own frame slots and
-//! written as raw 4:2:0 frames into a FIFO that ffmpeg reads (`-f rawvideo`, stamped with the
-//! wall clock as each frame arrives, like x11grab stamps its grabs).
+//! written as raw 4:2:0 frames into a FIFO that ffmpeg reads, each stamped with its slot.
 //!
 //! Each grab happens at the wall-clock moment of a frame slot of the file (`origin + k ×
-//! period`), so its stamp lands a millisecond or two after the slot it belongs to, far from the
-//! middle between two slots where scheduling jitter would flip a frame into its neighbour's
-//! slot. A grab that comes too late for its slot is skipped; ffmpeg's `fps` filter repeats the
-//! previous frame there, and nothing after it moves. Where every one of Chromium's frames is
-//! grabbed (Xorg at the file's rate), grabs move from 12 ms before their slot to 4 ms after it,
-//! away from the moments Chromium's frames reach the screen ([`super::presentations`]).
+//! period`) and goes into the FIFO with that moment as its stamp, in an IVF stream (a 32-byte
+//! header, then a 12-byte size and stamp before each frame; ffmpeg reads `I420` frames from it
+//! as raw video). ffmpeg used to stamp each frame with the wall clock as its reading thread took
+//! it from the FIFO (`-use_wallclock_as_timestamps`), where a reader that woke late on a busy core
+//! could move a frame into its neighbour's slot and one of the two was dropped. A grab that comes
+//! too late for its slot is skipped; ffmpeg's `fps` filter repeats the previous frame there, and
+//! nothing after it moves. Where every one of Chromium's frames is grabbed (Xorg at the file's
+//! rate), grabs move from 12 ms before their slot to 4 ms after it, away from the moments
+//! Chromium's frames reach the screen ([`super::presentations`]).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -62,19 +64,22 @@ impl PictureFeed {
         fifo::make(&path).map_err(|e| failed(format!("mkfifo: {e}")))?;
         let stop = Arc::new(AtomicBool::new(false));
         let slots = Slots { origin_s: input.origin_s, period_s: input.period_s };
-        let frame_bytes = input.size.0 as usize * input.size.1 as usize * 3 / 2;
+        let size = input.size;
+        let frame_bytes = size.0 as usize * size.1 as usize * 3 / 2;
         let (span, stopped) = (tracing::Span::current(), stop.clone());
         std::thread::Builder::new().name(format!("{FEED_THREAD_PREFIX}picture")).spawn(move || {
             let _enter = span.enter();
-            if let Some(out) = wait_for_reader(&path, &stopped) {
+            if let Some(mut out) = wait_for_reader(&path, &stopped) {
                 fifo::grow(&out, frame_bytes);
-                run(grabber, out, slots, presentations.as_ref(), &stopped);
+                if out.write_all(&ivf_header(size)).is_ok() {
+                    run(grabber, out, slots, presentations.as_ref(), &stopped);
+                }
             }
         })?;
         Ok(Self { dir, stop })
     }
 
-    /// The FIFO ffmpeg reads (`-f rawvideo -pix_fmt yuv420p -video_size WxH -i FIFO`).
+    /// The FIFO ffmpeg reads (`-f ivf -i FIFO`).
     pub fn fifo(&self) -> PathBuf {
         self.dir.path().join("picture.fifo")
     }
@@ -119,7 +124,8 @@ fn run(mut grabber: Grabber, mut out: std::fs::File, slots: Slots, frames: Optio
                 return;
             }
         };
-        if planes.iter().any(|p| out.write_all(p).is_err()) {
+        let header = frame_header(planes.iter().map(|p| p.len()).sum(), slots.stamp_us(slot));
+        if out.write_all(&header).is_err() || planes.iter().any(|p| out.write_all(p).is_err()) {
             return; // ffmpeg finished (or died)
         }
     }
@@ -143,6 +149,34 @@ impl Slots {
     fn at(&self, k: u64) -> f64 {
         self.origin_s + k as f64 * self.period_s
     }
+
+    /// Slot `k`'s stamp in the FIFO: its wall-clock time in whole microseconds (a Unix time in
+    /// µs is ~2^51, exact in an f64).
+    fn stamp_us(&self, k: u64) -> u64 {
+        (self.at(k) * 1e6).round() as u64
+    }
+}
+
+/// The IVF stream header: raw `I420` frames of `size`, stamps in microseconds.
+fn ivf_header((width, height): (u32, u32)) -> [u8; 32] {
+    let mut h = [0; 32];
+    h[..4].copy_from_slice(b"DKIF");
+    h[6..8].copy_from_slice(&32u16.to_le_bytes()); // header length; version 0 in 4..6
+    h[8..12].copy_from_slice(b"I420");
+    // The sizes fit: the request's limits keep them under 4096.
+    h[12..14].copy_from_slice(&(width as u16).to_le_bytes());
+    h[14..16].copy_from_slice(&(height as u16).to_le_bytes());
+    h[16..20].copy_from_slice(&1_000_000u32.to_le_bytes()); // time base: 1 / 1 000 000 s
+    h[20..24].copy_from_slice(&1u32.to_le_bytes());
+    h
+}
+
+/// The header before each IVF frame: its size in bytes and its stamp.
+fn frame_header(bytes: usize, stamp_us: u64) -> [u8; 12] {
+    let mut h = [0; 12];
+    h[..4].copy_from_slice(&(bytes as u32).to_le_bytes());
+    h[4..].copy_from_slice(&stamp_us.to_le_bytes());
+    h
 }
 
 #[cfg(test)]
@@ -158,5 +192,25 @@ mod tests {
         // just after a slot (within a twentieth of a period): that slot, grabbed a moment late
         assert_eq!(slots.first_after(1000.0334), 1);
         assert_eq!(slots.first_after(1000.036), 2);
+    }
+
+    #[test]
+    fn frames_carry_their_slots_wall_clock_time_in_microseconds() {
+        let slots = Slots { origin_s: 1_795_600_201.781_425, period_s: 0.033_332 };
+        assert_eq!(slots.stamp_us(0), 1_795_600_201_781_425);
+        assert_eq!(slots.stamp_us(30_000), 1_795_600_201_781_425 + 30_000 * 33_332);
+        let header = frame_header(1_382_400, slots.stamp_us(3));
+        assert_eq!(u32::from_le_bytes(header[..4].try_into().unwrap()), 1_382_400);
+        assert_eq!(u64::from_le_bytes(header[4..].try_into().unwrap()), 1_795_600_201_881_421);
+    }
+
+    #[test]
+    fn the_stream_header_names_raw_i420_frames_and_a_microsecond_time_base() {
+        let h = ivf_header((1280, 720));
+        assert_eq!(&h[..4], b"DKIF");
+        assert_eq!(&h[8..12], b"I420");
+        assert_eq!((u16::from_le_bytes([h[12], h[13]]), u16::from_le_bytes([h[14], h[15]])), (1280, 720));
+        assert_eq!(u32::from_le_bytes(h[16..20].try_into().unwrap()), 1_000_000);
+        assert_eq!(u32::from_le_bytes(h[20..24].try_into().unwrap()), 1);
     }
 }

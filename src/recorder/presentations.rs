@@ -92,9 +92,10 @@ impl Drop for Presentations {
     }
 }
 
-/// The furthest a grab moves before its slot: ffmpeg stamps a frame when it reads it, 1–6 ms
-/// after the grab, and files it in the nearest slot, so a grab may come well before its slot
-/// but only a little after it.
+/// How far a grab moves around its slot. It keeps its slot's stamp however far it moves (the
+/// picture feed stamps frames itself), but the window is the one Xorg's sound shift and display
+/// latency were measured with, from when ffmpeg stamped frames as it read them, 1–6 ms after the
+/// grab, and a grab could come well before its slot but only a little after it.
 const EARLIEST: f64 = -0.012;
 const LATEST: f64 = 0.004;
 
