@@ -311,7 +311,7 @@
       failWith('janus_error', 'unsupported source type "' + src.type + '"');
       return null;
     }
-    if (!window.WallflowerJanus) { failWith('janus_error', 'Janus connector not loaded'); return null; }
+    if (!window.WallflowerJanus || !window.WallflowerJanus.connect) { failWith('janus_error', 'Janus connector not loaded'); return null; }
     if (!src.server || src.room == null || src.room === '') {
       failWith('janus_error', 'config needs source.server and source.room');
       return null;
