@@ -19,9 +19,9 @@ pub fn video_codec_args(preset: &str, fps: u32, kbps: u32) -> Vec<String> {
 
 /// One x264 thread for `ultrafast`, whose whole encode takes ~0.15 cores at 1280x720@30:
 /// frame threads only add their own bookkeeping there (~0.005 cores, BENCHMARKS.md, "A cheaper
-/// sound encoder, one x264 thread"). Since ffmpeg stamps each frame as its reading thread takes
-/// it from the FIFO, an encode that waits a little moves no frame. Slower presets keep x264's
-/// threads: one core may not keep up with them.
+/// sound encoder, one x264 thread"). Frames come with their stamps from the picture feed, so an
+/// encode that waits a little moves no frame. Slower presets keep x264's threads: one core may
+/// not keep up with them.
 fn threads(preset: &str) -> &'static [&'static str] {
     if preset == "ultrafast" { &["-threads", "1"] } else { &[] }
 }
