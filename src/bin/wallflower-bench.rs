@@ -151,11 +151,13 @@ async fn bench(args: Args) -> anyhow::Result<()> {
         let run = one_run(&args, w, h).await?;
         let c = &run.cpu;
         println!(
-            "run {}: POST→recording {} ms, POST→first frame {} ms (participant {:?} ms), stop→delivered {} ms",
-            i + 1, run.post_to_recording_ms, run.post_to_first_frame_ms, run.post_to_first_participant_frame_ms, run.stop_to_delivered_ms,
+            "run {}: POST→recording {} ms, POST→first frame {} ms (participant {}), stop→delivered {} ms",
+            i + 1, run.post_to_recording_ms, run.post_to_first_frame_ms,
+            run.post_to_first_participant_frame_ms.map_or("none".into(), |ms| format!("{ms} ms")), run.stop_to_delivered_ms,
         );
-        println!("       cores {:.2} (median {:.2}, p95 {:.2}) {:?}, peak PSS {:.0} MiB, participants+Janus {:.2} cores",
-            c.mean_cores, c.median_cores, c.p95_cores, c.by_program, c.peak_pss_mib, run.participants.as_ref().map_or(0.0, |p| p.mean_cores));
+        let shares: Vec<String> = c.by_program.iter().map(|(program, cores)| format!("{program} {cores:.3}")).collect();
+        println!("       cores {:.2} (median {:.2}, p95 {:.2}; {}), peak PSS {:.0} MiB, participants+Janus {:.2} cores",
+            c.mean_cores, c.median_cores, c.p95_cores, shares.join(", "), c.peak_pss_mib, run.participants.as_ref().map_or(0.0, |p| p.mean_cores));
         println!("       file: {}", describe(&run.fidelity));
         if let Some(b) = &run.baseline {
             print_baseline(b);
