@@ -128,21 +128,10 @@ async fn web_source_records_a_local_page_edge_to_edge() {
 /// A loopback address that refuses connections: a TCP socket bound there but not listening,
 /// held open so no other process (another test's server) can take the port meanwhile, as one
 /// did once a dropped listener had freed it.
-fn refusing_port() -> (std::net::SocketAddr, std::os::fd::OwnedFd) {
-    use std::os::fd::FromRawFd;
-    // SAFETY: plain socket calls on a fresh descriptor we own; `addr` outlives each call.
-    unsafe {
-        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
-        assert!(fd >= 0, "socket");
-        let owned = std::os::fd::OwnedFd::from_raw_fd(fd);
-        let mut addr: libc::sockaddr_in = std::mem::zeroed();
-        addr.sin_family = libc::AF_INET as libc::sa_family_t;
-        addr.sin_addr.s_addr = u32::from(std::net::Ipv4Addr::LOCALHOST).to_be();
-        let mut len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
-        assert_eq!(libc::bind(fd, (&raw const addr).cast(), len), 0, "bind");
-        assert_eq!(libc::getsockname(fd, (&raw mut addr).cast(), &mut len), 0, "getsockname");
-        ((std::net::Ipv4Addr::LOCALHOST, u16::from_be(addr.sin_port)).into(), owned)
-    }
+fn refusing_port() -> (std::net::SocketAddr, tokio::net::TcpSocket) {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.bind("127.0.0.1:0".parse().unwrap()).expect("bind");
+    (socket.local_addr().expect("local address"), socket)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -61,7 +61,7 @@ fn sample(instance: &str, feeds: bool, pss: bool, at_s: f64) -> Sample {
 }
 
 /// CPU of `instance`'s processes, sampled twice a second over `window`, and their memory every
-/// [`PSS_EVERY`] samples.
+/// `PSS_EVERY` samples.
 pub async fn sample_cpu(instance: &str, window: Duration) -> CpuReport {
     sample_over(instance, false, window).await
 }

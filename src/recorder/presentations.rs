@@ -8,8 +8,8 @@
 //! grabs happened to fall among Chromium's frames (set by when each capture started, so
 //! different in every recording), a grab next to the moment the screen changes saw the new
 //! frame or the old one by a few milliseconds of jitter: 2 of 8 test-pattern recordings kept
-//! only 73–76 % distinct frames where the rest kept 93–96 %. A grab may only move from 12 ms
-//! before its slot to 4 ms after (ffmpeg files each frame in the slot nearest its arrival), which
+//! only 73–76 % distinct frames where the rest kept 93–96 %. A grab moves from 12 ms before its
+//! slot to 4 ms after (the window Xorg's sound shift was measured with, see `EARLIEST`), which
 //! keeps it at least ~4 ms from a frame. The phase is known ~0.7 s in: the page's own load draws
 //! off the grid.
 
