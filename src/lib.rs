@@ -20,7 +20,7 @@
 //! - [`metrics`]: the Prometheus counters behind `GET /metrics`.
 //! - [`measure`]: the benchmark's measurements: A/V offset from the test pattern's markers,
 //!   distinct-frame rate, CPU and memory of a process group.
-//! - [`bench`]: what the benchmark binaries share, and the classic recipe they compare against.
+//! - [`bench`](mod@bench): what the benchmark binaries share, and the classic recipe they compare against.
 //! - [`fields`]: the request-field checks and error shape every validating module shares.
 //! - [`urlpolicy`]: which URLs recordings may load (http(s) only, allowlist, no private
 //!   destinations); checked at the API and again for every request of the recorder browser.

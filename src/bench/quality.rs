@@ -29,7 +29,7 @@ pub struct Row {
 }
 
 /// Captures the reference (`spec`, a [`Recipe::Lossless`] one) into `dir`, then encodes and
-/// compares; Wallflower encodes at [`PRESETS`] and `preset`.
+/// compares; Wallflower encodes at `PRESETS` and `preset`.
 pub async fn compare(settings: &Settings, spec: &BaselineSpec, preset: &str, dir: &Path) -> anyhow::Result<Vec<Row>> {
     anyhow::ensure!(spec.recipe == Recipe::Lossless, "the quality reference is a lossless capture");
     let reference = baseline::record(settings, spec, dir).await?.file;

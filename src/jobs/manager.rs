@@ -52,7 +52,7 @@ pub(super) struct Inner {
 
 impl JobManager {
     /// A manager over `store`. Recordings a previous run left unfinished are taken up: finalised
-    /// from their spools and delivered, or uploaded again (see [`super::recover`]).
+    /// from their spools and delivered, or uploaded again (see `jobs::recover`).
     pub fn new(
         store: Arc<dyn RecordingStore>,
         recorder: Arc<dyn Runner>,

@@ -94,7 +94,7 @@ impl Previewer {
         Self { layouts, chromium, sandbox, assets_url, instance, slots: Semaphore::new(MAX_AT_ONCE) }
     }
 
-    /// Renders one preview in a browser of its own; busy when [`MAX_AT_ONCE`] are rendering.
+    /// Renders one preview in a browser of its own; busy when `MAX_AT_ONCE` are rendering.
     pub async fn render(&self, request: &PreviewRequest) -> Result<Preview, LayoutError> {
         // Bad requests are answered before any browser starts.
         self.page_config(request)?;

@@ -1,6 +1,6 @@
 //! Delivery of recordings: where files may go ([`spec`]), the server's credential profiles and
 //! upload policy ([`config`]), and one recording's delivery ([`delivery`]): uploaded to S3 while
-//! it is being recorded ([`multipart`]) or sent to a presigned URL once final ([`http`]), retried
+//! it is being recorded ([`multipart`]) or sent to a presigned URL once final (`http`), retried
 //! with backoff ([`retry`]), and checked before the local copy goes.
 
 pub mod config;

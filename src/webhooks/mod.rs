@@ -1,7 +1,7 @@
 //! Signed webhooks per the Standard Webhooks specification (<https://www.standardwebhooks.com>):
 //! tells a recording's endpoint what happened to it. [`Webhooks`] owns the signing key, the HTTP
 //! client, the counters and the delivery tasks; an [`Outbox`] is one recording's ordered queue,
-//! drained by its own task ([`delivery`]). Delivery is at-least-once, so receivers deduplicate on
+//! drained by its own task (`delivery`). Delivery is at-least-once, so receivers deduplicate on
 //! the `webhook-id` header, which stays the same on every retry of a message.
 
 mod delivery;
