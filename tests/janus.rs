@@ -57,7 +57,8 @@ fn two_participants_are_recorded_and_the_recorder_stays_hidden() {
         let posted = std::time::Instant::now();
         // Both publish before the page is ready and never change: the recorder must know the
         // call is not empty from the page's first status (it sends one only on a change).
-        let id = app.start(call_source(json!({"limits": {"stop_when_empty_s": 2}}))).await;
+        let branding = json!({"colors": {"primary": "#ff00ff"}, "custom_css": ".wf-tile { --wf-ring: 8px; }"});
+        let id = app.start(call_source(json!({"limits": {"stop_when_empty_s": 2}, "branding": branding}))).await;
         let rec = app.wait_for(&id, &["recording"], START).await;
         eprintln!("POST → recording {:?}", posted.elapsed());
         tokio::time::sleep(Duration::from_secs(4)).await;
@@ -79,6 +80,11 @@ fn two_participants_are_recorded_and_the_recorder_stays_hidden() {
         let (t440, t1200) = (tone_level_db(&file, 440), tone_level_db(&file, 1200));
         eprintln!("440 Hz {t440:.1} dB, 1200 Hz {t1200:.1} dB");
         assert!(t440 > -45.0 && t1200 > -45.0, "both voices heard: {t440:.1} / {t1200:.1} dB");
+        // Browsers send each packet's level (the RTP audio-level extension): both speak, so
+        // both tiles have the speaking ring (the branding's magenta).
+        let ring = colour_share(&file, 3.0, MAGENTA, 60);
+        eprintln!("ring {ring:.4}");
+        assert!(ring > 0.01, "the speakers' rings: {ring:.4} of the picture");
         finish(app, call).await;
     });
 }

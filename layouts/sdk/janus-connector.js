@@ -2,8 +2,8 @@
  * janus-connector.js — joins a Janus VideoRoom as a *hidden* subscriber and
  * reports what happens in the room as plain events (plain script, no module).
  *
- * Load it with <script src="../sdk/janus-session.js"></script> and then
- * <script src="../sdk/janus-connector.js"></script>; it sets
+ * Load it after <script src="../sdk/janus-session.js"></script> and
+ * <script src="../sdk/janus-levels.js"></script>; it sets
  * `window.WallflowerJanus.connect`. Only talks to the Janus server it is given (Janus
  * JSON API over WebSocket, subprotocol "janus-protocol"); no other network use.
  *
@@ -66,17 +66,13 @@
  * reconnect get RESTORE_GRACE_MS to reappear before `participant-left`.
  *
  * It builds on sdk/janus-session.js (load that first: the Janus session and
- * handles, WallflowerJanus.Session and .Emitter) and adds
- * WallflowerJanus.connect.
+ * handles, WallflowerJanus.Session and .Emitter) and sdk/janus-levels.js (the
+ * speaking levels), and adds WallflowerJanus.connect.
  */
 (function (global) {
   'use strict';
 
   var POLL_MS = 1000;
-  var SPEAKING_MS = 100;
-  var LEVEL_WAIT_MS = 1500;        // no RTP audio level by then: measure the sound received
-  var STATS_MS = 250;              // how often those levels are read
-  var LEVEL_STALE_MS = 500;        // an RTP level older than this is silence (DTX sends nothing)
   var FLOW_CHECK_MS = 1000;        // how often RTP arrival is checked (getStats)
   var FLOW_STALL_MS = 2500;        // no RTP for this long: the track counts as removed (muted)
   var RESTORE_GRACE_MS = 6000;     // after a reconnect, how long missing publishers may take to come back
@@ -130,8 +126,14 @@
     var opChain = Promise.resolve();     // subscription requests, one at a time
     var offerChain = Promise.resolve();  // Janus events for the subscriber, in order
     var lastStatusKey = null;
-    var speakTimer = null;
-    var statsRead = { pending: false, at: 0 };   // the last read of levels from getStats()
+    var levels = J.speakingLevels({
+      tracks: function () { return emitted; },
+      pc: function () { return pc; },
+      participantId: function (feed) { return parts[feed] ? parts[feed].id : Number(feed); },
+      emit: emit,
+      isClosed: function () { return closed; },
+      onStats: noteFlow
+    });
     var dataChannels = [];
     var ownChannel = null;    // our own data channel on the subscriber PeerConnection
     var flow = {};            // mid -> {packets, at, feed}: when RTP last arrived
@@ -171,7 +173,7 @@
       gen++;
       if (pollTimer) { clearTimeout(pollTimer); pollTimer = null; }
       teardownSubscriber(false);
-      if (speakTimer) { clearInterval(speakTimer); speakTimer = null; }
+      levels.stop();
       if (session) { session.destroy(); session = null; }
     }
 
@@ -186,7 +188,7 @@
           var e = emitted[mid];
           return { mid: mid, participantId: e.participantId, kind: e.kind, muted: e.track.muted };
         }),
-        levels: JSON.parse(JSON.stringify(levels)),
+        levels: levels.snapshot(),
         pc: pc && pc.connectionState,
         sctp: pc && pc.sctp ? pc.sctp.state : null,
         dataChannels: dataChannels.map(function (dc) { return dc.label + ':' + dc.readyState; })
@@ -518,7 +520,7 @@
         var entry = { participantId: w.participantId, kind: w.kind, track: w.track, mid: mid };
         emitted[mid] = entry;
         var stream = new MediaStream([w.track]);
-        if (w.kind === 'audio') watchLevel(entry, w.receiver);
+        if (w.kind === 'audio') levels.watch(entry, w.receiver);
         emit('track-added', {
           participantId: w.participantId, kind: w.kind, track: w.track, stream: stream, mid: mid, source: w.source
         });
@@ -537,12 +539,12 @@
       return now - f.at > FLOW_STALL_MS;
     }
 
-    // A read of the statistics for the speaking levels (every STATS_MS) also serves this check:
+    // A read of the statistics for the speaking levels (sdk/janus-levels.js) also serves this check:
     // one getStats() walks every stream of the PeerConnection, so it is not done twice.
     function checkFlow() {
       var myPc = pc;
       if (!myPc || closed) return;
-      if (Date.now() - statsRead.at < FLOW_CHECK_MS) { reconcile(); return; }
+      if (Date.now() - levels.lastStatsAt() < FLOW_CHECK_MS) { reconcile(); return; }
       myPc.getStats().then(function (report) {
         if (myPc !== pc || closed) return;
         noteFlow(report);
@@ -565,107 +567,6 @@
       if (!cur) return;
       delete emitted[mid];
       emit('track-removed', { participantId: cur.participantId, kind: cur.kind, mid: mid });
-    }
-
-    // --------------------------------------------------------- speaking
-
-    // The level comes with the RTP packets (the audio-level header extension, which browsers
-    // send and Janus relays): reading it costs nothing. A sender without it (a plain RTP
-    // publisher) is measured from the receiver's own statistics of the sound it plays. A Web
-    // Audio analyser did that before, but its audio thread and second sound output cost ~0.05
-    // cores with four such senders (BENCHMARKS.md).
-    function watchLevel(entry, receiver) {
-      entry.receiver = receiver;
-      entry.since = Date.now();
-      if (!speakTimer) speakTimer = setInterval(speakingTick, SPEAKING_MS);
-    }
-
-    // the newest RTP audio level of entry's receiver (0..1 linear, 1 = full scale; 0 once
-    // packets stopped), or null when its packets carry none
-    function rtpLevel(entry) {
-      var r = entry.receiver;
-      if (!r || typeof r.getSynchronizationSources !== 'function') return null;
-      var best = null;
-      r.getSynchronizationSources().forEach(function (src) {
-        if (typeof src.audioLevel === 'number' && (best === null || src.timestamp > best.timestamp)) best = src;
-      });
-      if (!best) return null;
-      // Chromium has stamped these on the Unix epoch and on the page's clock: take either.
-      var now = performance.now();
-      var age = best.timestamp > 1e12 ? performance.timeOrigin + now - best.timestamp : now - best.timestamp;
-      return age > LEVEL_STALE_MS ? 0 : best.audioLevel;
-    }
-
-    // entry's level in dBFS, from RTP or (once RTP has carried none for a while) the receiver's
-    // statistics; null while unknown
-    function levelDb(entry) {
-      var linear = entry.measured ? null : rtpLevel(entry);
-      if (linear !== null) {
-        entry.rtpLevels = true;
-        return linear > 0 ? 20 * Math.log10(linear) : -100;
-      }
-      if (!entry.measured) {
-        if (entry.rtpLevels || Date.now() - entry.since < LEVEL_WAIT_MS) return null;
-        entry.measured = { energy: null, duration: null, db: null };
-        log('info', 'participant ' + entry.participantId + ' sends no RTP audio level: measuring the sound received');
-      }
-      readMeasuredLevels();
-      return entry.measured.db;
-    }
-
-    // The receiver adds up the energy of what it plays out (inbound-rtp totalAudioEnergy: the
-    // square of each 10 ms frame's peak times its duration) and how long it played
-    // (totalSamplesDuration); their growth between two reads is the mean square in between.
-    // One read of the PeerConnection's statistics serves every such sender, every STATS_MS.
-    function readMeasuredLevels() {
-      if (statsRead.pending || !pc || Date.now() - statsRead.at < STATS_MS) return;
-      statsRead.pending = true;
-      statsRead.at = Date.now();
-      var myPc = pc;
-      myPc.getStats().then(function (report) {
-        statsRead.pending = false;
-        if (myPc !== pc || closed) return;
-        noteFlow(report);
-        report.forEach(function (st) {
-          if (st.type !== 'inbound-rtp' || typeof st.totalAudioEnergy !== 'number') return;
-          var entry = emitted[st.mid];
-          if (entry && entry.measured) measure(entry.measured, st.totalAudioEnergy, st.totalSamplesDuration);
-        });
-      }, function () { statsRead.pending = false; });
-    }
-
-    function measure(m, energy, duration) {
-      if (m.duration !== null) {
-        var played = duration - m.duration;
-        var meanSquare = played > 0 ? (energy - m.energy) / played : 0;
-        m.db = meanSquare > 0 ? 10 * Math.log10(meanSquare) : -100;
-      }
-      m.energy = energy;
-      m.duration = duration;
-    }
-
-    var levels = {};   // participantId -> smoothed level
-    function speakingTick() {
-      if (closed) return;
-      var raw = {};
-      var any = false;
-      Object.keys(emitted).forEach(function (mid) {
-        var e = emitted[mid];
-        if (e.kind !== 'audio') return;
-        any = true;
-        var db = levelDb(e);
-        if (db === null) return;
-        var level = Math.min(1, Math.max(0, (db + 60) / 60));   // -60 dBFS..0 dBFS -> 0..1
-        raw[e.participantId] = Math.max(raw[e.participantId] || 0, level);
-      });
-      if (!any) { clearInterval(speakTimer); speakTimer = null; levels = {}; return; }
-      Object.keys(raw).forEach(function (k) {
-        var prev = levels[k] || 0, v = raw[k];
-        var lvl = v >= prev ? v : prev * 0.6 + v * 0.4;
-        levels[k] = lvl;
-        var id = parts[k] ? parts[k].id : Number(k);
-        emit('speaking', { participantId: id, level: Math.round(lvl * 1000) / 1000 });
-      });
     }
 
     // --------------------------------------------------------- data

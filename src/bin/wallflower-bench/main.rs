@@ -7,11 +7,10 @@
 //! frames, freezes, and the test pattern's A/V offset). Results, with the CPU series, also go to
 //! a JSON file, and the CPU of every run over time to a PNG chart.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::Parser;
-use serde::Serialize;
 use serde_json::{Value, json};
 use wallflower::config::{ServeArgs, Settings};
 use wallflower::recorder::display::ServerChoice;
@@ -19,8 +18,9 @@ use wallflower::harness::CallHarness;
 use wallflower::bench::baseline::{BaselineSpec, Recipe};
 use wallflower::bench::chart::Line;
 use wallflower::bench::density::{self, KEEP_DISTINCT};
-use wallflower::bench::{BenchService, sample_cpu, sample_service_cpu, wait_state};
-use wallflower::measure::cpu::CpuReport;
+
+mod run;
+use run::{Baseline, Fidelity, Run, one_run};
 
 #[derive(Parser)]
 #[command(about = "Measures start time and CPU cost of Wallflower recordings")]
@@ -81,49 +81,6 @@ struct Args {
     /// Where to draw the CPU of every run over time (PNG; an SVG goes beside it).
     #[arg(long, default_value = "bench-cpu.png")]
     chart: std::path::PathBuf,
-}
-
-#[derive(Serialize)]
-struct Run {
-    post_to_recording_ms: u128,
-    post_to_first_frame_ms: i64,
-    /// Calls: POST → the first frame in the file that shows the first participant.
-    post_to_first_participant_frame_ms: Option<i64>,
-    stop_to_delivered_ms: u128,
-    /// CPU and memory of the recording's processes over the steady window.
-    cpu: CpuReport,
-    /// CPU of the synthetic participants (and Janus), not part of the recording's cost.
-    participants: Option<CpuReport>,
-    file_duration_s: f64,
-    file_bytes: u64,
-    fidelity: Fidelity,
-    /// The classic recipe on the same page, when asked for.
-    baseline: Option<Baseline>,
-}
-
-/// The classic recipe's recording of the same page.
-#[derive(Serialize)]
-struct Baseline {
-    start_to_capture_ms: u128,
-    cpu: CpuReport,
-    file_bytes: u64,
-    fidelity: Fidelity,
-    /// Wallflower's mean cores and peak PSS over the baseline's.
-    cores_ratio: f64,
-    pss_ratio: f64,
-}
-
-/// What the file holds, measured by `wallflower::measure`.
-#[derive(Serialize)]
-struct Fidelity {
-    /// Frames per second in the file.
-    fps: f64,
-    /// Share of frames that differ from the one before (the whole frame).
-    distinct_ratio: f64,
-    /// Longest run of identical frames.
-    longest_freeze_frames: usize,
-    /// Test pattern only: A/V offset of the flash/beep markers (positive: sound late).
-    sync: Option<wallflower::measure::sync::SyncReport>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -275,26 +232,6 @@ fn print_baseline(b: &Baseline) {
     println!("       Wallflower / baseline: cores {:.2}, peak PSS {:.2}", b.cores_ratio, b.pss_ratio);
 }
 
-/// Records the run's page with the classic recipe and compares it with `run`.
-async fn baseline(args: &Args, width: u32, height: u32, run: &Run) -> anyhow::Result<Baseline> {
-    let data = tempfile::tempdir()?;
-    let settings = settings_in(data.path())?;
-    let source = serde_json::from_value(source(args))?;
-    let spec = BaselineSpec { source, width, height, fps: args.fps, window: Duration::from_secs(args.seconds), recipe: Recipe::Classic };
-    let b = wallflower::bench::baseline::record(&settings, &spec, data.path()).await?;
-    let file = b.file.clone();
-    let test_pattern = (args.participants == 0).then_some(());
-    let fidelity = tokio::task::spawn_blocking(move || fidelity(&file, test_pattern)).await??;
-    Ok(Baseline {
-        start_to_capture_ms: b.start_to_capture_ms,
-        cores_ratio: run.cpu.mean_cores / b.cpu.mean_cores,
-        pss_ratio: run.cpu.peak_pss_mib / b.cpu.peak_pss_mib,
-        file_bytes: std::fs::metadata(&b.file).map_or(0, |m| m.len()),
-        cpu: b.cpu,
-        fidelity,
-    })
-}
-
 /// How the participants publish, as the report names it.
 fn kind(args: &Args) -> &'static str {
     if args.rtp_participants { "RTP " } else { "" }
@@ -315,22 +252,6 @@ async fn end_call(call: Option<CallHarness>) {
     }
 }
 
-async fn one_run(args: &Args, width: u32, height: u32) -> anyhow::Result<Run> {
-    let call = start_call(args).await?;
-    let result = async {
-        let instance = call.as_ref().map(|c| c.instance.clone());
-        let mut run = measured_run(args, width, height, source(args), instance).await?;
-        if args.baseline {
-            // While the call is still up: the classic recipe records the same call.
-            run.baseline = Some(baseline(args, width, height, &run).await?);
-        }
-        Ok(run)
-    }
-    .await;
-    end_call(call).await;
-    result
-}
-
 /// The recordings' `source`: the harness call's room with `--participants`, else the test pattern.
 fn source(args: &Args) -> Value {
     match args.participants {
@@ -346,114 +267,6 @@ fn service_args(args: &Args) -> ServeArgs {
     serve.common.sound_shift_ms = args.sound_shift_ms;
     serve.common.display_server = args.display_server;
     serve
-}
-
-async fn measured_run(args: &Args, width: u32, height: u32, source: Value, call: Option<String>) -> anyhow::Result<Run> {
-    let data = tempfile::tempdir()?;
-    let mut serve = service_args(args);
-    serve.common.data_dir = Some(data.path().to_path_buf());
-    if args.warm {
-        (serve.warm_pool, serve.warm_pool_size) = (Some(1), Some(format!("{width}x{height}@{}", args.fps)));
-    }
-    let service = BenchService::start(serve).await?;
-    let (base, instance) = (service.base.clone(), service.instance.clone());
-    let client = reqwest::Client::new();
-    if args.warm {
-        wait_warm(&client, &base).await?;
-    }
-    let body = json!({"source": source, "output": {"width": width, "height": height, "fps": args.fps}});
-    let posted = Instant::now();
-    let rec: Value = client.post(format!("{base}/v1/recordings")).json(&body).send().await?.json().await?;
-    let id = rec["id"].as_str().context("no id")?.to_owned();
-    let url = format!("{base}/v1/recordings/{id}");
-    let recording = wait_state(&client, &url, &["recording"]).await?;
-    let post_to_recording_ms = posted.elapsed().as_millis();
-    let first = ts(&recording, "started_at")? - ts(&recording, "created_at")?;
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    if args.warm {
-        // The steady window starts once the pool's replacement browser is up (its start costs
-        // ~1.7 CPU seconds; waiting, it costs nothing).
-        wait_warm(&client, &base).await?;
-    }
-    let window = Duration::from_secs(args.seconds);
-    let (cpu, participants) = match &call {
-        Some(call) => {
-            let (cpu, participants) = tokio::join!(sample_service_cpu(&instance, window), sample_cpu(call, window));
-            (cpu, Some(participants))
-        }
-        None => (sample_service_cpu(&instance, window).await, None),
-    };
-    let stopped = Instant::now();
-    client.post(format!("{url}/stop")).send().await?;
-    let done = wait_state(&client, &url, &["completed", "failed"]).await?;
-    let stop_to_delivered_ms = stopped.elapsed().as_millis();
-    if done["state"] != "completed" {
-        bail!("recording failed: {}", done["error"]);
-    }
-    service.stop().await?;
-    let file_duration_s = done["duration_s"].as_f64().unwrap_or(0.0);
-    let file_path = std::path::PathBuf::from(done["files"][0]["path"].as_str().unwrap_or(""));
-    let file = file_path.clone();
-    let test_pattern = call.is_none().then_some(());
-    let fidelity = tokio::task::spawn_blocking(move || fidelity(&file, test_pattern)).await??;
-    Ok(Run {
-        post_to_recording_ms,
-        post_to_first_frame_ms: first.num_milliseconds(),
-        post_to_first_participant_frame_ms: match call {
-            Some(_) => first_colour_at(done["files"][0]["path"].as_str().unwrap_or(""), [0xd0, 0x20, 0x20])
-                .map(|t| first.num_milliseconds() + (t * 1000.0) as i64),
-            None => None,
-        },
-        stop_to_delivered_ms,
-        cpu,
-        participants,
-        file_duration_s,
-        file_bytes: std::fs::metadata(&file_path).map_or(0, |m| m.len()),
-        fidelity,
-        baseline: None,
-    })
-}
-
-/// Frame delivery of `file`, and its A/V sync when it records the test pattern (`Some(())`).
-fn fidelity(file: &std::path::Path, test_pattern: Option<()>) -> anyhow::Result<Fidelity> {
-    let ffmpeg = std::path::Path::new("ffmpeg");
-    let frames = wallflower::measure::frames::distinct(ffmpeg, file, None)?;
-    let sync = test_pattern.and_then(|()| wallflower::measure::sync::offsets(ffmpeg, file, wallflower::measure::sync::Sampling::Screen).ok());
-    Ok(Fidelity { fps: frames.fps, distinct_ratio: frames.distinct_ratio, longest_freeze_frames: frames.longest_identical_run, sync })
-}
-
-/// Waits until the service's warm pool has a browser ready.
-async fn wait_warm(client: &reqwest::Client, base: &str) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let health: Value = client.get(format!("{base}/healthz")).send().await?.json().await?;
-        if health["warm_browsers"].as_u64() >= Some(1) {
-            // Let the new browser's start-up work settle before timing a recording.
-            tokio::time::sleep(Duration::from_secs(2)).await;
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            bail!("no warm browser after 60 s: {health}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-fn ts(rec: &Value, field: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
-    Ok(rec[field].as_str().with_context(|| format!("no {field}"))?.parse()?)
-}
-
-/// Seconds into `file` of the first frame (10 per second, first 10 s) where `rgb` covers > 3 %.
-fn first_colour_at(file: &str, rgb: [u8; 3]) -> Option<f64> {
-    let out = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-t", "10", "-i", file, "-vf", "fps=10,scale=64:36", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
-        .output()
-        .ok()?;
-    let frame_len = 64 * 36 * 3;
-    out.stdout.chunks_exact(frame_len).position(|frame| {
-        let near = frame.chunks_exact(3).filter(|p| (0..3).all(|c| p[c].abs_diff(rgb[c]) <= 40)).count();
-        near as f64 / (64.0 * 36.0) > 0.03
-    }).map(|i| i as f64 / 10.0)
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
