@@ -2,10 +2,10 @@
  * janus-connector.js — joins a Janus VideoRoom as a *hidden* subscriber and
  * reports what happens in the room as plain events (plain script, no module).
  *
- * Load it after <script src="../sdk/janus-session.js"></script> and
- * <script src="../sdk/janus-levels.js"></script>; it sets
- * `window.WallflowerJanus.connect`. Only talks to the Janus server it is given (Janus
- * JSON API over WebSocket, subprotocol "janus-protocol"); no other network use.
+ * Load it after sdk/janus-session.js, sdk/janus-room.js and sdk/janus-levels.js
+ * (in that order); it sets `window.WallflowerJanus.connect`. Only talks to the
+ * Janus server it is given (Janus JSON API over WebSocket, subprotocol
+ * "janus-protocol"); no other network use.
  *
  * The event interface below is SFU-neutral: a connector for another SFU should
  * expose the same `connect(opts)` → emitter with the same events and payloads,
@@ -66,7 +66,8 @@
  * reconnect get RESTORE_GRACE_MS to reappear before `participant-left`.
  *
  * It builds on sdk/janus-session.js (load that first: the Janus session and
- * handles, WallflowerJanus.Session and .Emitter) and sdk/janus-levels.js (the
+ * handles, WallflowerJanus.Session and .Emitter), sdk/janus-room.js (the
+ * start-up requests and their error codes) and sdk/janus-levels.js (the
  * speaking levels), and adds WallflowerJanus.connect.
  */
 (function (global) {
@@ -77,26 +78,11 @@
   var FLOW_STALL_MS = 2500;        // no RTP for this long: the track counts as removed (muted)
   var RESTORE_GRACE_MS = 6000;     // after a reconnect, how long missing publishers may take to come back
   var BACKOFF_MS = [500, 1000, 2000];
-  var VIDEOROOM = 'janus.plugin.videoroom';
 
-  var J = global.WallflowerJanus;   // sdk/janus-session.js, loaded first
+  var J = global.WallflowerJanus;   // sdk/janus-session.js, janus-room.js and janus-levels.js, loaded first
   var Session = J.Session, Emitter = J.Emitter, JanusError = J.JanusError;
   var log = J.util.log, sleep = J.util.sleep, CONNECT_TIMEOUT_MS = J.util.CONNECT_TIMEOUT_MS;
-
-  // ------------------------------------------------------------------ helpers
-
-  function normRoom(room) {
-    if (typeof room === 'string' && /^\d+$/.test(room)) {
-      var n = Number(room);
-      if (Number.isSafeInteger(n)) return n;
-    }
-    return room;
-  }
-
-  function isPinError(e) {
-    return e && e.code === 'janus' &&
-      (e.janusCode === 433 || (e.janusCode === 429 && /\bpin\b/i.test(e.message || '')));
-  }
+  var R = J.room, VIDEOROOM = R.VIDEOROOM;
 
   // ------------------------------------------------------------------ connect
 
@@ -104,7 +90,7 @@
     opts = opts || {};
     var conn = new Emitter();
     var server = String(opts.server || '');
-    var room = normRoom(opts.room);
+    var room = R.normRoom(opts.room);
     var pin = opts.pin == null || opts.pin === '' ? null : String(opts.pin);
 
     var closed = false;       // close() / fatal error / room destroyed: no more events
@@ -197,73 +183,18 @@
 
     // --------------------------------------------------------- start-up
 
-    function mapStartError(e) {
-      if (!e) return ['janus_error', 'unknown error'];
-      if (e.code === 'janus_unreachable' || e.code === 'timeout' || e.code === 'closed') {
-        return ['janus_unreachable', e.message];
-      }
-      if (e.code === 'janus' && e.janusCode === 426) return ['room_not_found', 'room ' + room + ' does not exist'];
-      if (isPinError(e)) return ['auth_failed', 'room ' + room + ': ' + (pin ? 'wrong pin' : 'a pin is required')];
-      return ['janus_error', (e.janusCode ? e.janusCode + ' ' : '') + (e.message || String(e))];
-    }
-
-    // Opens a session, retrying until the deadline.
-    async function openSession(deadline) {
-      var last = null;
-      for (;;) {
-        var left = deadline - Date.now();
-        if (left <= 0) {
-          throw new JanusError('janus_unreachable', 'no Janus answering at ' + server + ' within ' +
-            CONNECT_TIMEOUT_MS / 1000 + ' s' + (last ? ' (' + last.message + ')' : ''));
-        }
-        var s = new Session(server, { connectTimeoutMs: Math.max(200, left) });
-        try {
-          await s.connect();
-          return s;
-        } catch (e) {
-          last = e;
-          if (Date.now() + 250 < deadline) await sleep(250);
-        }
-      }
-    }
-
-    async function listParticipants(h) {
-      var res = await h.send({ request: 'listparticipants', room: room }, null, 4000);
-      return res.data.participants || [];
-    }
-
-    // The pin is only checked on join: a subscriber join that names no feed
-    // fails with 433 (wrong pin) / 429 "(pin)" (missing pin) before it fails
-    // for the missing feed. Uses a throw-away handle.
-    async function checkPin(s) {
-      var h = await s.attach(VIDEOROOM);
-      var body = { request: 'join', ptype: 'subscriber', room: room, streams: [] };
-      if (pin) body.pin = pin;
-      try {
-        await h.send(body, null, 4000);
-        // (a Janus that accepts an empty subscription: leave again)
-        try { await h.send({ request: 'leave' }, null, 2000); } catch (e) { /* ignore */ }
-      } catch (e) {
-        if (isPinError(e) || e.code !== 'janus') throw e;
-        if (e.janusCode === 426) throw e;
-        // any other refusal (missing feed, ...) means the pin was accepted
-      } finally {
-        h.detach();
-      }
-    }
-
     async function start() {
       var myGen = gen;
       var s, list;
       try {
-        s = await openSession(Date.now() + CONNECT_TIMEOUT_MS);
+        s = await R.openSession(server, Date.now() + CONNECT_TIMEOUT_MS);
         if (closed || myGen !== gen) { s.destroy(); return; }
         session = s;
         ctl = await s.attach(VIDEOROOM);
-        list = await listParticipants(ctl);
-        await checkPin(s);
+        list = await R.listParticipants(ctl, room);
+        await R.checkPin(s, room, pin);
       } catch (e) {
-        var m = mapStartError(e);
+        var m = R.startError(e, room, pin);
         fatal(m[0], m[1]);
         return;
       }
@@ -289,7 +220,7 @@
       pollTimer = null;
       if (closed || myGen !== gen || !connected) return;
       try {
-        var list = await listParticipants(ctl);
+        var list = await R.listParticipants(ctl, room);
         if (closed || myGen !== gen) return;
         pollTimeouts = 0;
         applyList(list);
@@ -390,7 +321,7 @@
           if (myGen !== gen) return;
           feeds.forEach(function (id) { delete subscribed[id]; });   // retried on the next poll
           if (e.code === 'janus' && e.janusCode === 426) { roomDestroyed('subscribe: no such room'); return; }
-          if (isPinError(e)) { fatal('auth_failed', 'room ' + room + ': subscriber join refused (pin)'); return; }
+          if (R.isPinError(e)) { fatal('auth_failed', 'room ' + room + ': subscriber join refused (pin)'); return; }
           throw e;
         }
       });
@@ -624,7 +555,7 @@
         try {
           await s.connect();
           var h = await s.attach(VIDEOROOM);
-          list = await listParticipants(h);
+          list = await R.listParticipants(h, room);
           if (closed || myGen !== gen) { s.destroy(); return; }
           if (s.isClosed) throw new JanusError('closed', 'closed again right away');
           session = s; ctl = h;
