@@ -70,6 +70,10 @@ struct Args {
     /// tile's camera pictures), and report the most the machine held.
     #[arg(long)]
     density: bool,
+    /// With `--density`: run each step this many times; a step holds when most of its tries do
+    /// (one try's verdict swings by a step or two on the same machine).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=9))]
+    density_tries: u32,
     /// After the runs, capture the page (the test pattern, or a call's) losslessly and compare
     /// Wallflower's encoder with the classic recipe's at equal bitrate (SSIM against the
     /// capture, encoder CPU).
@@ -155,13 +159,14 @@ async fn density(args: &Args, size: (u32, u32)) -> anyhow::Result<()> {
         Some(call) => density::Scene::call(&call.instance, args.participants, size),
     };
     let window = Duration::from_secs(args.seconds);
-    let result = density::search(&scene, &service_args(args), (size, args.fps), window).await;
+    let result = density::search(&scene, &service_args(args), (size, args.fps), window, args.density_tries as usize).await;
     end_call(call).await;
     let (held, steps) = result?;
     let what = if args.participants > 0 { format!("a call of {} {}participants", args.participants, kind(args)) } else { "the test pattern".into() };
-    println!("density at {}x{}@{} ({}), {what}: {held} recordings at once keep ≥ {:.0} % of their frames", size.0, size.1, args.fps, args.preset, KEEP_DISTINCT * 100.0);
+    let tries = if args.density_tries > 1 { format!(" in most of {} tries", args.density_tries) } else { String::new() };
+    println!("density at {}x{}@{} ({}), {what}: {held} recordings at once keep ≥ {:.0} % of their frames{tries}", size.0, size.1, args.fps, args.preset, KEEP_DISTINCT * 100.0);
     let out = json!({"size": args.size, "fps": args.fps, "preset": args.preset, "seconds": args.seconds, "participants": args.participants,
-                     "rtp_participants": args.rtp_participants, "density": held, "steps": steps});
+                     "rtp_participants": args.rtp_participants, "density": held, "tries": args.density_tries, "steps": steps});
     std::fs::write(&args.json, serde_json::to_string_pretty(&out)?)?;
     println!("results: {}", args.json.display());
     Ok(())
