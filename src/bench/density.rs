@@ -110,17 +110,17 @@ impl Step {
 /// when most of its tries do: one try's verdict swings by a step or two on the same machine
 /// (BENCHMARKS.md, "Density and the encoder's priority"). Returns how many held, and every try.
 pub async fn search(scene: &Scene, serve: &ServeArgs, (size, fps): ((u32, u32), u32), window: Duration, tries: usize) -> anyhow::Result<(usize, Vec<Step>)> {
-    let (mut steps, mut held) = (Vec::new(), 0);
+    let (mut steps, mut held, tries) = (Vec::new(), 0, tries.max(1));
     for n in 1..=MAX_AT_ONCE {
         let mut passed = 0;
-        for attempt in 1..=tries.max(1) {
+        for attempt in 1..=tries {
             let mut step = self::step(serve.clone(), scene, n, size, fps, window).await?;
             step.attempt = attempt;
             print_step(&step, tries);
             passed += usize::from(step.holds());
             steps.push(step);
         }
-        if !most(passed, tries.max(1)) {
+        if !most(passed, tries) {
             break;
         }
         held = n;
