@@ -95,6 +95,14 @@ pub async fn wait_state(client: &reqwest::Client, url: &str, states: &[&str]) ->
         if states.iter().any(|s| rec["state"] == *s) {
             return Ok(rec);
         }
+        // A recording that ended otherwise will not get there: say why at once.
+        anyhow::ensure!(
+            !matches!(rec["state"].as_str(), Some("failed" | "completed")),
+            "recording {}: {} ({})",
+            rec["state"],
+            rec["error"]["message"].as_str().or(rec["end_reason"].as_str()).unwrap_or("no reason given"),
+            rec["error"]["code"].as_str().unwrap_or("-")
+        );
         anyhow::ensure!(Instant::now() < deadline, "stuck in {}", rec["state"]);
         tokio::time::sleep(Duration::from_millis(10)).await;
     }

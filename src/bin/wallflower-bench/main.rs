@@ -47,6 +47,10 @@ struct Args {
     /// on Xvfb.
     #[arg(long, value_enum)]
     display_server: Option<ServerChoice>,
+    /// The recorder's Chromium (default: the service's): e.g. a wrapper script that adds flags,
+    /// to measure them without a new build. The classic recipe keeps the service's.
+    #[arg(long)]
+    chromium: Option<std::path::PathBuf>,
     /// Record a Janus call with this many synthetic participants instead of the test pattern
     /// (needs root: network namespace).
     #[arg(long, default_value_t = 0)]
@@ -271,6 +275,7 @@ fn service_args(args: &Args) -> ServeArgs {
     serve.common.x264_preset = Some(args.preset.clone());
     serve.common.sound_shift_ms = args.sound_shift_ms;
     serve.common.display_server = args.display_server;
+    serve.common.chromium = args.chromium.clone();
     serve
 }
 
