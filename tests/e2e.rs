@@ -213,6 +213,12 @@ async fn recorder_chromium_runs_sandboxed_as_the_unprivileged_user() {
     let cookie = std::fs::read(after("-auth")).unwrap();
     assert_eq!(x_connect(display, None), 0, "the display lets a client in without the cookie");
     assert_eq!(x_connect(display, Some(&cookie[cookie.len() - 16..])), 1, "the cookie does not open the display");
+    // The capture's FIFOs are in the runtime dir, which the next service sweeps if this one is
+    // killed before it removes them.
+    let ffmpeg = pids.iter().map(|&pid| cmdline(pid)).find(|a| a.first().is_some_and(|p| p.ends_with("ffmpeg"))).expect("ffmpeg runs");
+    let fifos: Vec<&String> = ffmpeg.iter().filter(|a| a.ends_with(".fifo")).collect();
+    assert_eq!(fifos.len(), 2, "picture and sound FIFOs: {ffmpeg:?}");
+    assert!(fifos.iter().all(|f| f.starts_with(app.browser_dir.to_str().unwrap())), "{fifos:?} not in {}", app.browser_dir.display());
     app.post(&format!("/v1/recordings/{id}/stop"), json!({})).await;
     let done = app.wait_for(&id, &["completed", "failed"], FINISH).await;
     assert_eq!(done["state"], "completed", "{done}");

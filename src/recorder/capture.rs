@@ -86,6 +86,8 @@ pub struct CaptureInput<'a> {
     /// Where the live feed for streams and HLS goes (the relay), if anywhere.
     pub feed: Option<String>,
     pub instance: &'a str,
+    /// The service's runtime dir, for the feeds' FIFOs.
+    pub runtime_dir: &'a Path,
 }
 
 /// A running ffmpeg.
@@ -121,6 +123,7 @@ impl Capture {
             origin_s,
             shift_s: input.sound_shift_s,
             instance: input.instance,
+            runtime_dir: input.runtime_dir,
         })?;
         let rate = grab_rate(input.output.fps, input.frame_interval_us);
         let (num, den) = rate;
@@ -131,6 +134,7 @@ impl Capture {
             origin_s,
             period_s: f64::from(den) / f64::from(num),
             chromium_interval_us: input.frame_interval_us,
+            runtime_dir: input.runtime_dir,
         })?;
         let mut cmd = command(&input, origin_s, rate, (&picture.fifo(), &sound.fifo()));
         prepare(cmd.as_inner_mut(), input.instance);

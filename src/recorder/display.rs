@@ -75,7 +75,7 @@ impl Display {
     /// readable by their user alone.
     pub async fn start(server: &Server, (width, height): (u32, u32), fps: u32, instance: &str, sandbox: &Sandbox) -> Result<Self, RecorderError> {
         let (files, frame_interval_us, latency_s) = match server {
-            Server::Xorg(_) => (Some(xorg_files(width, height, fps)?), xorg::chromium_interval_us(fps), XORG_DISPLAY_LATENCY_S),
+            Server::Xorg(_) => (Some(xorg_files(sandbox, width, height, fps)?), xorg::chromium_interval_us(fps), XORG_DISPLAY_LATENCY_S),
             Server::Xvfb(_) => (None, CHROMIUM_DEFAULT_INTERVAL_US, DISPLAY_LATENCY_S),
         };
         let mut last_error = String::from("no free display number");
@@ -166,9 +166,10 @@ fn xvfb_args(number: u32, (w, h): (u32, u32), auth: &Path) -> Vec<String> {
     args.into_iter().chain(["-nolisten", "tcp", "-noreset", "-nocursor"].map(String::from)).collect()
 }
 
-/// A private directory with Xorg's configuration (and, once it runs, its log).
-fn xorg_files(width: u32, height: u32, fps: u32) -> Result<tempfile::TempDir, RecorderError> {
-    let dir = tempfile::Builder::new().prefix("wallflower-xorg-").tempdir()?;
+/// A private directory with Xorg's configuration (and, once it runs, its log), in the service's
+/// runtime dir (swept after a crash).
+fn xorg_files(sandbox: &Sandbox, width: u32, height: u32, fps: u32) -> Result<tempfile::TempDir, RecorderError> {
+    let dir = sandbox.scratch("xorg-")?;
     std::fs::write(dir.path().join("xorg.conf"), xorg::config(width, height, fps))?;
     std::fs::create_dir(dir.path().join("conf.d"))?;
     Ok(dir)

@@ -38,6 +38,8 @@ pub struct PictureInput<'a> {
     pub period_s: f64,
     /// Microseconds between Chromium's frames on the display.
     pub chromium_interval_us: u32,
+    /// Where the FIFO's own dir goes (the service's runtime dir, as for the sound).
+    pub runtime_dir: &'a Path,
 }
 
 /// A running feed; its thread stops when this is dropped or ffmpeg stops reading.
@@ -59,7 +61,7 @@ impl PictureFeed {
         let presentations = one_frame_a_grab
             .then(|| Presentations::watch(input.display, input.xauthority, input.chromium_interval_us))
             .and_then(|watch| watch.inspect_err(|e| tracing::warn!("grabs stay on their slots: {e}")).ok());
-        let dir = tempfile::Builder::new().prefix("wallflower-picture-").tempdir()?;
+        let dir = tempfile::Builder::new().prefix("picture-").tempdir_in(input.runtime_dir)?;
         let path = dir.path().join("picture.fifo");
         fifo::make(&path).map_err(|e| failed(format!("mkfifo: {e}")))?;
         let stop = Arc::new(AtomicBool::new(false));

@@ -334,6 +334,7 @@ impl Recorder {
             file: spool,
             feed: parts.feed.clone(),
             instance: &self.instance,
+            runtime_dir: self.config.sandbox.path(),
         })
     }
 }

@@ -56,6 +56,9 @@ pub struct FeedInput<'a> {
     /// positive value plays the sound later.
     pub shift_s: f64,
     pub instance: &'a str,
+    /// Where the FIFO's own dir goes: the service's runtime dir, swept when a service that died
+    /// without cleaning up is followed by the next.
+    pub runtime_dir: &'a Path,
 }
 
 /// A running feed; stops parec and its threads when dropped.
@@ -68,7 +71,7 @@ impl SoundFeed {
     /// Starts parec and the threads. ffmpeg opens [`Self::fifo`] for reading; until it does,
     /// the writer waits and the chunks queue up, still stamped on arrival.
     pub fn start(input: FeedInput<'_>) -> Result<Self, RecorderError> {
-        let dir = tempfile::Builder::new().prefix("wallflower-sound-").tempdir()?;
+        let dir = tempfile::Builder::new().prefix("sound-").tempdir_in(input.runtime_dir)?;
         let fifo = dir.path().join("sound.fifo");
         fifo::make(&fifo).map_err(|e| RecorderError::Audio(format!("mkfifo: {e}")))?;
         let mut cmd = std::process::Command::new(input.parec);

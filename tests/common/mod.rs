@@ -98,7 +98,8 @@ impl TestApp {
     }
 
     /// Shuts the service down and checks nothing it started is left: no process carrying its
-    /// instance marker, no per-recording temp dir (browser profiles) in the runtime dir.
+    /// instance marker, no per-recording temp dir (browser profiles, the capture's FIFOs, Xorg's
+    /// files) in the runtime dir.
     pub async fn stop(mut self) -> tempfile::TempDir {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
@@ -109,7 +110,8 @@ impl TestApp {
         assert_no_leftovers(&self.instance).await;
         let tmp = &self.browser_dir;
         let left: Vec<_> = std::fs::read_dir(tmp).map(|d| d.flatten().map(|e| e.file_name()).collect()).unwrap_or_default();
-        let recs: Vec<_> = left.iter().filter(|n| n.to_string_lossy().starts_with("rec-")).collect();
+        let temp = |n: &&std::ffi::OsString| ["rec-", "sound-", "picture-", "xorg-"].iter().any(|p| n.to_string_lossy().starts_with(p));
+        let recs: Vec<_> = left.iter().filter(temp).collect();
         assert!(recs.is_empty(), "temp dirs left in {}: {recs:?}", tmp.display());
         self.data
     }
