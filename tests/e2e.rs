@@ -197,6 +197,10 @@ async fn recorder_chromium_runs_sandboxed_as_the_unprivileged_user() {
         .filter(|(_, args)| args.first().is_some_and(|a| a.starts_with("/usr/lib/chromium/")))
         .collect();
     assert!(browsers.len() >= 3, "no browser with its helpers among {pids:?}");
+    // Each decoded call picture is shown at the next frame, not by Chromium's cadence estimate
+    // (BENCHMARKS.md, "The smoothing flag taken").
+    let main = browsers.iter().find(|(_, args)| !args.iter().any(|a| a.starts_with("--type="))).expect("the browser process");
+    assert!(main.1.iter().any(|a| a == "--disable-rtc-smoothness-algorithm"), "{:?}", main.1);
     let expected = browser_uid();
     for (pid, args) in &browsers {
         assert_eq!(uids(*pid), [expected; 4], "pid {pid} {:?}", args[0]);

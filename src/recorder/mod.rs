@@ -19,6 +19,7 @@ pub mod outputs;
 pub mod page;
 pub mod picture;
 pub mod picturefeed;
+mod launch;
 pub mod pipeline;
 pub mod presentations;
 pub mod pool;

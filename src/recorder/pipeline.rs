@@ -9,7 +9,8 @@ use tokio::sync::mpsc;
 
 use super::audio::{PulseServer, Sink};
 use super::bridge;
-use super::browser::{Browser, LaunchOptions, Screen};
+use super::browser::Browser;
+use super::launch::{launch_browser, start_display};
 use super::capture::{Capture, CaptureInput};
 use super::finalize::Timing;
 use super::restart::Running;
@@ -20,7 +21,6 @@ use super::relay::Relay;
 use super::display::Display;
 use super::pool::{Launcher, WarmPool};
 use super::probe::{self, MediaInfo};
-use crate::sandbox::Sandbox;
 use super::tools::Tools;
 use super::{EndReason, RecorderConfig, RecorderError, RecorderEvent, guard, page};
 
@@ -342,48 +342,6 @@ impl Recorder {
 /// Where a recording's HLS segments and playlist go: `hls/` beside its file.
 pub fn hls_dir(file: &Path) -> PathBuf {
     file.with_file_name("hls")
-}
-
-/// Starts an X display for `width`x`height` frames at `fps`. Without a window manager the kiosk
-/// window comes out one pixel short of the screen, so the screen is one pixel larger than what
-/// is captured.
-pub(super) async fn start_display(tools: &Tools, (width, height): (u32, u32), fps: u32, instance: &str, sandbox: &Sandbox) -> Result<Display, RecorderError> {
-    Display::start(&tools.display, (width + 1, height + 1), fps, instance, sandbox).await
-}
-
-/// Frames in each of Chromium's sound buffers (~43 ms at 48 kHz): nobody listens live, so a
-/// quarter of the default's wakeups in the renderer, Chromium's audio service and PulseAudio.
-/// With parec reading every 40 ms too, the sound took ~0.035 cores a recording less (0.070 →
-/// 0.037 in a 4-person call). The sound reaches the file earlier against the picture with them,
-/// which [`crate::config::DEFAULT_SOUND_SHIFT_MS`] takes back (BENCHMARKS.md, "Fewer sound wakeups").
-const AUDIO_BUFFER_FRAMES: u32 = 2048;
-
-/// Launches a recorder Chromium (kiosk, `about:blank`) on `display`, playing into `sink`.
-#[allow(clippy::too_many_arguments)]
-pub(super) async fn launch_browser(
-    tools: &Tools,
-    sandbox: &Sandbox,
-    instance: &str,
-    pulse: &PulseServer,
-    display: &Display,
-    sink: &Sink,
-    profile: &Path,
-    (width, height): (u32, u32),
-) -> Result<Browser, RecorderError> {
-    let server = pulse.server_env();
-    let display_name = display.name();
-    Browser::launch(LaunchOptions {
-        program: &tools.chromium,
-        screen: Some(Screen { display: &display_name, xauthority: display.xauthority(), pulse_server: &server, sink: &sink.name }),
-        profile_dir: profile,
-        width,
-        height,
-        no_sandbox: sandbox.no_sandbox,
-        run_as: sandbox.run_as.as_ref(),
-        instance,
-        extra_args: vec![format!("--audio-buffer-size={AUDIO_BUFFER_FRAMES}")],
-    })
-    .await
 }
 
 /// The fragmented file ffmpeg writes while recording, beside the final file.

@@ -15,7 +15,7 @@ use super::audio::{PulseServer, Sink};
 use super::browser::Browser;
 use super::display::Display;
 use super::tools::Tools;
-use super::{RecorderError, pipeline};
+use super::{RecorderError, launch};
 use crate::sandbox::Sandbox;
 
 /// How long after a set is taken its replacement starts.
@@ -76,7 +76,7 @@ impl Launcher {
     async fn start_set(&self, config: WarmPoolConfig) -> Result<WarmSet, RecorderError> {
         let tag = uuid::Uuid::new_v4().simple().to_string();
         let sink = self.pulse.create_sink(&format!("wf_warm_{}", &tag[..12])).await?;
-        let display = match pipeline::start_display(&self.tools, (config.width, config.height), config.fps, &self.instance, &self.sandbox).await {
+        let display = match launch::start_display(&self.tools, (config.width, config.height), config.fps, &self.instance, &self.sandbox).await {
             Ok(display) => display,
             Err(e) => {
                 sink.remove().await;
@@ -86,7 +86,7 @@ impl Launcher {
         let started = async {
             let profile = self.sandbox.scratch("warm-")?;
             let size = (config.width, config.height);
-            let browser = pipeline::launch_browser(&self.tools, &self.sandbox, &self.instance, &self.pulse, &display, &sink, profile.path(), size).await?;
+            let browser = launch::launch_browser(&self.tools, &self.sandbox, &self.instance, &self.pulse, &display, &sink, profile.path(), size).await?;
             Ok::<_, RecorderError>((browser, profile))
         }
         .await;

@@ -1,0 +1,63 @@
+//! How a recorder's display and browser start: shared by a recording's pipeline, its restarts
+//! and the warm pool, so a warm browser is the same as a cold one.
+
+use std::path::Path;
+
+use super::audio::{PulseServer, Sink};
+use super::browser::{Browser, LaunchOptions, Screen};
+use super::display::Display;
+use super::tools::Tools;
+use super::RecorderError;
+use crate::sandbox::Sandbox;
+
+/// Starts an X display for `width`x`height` frames at `fps`. Without a window manager the kiosk
+/// window comes out one pixel short of the screen, so the screen is one pixel larger than what
+/// is captured.
+pub(super) async fn start_display(tools: &Tools, (width, height): (u32, u32), fps: u32, instance: &str, sandbox: &Sandbox) -> Result<Display, RecorderError> {
+    Display::start(&tools.display, (width + 1, height + 1), fps, instance, sandbox).await
+}
+
+/// Frames in each of Chromium's sound buffers (~43 ms at 48 kHz): nobody listens live, so a
+/// quarter of the default's wakeups in the renderer, Chromium's audio service and PulseAudio.
+/// With parec reading every 40 ms too, the sound took ~0.035 cores a recording less (0.070 →
+/// 0.037 in a 4-person call). The sound reaches the file earlier against the picture with them,
+/// which [`crate::config::DEFAULT_SOUND_SHIFT_MS`] takes back (BENCHMARKS.md, "Fewer sound wakeups").
+const AUDIO_BUFFER_FRAMES: u32 = 2048;
+
+/// Chromium's flags for a recorder besides the common ones. Without
+/// `--disable-rtc-smoothness-algorithm` each call video picks its frames by an estimated cadence,
+/// and now and then a recording shows some camera pictures for no frame at all (one tile keeping
+/// 92–94 % of them while the others keep 97–99 %); with it each decoded picture is shown at the
+/// next frame. That costs ~0.02–0.03 cores a recording and lets more recordings share a machine
+/// with every picture kept (BENCHMARKS.md, "The smoothing flag taken").
+fn recorder_flags() -> Vec<String> {
+    vec![format!("--audio-buffer-size={AUDIO_BUFFER_FRAMES}"), "--disable-rtc-smoothness-algorithm".into()]
+}
+
+/// Launches a recorder Chromium (kiosk, `about:blank`) on `display`, playing into `sink`.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn launch_browser(
+    tools: &Tools,
+    sandbox: &Sandbox,
+    instance: &str,
+    pulse: &PulseServer,
+    display: &Display,
+    sink: &Sink,
+    profile: &Path,
+    (width, height): (u32, u32),
+) -> Result<Browser, RecorderError> {
+    let server = pulse.server_env();
+    let display_name = display.name();
+    Browser::launch(LaunchOptions {
+        program: &tools.chromium,
+        screen: Some(Screen { display: &display_name, xauthority: display.xauthority(), pulse_server: &server, sink: &sink.name }),
+        profile_dir: profile,
+        width,
+        height,
+        no_sandbox: sandbox.no_sandbox,
+        run_as: sandbox.run_as.as_ref(),
+        instance,
+        extra_args: recorder_flags(),
+    })
+    .await
+}
