@@ -28,8 +28,9 @@ const AUDIO_BUFFER_FRAMES: u32 = 2048;
 /// `--disable-rtc-smoothness-algorithm` each call video picks its frames by an estimated cadence,
 /// and now and then a recording shows some camera pictures for no frame at all (one tile keeping
 /// 92–94 % of them while the others keep 97–99 %); with it each decoded picture is shown at the
-/// next frame. That costs ~0.02–0.03 cores a recording and lets more recordings share a machine
-/// with every picture kept (BENCHMARKS.md, "The smoothing flag taken").
+/// next frame. That costs ~0.02 cores a 4-person call recording in a quick hour of the
+/// benchmark's machine and ~0.04 in a slow one, and lets more recordings share a machine with
+/// every picture kept (BENCHMARKS.md, "The smoothing flag taken").
 fn recorder_flags() -> Vec<String> {
     vec![format!("--audio-buffer-size={AUDIO_BUFFER_FRAMES}"), "--disable-rtc-smoothness-algorithm".into()]
 }
