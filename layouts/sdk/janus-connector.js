@@ -201,11 +201,17 @@
       }
       if (closed || myGen !== gen) return;
       if (s.isClosed) { fatal('janus_unreachable', 'Janus closed the connection during start-up'); return; }
-      connected = true;
-      s.on('closed', function (reason) { onSessionClosed(s, reason); });
       log('info', 'watching room ' + room + ' on ' + server + ' (hidden subscriber)');
+      watch(s, list, true);
+    }
+
+    // The session s is up and list is the room's publishers: follow the room from here on.
+    function watch(s, list, forceStatus) {
+      connected = true;
+      pollTimeouts = 0;
+      s.on('closed', function (reason) { onSessionClosed(s, reason); });
       applyList(list);
-      emitStatus(true);
+      emitStatus(forceStatus);
       schedulePoll();
     }
 
@@ -315,15 +321,10 @@
           log('debug', 'reconnect attempt ' + (attempt + 1) + ' failed: ' + e.message);
           continue;
         }
-        connected = true;
-        pollTimeouts = 0;
-        s.on('closed', function (reason) { onSessionClosed(s, reason); });
         graceUntil = Date.now() + RESTORE_GRACE_MS;
         log('info', 'reconnected to Janus after ' + (attempt + 1) + ' attempt(s)');
         emit('incident', { kind: 'connection_restored', message: 'reconnected to Janus' });
-        applyList(list);
-        emitStatus();
-        schedulePoll();
+        watch(s, list, false);
         return;
       }
     }
