@@ -54,8 +54,8 @@ impl Scene {
     }
 
     /// The harness call (marker `call_instance`) of `participants` in its open room, recorded at
-    /// `size`: the grid puts the first participant top left, and with one, their tile is the
-    /// whole picture.
+    /// `size`, counting the frames of the grid's top-left tile (with one participant, the whole
+    /// picture): whoever the page put there, every camera sends [`CAMERA_FPS`] new pictures.
     pub fn call(call_instance: &str, participants: usize, size: (u32, u32)) -> Self {
         use crate::harness::{janus, participant::CAMERA_FPS};
         let crop = if participants == 1 { (0, 0, size.0, size.1) } else { (0, 0, size.0 / 2, size.1 / 2) };

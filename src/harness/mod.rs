@@ -93,14 +93,11 @@ impl CallHarness {
         Ok(Self { janus, participants: Vec::new(), instance, tools, layouts, dir, cancel })
     }
 
-    /// [`CallHarness::start`] with `n` participants P1, P2 … in the open room, each with their
-    /// own colour and tone, published by ffmpeg over RTP if `rtp`.
-    pub async fn start_with(layouts_dir: &std::path::Path, n: usize, rtp: bool) -> Result<Self, HarnessError> {
-        const COLOURS: [&str; 6] = ["0xd02020", "0x2040e0", "0x20b040", "0xd0a020", "0x8020d0", "0x20c0c0"];
+    /// [`CallHarness::start`] with `participants` joined one after the other.
+    pub async fn start_with(layouts_dir: &std::path::Path, participants: Vec<ParticipantSpec>) -> Result<Self, HarnessError> {
         let mut harness = Self::start(layouts_dir).await?;
-        for i in 0..n {
-            let spec = ParticipantSpec::new(&format!("P{}", i + 1), COLOURS[i % COLOURS.len()], 300 + 150 * i as u32);
-            if let Err(e) = harness.join(if rtp { spec.over_rtp() } else { spec }).await {
+        for spec in participants {
+            if let Err(e) = harness.join(spec).await {
                 harness.stop().await;
                 return Err(e);
             }

@@ -12,11 +12,23 @@ use url::Url;
 use super::HarnessError;
 use super::janus_client;
 use super::rtp::RtpPublisher;
+use crate::measure::markers;
 use crate::recorder::browser::{Browser, LaunchOptions};
 
 /// New pictures a second from every synthetic participant's camera (each differs from the last
 /// while the clock runs).
 pub const CAMERA_FPS: u32 = 15;
+/// A marked participant's camera rate (see [`ParticipantSpec::markers`]). At 15 fps every
+/// picture lands at one phase of a 30 fps recording's frames, so a flash could only be timed to
+/// a whole frame (±17 ms); at 25 fps, with markers 26 pictures apart, successive flashes fall at
+/// five phases 6.7 ms apart, and their median is timed to a few ms.
+pub const MARKED_CAMERA_FPS: u32 = 25;
+/// Seconds between a marked participant's markers: 26 pictures at [`MARKED_CAMERA_FPS`].
+pub const MARKER_PERIOD_S: f64 = 1.04;
+/// Length of a participant's media files, which loop: a marked one holds whole marker periods
+/// (25) so the loop keeps the pattern.
+const CLIP_S: u32 = 10;
+const MARKED_CLIP_S: u32 = 26;
 
 /// Who a synthetic participant is.
 #[derive(Debug, Clone)]
@@ -33,6 +45,11 @@ pub struct ParticipantSpec {
     pub clock: bool,
     /// Published by ffmpeg over plain RTP instead of a browser (no data channel).
     pub rtp: bool,
+    /// The camera flashes white while the microphone beeps, once a second (see
+    /// [`crate::measure::markers`]), so a recording shows how far apart their picture and sound
+    /// arrive. Only an RTP participant sends both from one clip with one clock; a browser's fake
+    /// camera and microphone loop their files independently.
+    pub markers: bool,
 }
 
 /// A participant in the call.
@@ -49,13 +66,25 @@ enum Publisher {
 impl ParticipantSpec {
     /// A participant in the open harness room.
     pub fn new(name: &str, color: &str, tone_hz: u32) -> Self {
-        Self { name: name.into(), color: color.into(), tone_hz, room: super::janus::ROOM, pin: None, clock: true, rtp: false }
+        Self { name: name.into(), color: color.into(), tone_hz, room: super::janus::ROOM, pin: None, clock: true, rtp: false, markers: false }
     }
 
     /// The same participant published by ffmpeg over plain RTP (see [`super::rtp`]).
     pub fn over_rtp(mut self) -> Self {
         self.rtp = true;
         self
+    }
+
+    /// The same participant with a flash-and-beep marker once a second.
+    pub fn with_markers(mut self) -> Self {
+        self.markers = true;
+        self
+    }
+
+    /// P1, P2 … `n`: each with their own colour and tone (all far below the markers' beep).
+    pub fn numbered(n: usize) -> Vec<Self> {
+        const COLOURS: [&str; 6] = ["0xd02020", "0x2040e0", "0x20b040", "0xd0a020", "0x8020d0", "0x20c0c0"];
+        (0..n).map(|i| Self::new(&format!("P{}", i + 1), COLOURS[i % COLOURS.len()], 300 + 150 * i as u32)).collect()
     }
 
     /// The same participant with a silent microphone (they never speak).
@@ -70,27 +99,51 @@ impl ParticipantSpec {
         self
     }
 
-    /// The camera picture as an ffmpeg lavfi source of `seconds`: 320x180 at [`CAMERA_FPS`].
-    pub(super) fn video_source(&self, seconds: u32) -> String {
+    /// The camera's background colour as RGB, when given as `0xRRGGBB`.
+    pub fn rgb(&self) -> Option<[u8; 3]> {
+        let hex = u32::from_str_radix(self.color.strip_prefix("0x")?, 16).ok()?;
+        Some([(hex >> 16) as u8, (hex >> 8) as u8, hex as u8])
+    }
+
+    /// New pictures a second from the camera.
+    pub fn camera_fps(&self) -> u32 {
+        if self.markers { MARKED_CAMERA_FPS } else { CAMERA_FPS }
+    }
+
+    /// Seconds of the camera's and microphone's media, which loop.
+    pub(super) fn clip_seconds(&self) -> u32 {
+        if self.markers { MARKED_CLIP_S } else { CLIP_S }
+    }
+
+    /// The camera picture as an ffmpeg lavfi source: 320x180 at [`Self::camera_fps`].
+    pub(super) fn video_source(&self) -> String {
+        let (fps, seconds) = (self.camera_fps(), self.clip_seconds());
         let text = "drawtext=fontsize=28:fontcolor=white:x=(w-tw)/2:y=(h-th)/2";
         let clock = "drawtext=fontsize=24:fontcolor=white:x=w-tw-8:y=8:text='%{pts\\:hms}'";
         let clock = if self.clock { format!(",{clock}") } else { String::new() };
-        format!("color=c={}:s=320x180:r={CAMERA_FPS}:d={seconds},{text}:text='{}'{clock}", self.color, self.name)
+        let flash = match self.markers {
+            true => format!(",drawbox=c=white:t=fill:enable='{}'", markers::flash_enable(MARKER_PERIOD_S)),
+            false => String::new(),
+        };
+        format!("color=c={}:s=320x180:r={fps}:d={seconds},{text}:text='{}'{clock}{flash}", self.color, self.name)
     }
 
-    /// The microphone's tone as an ffmpeg lavfi source of `seconds`.
-    pub(super) fn tone_source(&self, seconds: u32) -> String {
-        match self.tone_hz {
-            0 => format!("anullsrc=r=48000:cl=mono:d={seconds}"),
-            hz => format!("sine=f={hz}:sample_rate=48000:d={seconds}"),
+    /// The microphone's tone (and the markers' beeps) as an ffmpeg lavfi source.
+    pub(super) fn tone_source(&self) -> String {
+        let seconds = self.clip_seconds();
+        match (self.tone_hz, self.markers) {
+            (0, false) => format!("anullsrc=r=48000:cl=mono:d={seconds}"),
+            (hz, false) => format!("sine=f={hz}:sample_rate=48000:d={seconds}"),
+            // The sine source's amplitude (1/8) under the beep.
+            (hz, true) => format!("aevalsrc='0.125*sin(2*PI*{hz}*t)+{}':s=48000:d={seconds}", markers::beep(MARKER_PERIOD_S, 0.0, 1.0)),
         }
     }
 
     /// Makes the camera (`.y4m`) and microphone (`.wav`) files in `dir`.
     async fn make_media(&self, ffmpeg: &Path, dir: &Path) -> Result<(PathBuf, PathBuf), HarnessError> {
         let (video, audio) = (dir.join("camera.y4m"), dir.join("microphone.wav"));
-        run_ffmpeg(ffmpeg, &["-f", "lavfi", "-i", &self.video_source(10), "-pix_fmt", "yuv420p"], &video).await?;
-        run_ffmpeg(ffmpeg, &["-f", "lavfi", "-i", &self.tone_source(10), "-ac", "1"], &audio).await?;
+        run_ffmpeg(ffmpeg, &["-f", "lavfi", "-i", &self.video_source(), "-pix_fmt", "yuv420p"], &video).await?;
+        run_ffmpeg(ffmpeg, &["-f", "lavfi", "-i", &self.tone_source(), "-ac", "1"], &audio).await?;
         Ok((video, audio))
     }
 }

@@ -18,10 +18,6 @@ use super::janus_client::JanusClient;
 use super::participant::{ParticipantSpec, fail};
 use crate::recorder::process::Supervised;
 
-/// Clip length; it loops.
-const CLIP_S: u32 = 10;
-/// Frames between keyframes at the clip's 15 fps.
-const KEYFRAME_EVERY: u32 = 8;
 /// The SSRCs Janus expects for the first (audio) and second (video) stream.
 const AUDIO_SSRC: u32 = 1000;
 const VIDEO_SSRC: u32 = 1010;
@@ -71,8 +67,9 @@ impl RtpPublisher {
 /// Encodes the participant's picture (their colour, name and clock, as the browser participant
 /// shows) and tone into a short VP8 + Opus clip.
 async fn make_clip(spec: &ParticipantSpec, ffmpeg: &Path, clip: &Path) -> Result<(), HarnessError> {
-    let (video, tone) = (spec.video_source(CLIP_S), spec.tone_source(CLIP_S));
-    let keyframes = KEYFRAME_EVERY.to_string();
+    let (video, tone) = (spec.video_source(), spec.tone_source());
+    // A keyframe at least every half second.
+    let keyframes = spec.camera_fps().div_ceil(2).to_string();
     let args = [
         "-v", "error", "-y", "-f", "lavfi", "-i", &video, "-f", "lavfi", "-i", &tone,
         "-map", "0:v", "-c:v", "libvpx", "-b:v", "300k", "-g", &keyframes, "-keyint_min", &keyframes,

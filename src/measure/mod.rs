@@ -1,12 +1,15 @@
 //! Measuring recordings for the benchmark (issue 9): how far sound and picture are apart
 //! ([`sync`], from the test pattern's flash and beep markers) and how many frames really change
 //! ([`frames`], to see freezes and duplicates), and picture quality against a lossless reference
-//! at an encoder's cost ([`quality`]). They read the finished file with the system ffmpeg
-//! ([`decode`]) and run synchronously: callers on the async runtime use `spawn_blocking`.
+//! at an encoder's cost ([`quality`]); [`locate`] finds a participant's tile. They read the
+//! finished file with the system ffmpeg ([`decode`]) and run synchronously: callers on the
+//! async runtime use `spawn_blocking`.
 
 pub mod cpu;
 pub mod decode;
 pub mod frames;
+pub mod locate;
+pub mod markers;
 pub mod quality;
 pub mod sync;
 #[cfg(test)]

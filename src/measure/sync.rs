@@ -81,16 +81,26 @@ pub struct SyncReport {
 
 /// Measures the A/V offset of every marker in `file`.
 pub fn offsets(ffmpeg: &Path, file: &Path, sampling: Sampling) -> Result<SyncReport, MeasureError> {
-    let flashes = flash_onsets(ffmpeg, file, sampling)?;
+    offsets_in(ffmpeg, file, sampling, None)
+}
+
+/// [`offsets`] of the flashes within `crop` (x, y, width, height in pixels) only: one
+/// participant's tile, whose camera flashes while their microphone beeps.
+pub fn offsets_in(ffmpeg: &Path, file: &Path, sampling: Sampling, crop: Option<(u32, u32, u32, u32)>) -> Result<SyncReport, MeasureError> {
+    let flashes = flash_onsets(ffmpeg, file, sampling, crop)?;
     let beeps = beep_onsets(&decode::audio(ffmpeg, file, BEEP_BAND)?);
     report(&flashes, &beeps)
 }
 
-/// Times of the frames whose mean luma jumps to near white (less half a frame interval for a
-/// screen capture).
-pub fn flash_onsets(ffmpeg: &Path, file: &Path, sampling: Sampling) -> Result<Vec<f64>, MeasureError> {
+/// Times of the frames whose mean luma (within `crop` if given) jumps to near white (less half
+/// a frame interval for a screen capture).
+pub fn flash_onsets(ffmpeg: &Path, file: &Path, sampling: Sampling, crop: Option<(u32, u32, u32, u32)>) -> Result<Vec<f64>, MeasureError> {
+    let probe = match crop {
+        Some((x, y, w, h)) => format!("crop={w}:{h}:{x}:{y},{PROBE}"),
+        None => PROBE.to_owned(),
+    };
     let mut means = Vec::new();
-    let times = decode::video_frames(ffmpeg, file, PROBE, PROBE_BYTES, |f| {
+    let times = decode::video_frames(ffmpeg, file, &probe, PROBE_BYTES, |f| {
         means.push(f.iter().map(|&b| f64::from(b)).sum::<f64>() / f.len() as f64)
     })?;
     let brightest = means.iter().copied().fold(0.0, f64::max);

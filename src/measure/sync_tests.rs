@@ -82,6 +82,24 @@ fn screen_sampling_takes_half_a_frame_off_flashes_that_fall_between_frames() {
 }
 
 #[test]
+fn a_tile_that_flashes_is_timed_within_its_crop_only() {
+    // A quarter of the picture flashes, as one participant's tile in a grid of four: the whole
+    // picture never gets near white, the tile does.
+    let dir = tempfile::tempdir().unwrap();
+    let tile = (80, 45, 80, 45);
+    let file = Markers { shift_s: -0.04, tile: Some(tile), ..Markers::in_sync(7) }.write(dir.path(), "tile.mp4");
+    let whole = offsets(&ffmpeg(), &file, Sampling::Aligned).unwrap_err();
+    assert_eq!(whole.code(), "measure_no_markers", "{whole}");
+    let r = offsets_in(&ffmpeg(), &file, Sampling::Aligned, Some(tile)).unwrap();
+    eprintln!("tile, -40 ms: median {:.2} ms", r.median_ms);
+    assert_eq!(r.count, 5);
+    assert_near("median", r.median_ms, -40.0, 5.0);
+    // Outside the tile nothing flashes.
+    let elsewhere = offsets_in(&ffmpeg(), &file, Sampling::Aligned, Some((0, 0, 80, 45))).unwrap_err();
+    assert_eq!(elsewhere.code(), "measure_no_markers");
+}
+
+#[test]
 fn pairing_leaves_out_flashes_without_a_beep() {
     let r = report(&[1.0, 2.0, 3.0], &[1.02, 3.5]).unwrap();
     assert_eq!(r.count, 1);

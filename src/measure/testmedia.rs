@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use super::markers;
+
 /// The system ffmpeg.
 pub fn ffmpeg() -> PathBuf {
     PathBuf::from("ffmpeg")
@@ -19,26 +21,21 @@ pub struct Markers {
     pub stretch: f64,
     /// Seconds between markers: 1 puts every flash on a frame; the page's 1.0133 does not.
     pub period: f64,
+    /// Only this part (x, y, width, height of the 160x90 picture) flashes, as one participant's
+    /// tile does; `None`: the whole picture.
+    pub tile: Option<(u32, u32, u32, u32)>,
 }
 
 impl Markers {
     pub fn in_sync(secs: u32) -> Self {
-        Self { secs, shift_s: 0.0, stretch: 1.0, period: 1.0 }
+        Self { secs, shift_s: 0.0, stretch: 1.0, period: 1.0, tile: None }
     }
 
     /// Writes the clip into `dir` as `name`.
     pub fn write(&self, dir: &Path, name: &str) -> PathBuf {
-        // The flash's own marker time gets 1 ms of slack so frame k·30 lands on it despite
-        // floating-point frame times.
-        let p = self.period;
-        let flash = format!("gte(t,{p})*lt(mod(t+1e-3,{p}),0.1)*not(eq(mod(floor((t+1e-3)/{p}),5),4))");
-        // The marker's own clock: marker k starts where m crosses k.
-        let m = format!("((t/{})-{})/{p}", self.stretch, self.shift_s);
-        let into = format!("(mod({m},1)*{p})");
-        let ramp = format!("min(1,min({into}/0.002,(0.06-{into})/0.002))");
-        let gate = format!("gte({m},1)*lt({into},0.06)*not(eq(mod(floor({m}),5),4))*{ramp}");
-        let video = format!("color=c=0x303030:s=160x90:r=30:d={},drawbox=c=white:t=fill:enable='{flash}'", self.secs);
-        let audio = format!("aevalsrc='0.3*sin(2*PI*440*t)+0.5*sin(2*PI*2000*t)*{gate}':s=48000:d={}", self.secs);
+        let area = self.tile.map(|(x, y, w, h)| format!(":x={x}:y={y}:w={w}:h={h}")).unwrap_or_default();
+        let video = format!("color=c=0x303030:s=160x90:r=30:d={},drawbox=c=white:t=fill{area}:enable='{}'", self.secs, markers::flash_enable(self.period));
+        let audio = format!("aevalsrc='0.3*sin(2*PI*440*t)+{}':s=48000:d={}", markers::beep(self.period, self.shift_s, self.stretch), self.secs);
         encode(dir, name, &["-f", "lavfi", "-i", &video, "-f", "lavfi", "-i", &audio])
     }
 }

@@ -14,7 +14,7 @@ use clap::Parser;
 use serde_json::{Value, json};
 use wallflower::config::{ServeArgs, Settings};
 use wallflower::recorder::display::ServerChoice;
-use wallflower::harness::CallHarness;
+use wallflower::harness::{CallHarness, ParticipantSpec};
 use wallflower::bench::baseline::{BaselineSpec, Recipe};
 use wallflower::bench::chart::Line;
 use wallflower::bench::density::{self, KEEP_DISTINCT};
@@ -60,6 +60,12 @@ struct Args {
     /// to itself, as it would beside a remote SFU.
     #[arg(long)]
     rtp_participants: bool,
+    /// With `--rtp-participants`: P1's camera flashes white while their microphone beeps, once
+    /// a second, and each run reports P1's lip-sync in the file (their tile's flash against the
+    /// beep; positive: sound late). Only RTP participants send picture and sound on one clock.
+    /// P1's camera then sends 25 pictures a second, not 15, so density does not take it.
+    #[arg(long, requires = "rtp_participants", conflicts_with = "density")]
+    lip_sync: bool,
     /// After each run, record the same page (the test pattern, or the same call) with the
     /// classic recipe (Jibri's ffmpeg line) and report Wallflower / baseline ratios.
     #[arg(long)]
@@ -83,6 +89,9 @@ struct Args {
     /// capture, encoder CPU).
     #[arg(long)]
     quality: bool,
+    /// Copy each run's recording into this folder (they are deleted otherwise), to look at.
+    #[arg(long)]
+    keep_files: Option<std::path::PathBuf>,
     /// Where to write the JSON results.
     #[arg(long, default_value = "bench-results.json")]
     json: std::path::PathBuf,
@@ -227,11 +236,13 @@ fn settings_in(dir: &std::path::Path) -> anyhow::Result<Settings> {
 
 /// One line on what a file holds.
 fn describe(f: &Fidelity) -> String {
-    let sync = f.sync.as_ref().map_or("n/a".into(), |s| {
+    let offset = |s: &wallflower::measure::sync::SyncReport| {
         let drift = s.drift_ms.map_or("n/a".into(), |d| format!("{d:+.1} ms"));
         format!("{:+.1} ms (p10 {:+.1}, p90 {:+.1}, {} markers, drift {drift})", s.median_ms, s.p10_ms, s.p90_ms, s.count)
-    });
-    format!("{:.2} fps, {:.1} % distinct frames, longest freeze {} frames, A/V offset {sync}", f.fps, f.distinct_ratio * 100.0, f.longest_freeze_frames)
+    };
+    let lip_sync = f.lip_sync.as_ref().map(|s| format!(", P1 lip-sync {}", offset(s))).unwrap_or_default();
+    format!("{:.2} fps, {:.1} % distinct frames, longest freeze {} frames, A/V offset {}{lip_sync}",
+        f.fps, f.distinct_ratio * 100.0, f.longest_freeze_frames, f.sync.as_ref().map_or("n/a".into(), offset))
 }
 
 fn print_baseline(b: &Baseline) {
@@ -251,8 +262,15 @@ async fn start_call(args: &Args) -> anyhow::Result<Option<CallHarness>> {
     if args.participants == 0 {
         return Ok(None);
     }
+    let mut specs = ParticipantSpec::numbered(args.participants);
+    if args.rtp_participants {
+        specs = specs.into_iter().map(ParticipantSpec::over_rtp).collect();
+    }
+    if args.lip_sync {
+        specs[0] = specs[0].clone().with_markers();
+    }
     let layouts = wallflower::layouts::default_dir();
-    Ok(Some(CallHarness::start_with(&layouts, args.participants, args.rtp_participants).await?))
+    Ok(Some(CallHarness::start_with(&layouts, specs).await?))
 }
 
 async fn end_call(call: Option<CallHarness>) {

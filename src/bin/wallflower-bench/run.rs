@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use wallflower::bench::baseline::{BaselineSpec, Recipe};
 use wallflower::bench::{BenchService, sample_cpu, sample_service_cpu, wait_state};
+use wallflower::harness::ParticipantSpec;
 use wallflower::measure::cpu::CpuReport;
 
 use super::{Args, end_call, service_args, settings_in, source, start_call};
@@ -54,6 +55,9 @@ pub struct Fidelity {
     pub longest_freeze_frames: usize,
     /// Test pattern only: A/V offset of the flash/beep markers (positive: sound late).
     pub sync: Option<wallflower::measure::sync::SyncReport>,
+    /// `--lip-sync` only: the offset of P1's sound from their picture, from the flashes of
+    /// their tile and their beeps (positive: sound late).
+    pub lip_sync: Option<wallflower::measure::sync::SyncReport>,
 }
 
 pub async fn one_run(args: &Args, width: u32, height: u32) -> anyhow::Result<Run> {
@@ -80,8 +84,8 @@ async fn baseline(args: &Args, width: u32, height: u32, run: &Run) -> anyhow::Re
     let spec = BaselineSpec { source, width, height, fps: args.fps, window: Duration::from_secs(args.seconds), recipe: Recipe::Classic };
     let b = wallflower::bench::baseline::record(&settings, &spec, data.path()).await?;
     let file = b.file.clone();
-    let test_pattern = (args.participants == 0).then_some(());
-    let fidelity = tokio::task::spawn_blocking(move || fidelity(&file, test_pattern)).await??;
+    let markers = Markers::of(args, width, height);
+    let fidelity = tokio::task::spawn_blocking(move || fidelity(&file, markers)).await??;
     Ok(Baseline {
         start_to_capture_ms: b.start_to_capture_ms,
         cores_ratio: run.cpu.mean_cores / b.cpu.mean_cores,
@@ -138,13 +142,14 @@ async fn measured_run(args: &Args, width: u32, height: u32, source: Value, call:
     let file_duration_s = done["duration_s"].as_f64().unwrap_or(0.0);
     let file_path = std::path::PathBuf::from(done["files"][0]["path"].as_str().unwrap_or(""));
     let file = file_path.clone();
-    let test_pattern = call.is_none().then_some(());
-    let fidelity = tokio::task::spawn_blocking(move || fidelity(&file, test_pattern)).await??;
+    keep(args, &file)?;
+    let markers = Markers::of(args, width, height);
+    let fidelity = tokio::task::spawn_blocking(move || fidelity(&file, markers)).await??;
     Ok(Run {
         post_to_recording_ms,
         post_to_first_frame_ms: first.num_milliseconds(),
         post_to_first_participant_frame_ms: match call {
-            Some(_) => first_colour_at(done["files"][0]["path"].as_str().unwrap_or(""), [0xd0, 0x20, 0x20])
+            Some(_) => first_colour_at(done["files"][0]["path"].as_str().unwrap_or(""), p1_rgb())
                 .map(|t| first.num_milliseconds() + (t * 1000.0) as i64),
             None => None,
         },
@@ -158,12 +163,43 @@ async fn measured_run(args: &Args, width: u32, height: u32, source: Value, call:
     })
 }
 
-/// Frame delivery of `file`, and its A/V sync when it records the test pattern (`Some(())`).
-fn fidelity(file: &std::path::Path, test_pattern: Option<()>) -> anyhow::Result<Fidelity> {
+/// Which flash/beep markers a run's file carries.
+#[derive(Clone, Copy)]
+enum Markers {
+    /// The test pattern's, over the whole picture.
+    Page,
+    /// P1's (`--lip-sync`), in their tile, found by their camera's colour in a picture of
+    /// this size.
+    Participant { rgb: [u8; 3], size: (u32, u32) },
+    None,
+}
+
+impl Markers {
+    fn of(args: &Args, width: u32, height: u32) -> Self {
+        match (args.participants, args.lip_sync) {
+            (0, _) => Self::Page,
+            (_, true) => Self::Participant { rgb: p1_rgb(), size: (width, height) },
+            (_, false) => Self::None,
+        }
+    }
+}
+
+/// Frame delivery of `file`, and the A/V offset of its `markers`.
+fn fidelity(file: &std::path::Path, markers: Markers) -> anyhow::Result<Fidelity> {
+    use wallflower::measure::sync::{Sampling, offsets_in};
     let ffmpeg = std::path::Path::new("ffmpeg");
     let frames = wallflower::measure::frames::distinct(ffmpeg, file, None)?;
-    let sync = test_pattern.and_then(|()| wallflower::measure::sync::offsets(ffmpeg, file, wallflower::measure::sync::Sampling::Screen).ok());
-    Ok(Fidelity { fps: frames.fps, distinct_ratio: frames.distinct_ratio, longest_freeze_frames: frames.longest_identical_run, sync })
+    let (mut sync, mut lip_sync) = (None, None);
+    match markers {
+        Markers::Page => sync = offsets_in(ffmpeg, file, Sampling::Screen, None).ok(),
+        Markers::Participant { rgb, size } => {
+            let tile = wallflower::measure::locate::colour_box(ffmpeg, file, size, rgb)?
+                .with_context(|| format!("P1's tile (colour {rgb:02x?}) is not in {}", file.display()))?;
+            lip_sync = Some(offsets_in(ffmpeg, file, Sampling::Screen, Some(wallflower::measure::locate::middle(tile)))?);
+        }
+        Markers::None => {}
+    }
+    Ok(Fidelity { fps: frames.fps, distinct_ratio: frames.distinct_ratio, longest_freeze_frames: frames.longest_identical_run, sync, lip_sync })
 }
 
 /// Waits until the service's warm pool has a browser ready.
@@ -187,6 +223,21 @@ fn ts(rec: &Value, field: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>>
     Ok(rec[field].as_str().with_context(|| format!("no {field}"))?.parse()?)
 }
 
+/// Copies `file` into `--keep-files`, if given, under a name of its own.
+fn keep(args: &Args, file: &std::path::Path) -> anyhow::Result<()> {
+    let Some(dir) = &args.keep_files else { return Ok(()) };
+    std::fs::create_dir_all(dir)?;
+    let name = format!("run-{}.{}", chrono::Utc::now().format("%H%M%S%.3f"), file.extension().and_then(|e| e.to_str()).unwrap_or("mp4"));
+    std::fs::copy(file, dir.join(&name)).with_context(|| format!("keeping {} in {}", file.display(), dir.display()))?;
+    println!("       kept: {}", dir.join(name).display());
+    Ok(())
+}
+
+/// P1's camera colour (the bench's participants are [`ParticipantSpec::numbered`]).
+fn p1_rgb() -> [u8; 3] {
+    ParticipantSpec::numbered(1)[0].rgb().unwrap_or_default()
+}
+
 /// Seconds into `file` of the first frame (10 per second, first 10 s) where `rgb` covers > 3 %.
 fn first_colour_at(file: &str, rgb: [u8; 3]) -> Option<f64> {
     let out = std::process::Command::new("ffmpeg")
@@ -195,7 +246,7 @@ fn first_colour_at(file: &str, rgb: [u8; 3]) -> Option<f64> {
         .ok()?;
     let frame_len = 64 * 36 * 3;
     out.stdout.chunks_exact(frame_len).position(|frame| {
-        let near = frame.chunks_exact(3).filter(|p| (0..3).all(|c| p[c].abs_diff(rgb[c]) <= 40)).count();
+        let near = frame.chunks_exact(3).filter(|p| wallflower::measure::locate::near(p, rgb)).count();
         near as f64 / (64.0 * 36.0) > 0.03
     }).map(|i| i as f64 / 10.0)
 }
