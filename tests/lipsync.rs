@@ -30,10 +30,10 @@ fn a_participants_picture_and_sound_stay_together_in_the_recording() {
     in_namespace(|| async {
         let mut call = CallHarness::start(&layouts_dir()).await.unwrap();
         let mut two = ParticipantSpec::numbered(2).into_iter().map(ParticipantSpec::over_rtp);
-        let (dan, erin) = (two.next().unwrap().with_markers(), two.next().unwrap());
-        let (dan_rgb, erin_rgb) = (dan.rgb().unwrap(), erin.rgb().unwrap());
-        call.join(dan).await.unwrap();
-        call.join(erin).await.unwrap();
+        let (p1, p2) = (two.next().unwrap().with_markers(), two.next().unwrap());
+        let (p1_rgb, p2_rgb) = (p1.rgb().unwrap(), p2.rgb().unwrap());
+        call.join(p1).await.unwrap();
+        call.join(p2).await.unwrap();
         let app = spawn_app().await;
         let source = json!({"type": "janus", "server": URL, "room": ROOM});
         let id = app.start(json!({"source": source, "output": {"width": SIZE.0, "height": SIZE.1}})).await;
@@ -46,24 +46,24 @@ fn a_participants_picture_and_sound_stay_together_in_the_recording() {
         let file = file_of(&done);
         let ffmpeg = Path::new("ffmpeg");
 
-        let dan_tile = colour_box(ffmpeg, &file, SIZE, dan_rgb).unwrap().expect("Dan's tile");
-        let erin_tile = colour_box(ffmpeg, &file, SIZE, erin_rgb).unwrap().expect("Erin's tile");
-        eprintln!("tiles: Dan {dan_tile:?}, Erin {erin_tile:?}");
+        let p1_tile = colour_box(ffmpeg, &file, SIZE, p1_rgb).unwrap().expect("P1's tile");
+        let p2_tile = colour_box(ffmpeg, &file, SIZE, p2_rgb).unwrap().expect("P2's tile");
+        eprintln!("tiles: P1 {p1_tile:?}, P2 {p2_tile:?}");
         // Two side by side: each about half the picture's width.
-        for (x, _, w, _) in [dan_tile, erin_tile] {
-            assert!((250..=330).contains(&w) && x + w <= SIZE.0, "{dan_tile:?} {erin_tile:?}");
+        for (x, _, w, _) in [p1_tile, p2_tile] {
+            assert!((250..=330).contains(&w) && x + w <= SIZE.0, "{p1_tile:?} {p2_tile:?}");
         }
-        let r = offsets_in(ffmpeg, &file, Sampling::Screen, Some(middle(dan_tile))).unwrap();
+        let r = offsets_in(ffmpeg, &file, Sampling::Screen, Some(middle(p1_tile))).unwrap();
         let offsets: Vec<i64> = r.markers.iter().map(|m| m.offset_ms.round() as i64).collect();
-        eprintln!("Dan's lip-sync: median {:+.1} ms (p10 {:+.1}, p90 {:+.1}), {offsets:?}", r.median_ms, r.p10_ms, r.p90_ms);
+        eprintln!("P1's lip-sync: median {:+.1} ms (p10 {:+.1}, p90 {:+.1}), {offsets:?}", r.median_ms, r.p10_ms, r.p90_ms);
         let settled: Vec<f64> = r.markers.iter().filter(|m| m.video_s >= SETTLED_S).map(|m| m.offset_ms).collect();
         assert!(settled.len() >= 6, "every settled marker (~8) pairs: {r:?}");
         let median = wallflower::measure::median(&settled);
         eprintln!("settled: median {median:+.1} ms of {}", settled.len());
         assert!(ACCEPTED_MS.contains(&median), "viewers would not accept {median:+.1} ms: {r:?}");
-        // Erin's camera never flashes: her tile has no markers to pair.
-        let erin = offsets_in(ffmpeg, &file, Sampling::Screen, Some(middle(erin_tile))).unwrap_err();
-        assert_eq!(erin.code(), "measure_no_markers", "{erin}");
+        // P2's camera never flashes: their tile has no markers to pair.
+        let p2 = offsets_in(ffmpeg, &file, Sampling::Screen, Some(middle(p2_tile))).unwrap_err();
+        assert_eq!(p2.code(), "measure_no_markers", "{p2}");
 
         let instance = call.instance.clone();
         app.stop().await;

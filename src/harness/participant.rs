@@ -45,7 +45,7 @@ pub struct ParticipantSpec {
     pub clock: bool,
     /// Published by ffmpeg over plain RTP instead of a browser (no data channel).
     pub rtp: bool,
-    /// The camera flashes white while the microphone beeps, once a second (see
+    /// The camera flashes white while the microphone beeps, every [`MARKER_PERIOD_S`] (see
     /// [`crate::measure::markers`]), so a recording shows how far apart their picture and sound
     /// arrive. Only an RTP participant sends both from one clip with one clock; a browser's fake
     /// camera and microphone loop their files independently.
@@ -75,7 +75,7 @@ impl ParticipantSpec {
         self
     }
 
-    /// The same participant with a flash-and-beep marker once a second.
+    /// The same participant with a flash-and-beep marker every [`MARKER_PERIOD_S`].
     pub fn with_markers(mut self) -> Self {
         self.markers = true;
         self

@@ -4,7 +4,8 @@
 //! marker cannot pair. Shared by the synthetic participants (a camera that flashes while its
 //! microphone beeps, to measure lip-sync through a call) and the measuring tests' clips.
 
-/// The beep's pitch (the page's too): far above the participants' tones, so a band-pass keeps it alone.
+/// The beep's pitch (the page's too): far above the participants' tones, so a band-pass keeps
+/// it alone.
 pub const BEEP_HZ: u32 = 2000;
 
 /// A drawbox `enable` expression that is true while the picture flashes (on the first frame at

@@ -60,8 +60,8 @@ struct Args {
     /// to itself, as it would beside a remote SFU.
     #[arg(long)]
     rtp_participants: bool,
-    /// With `--rtp-participants`: P1's camera flashes white while their microphone beeps, once
-    /// a second, and each run reports P1's lip-sync in the file (their tile's flash against the
+    /// With `--rtp-participants`: P1's camera flashes white while their microphone beeps, every
+    /// 1.04 s, and each run reports P1's lip-sync in the file (their tile's flash against the
     /// beep; positive: sound late). Only RTP participants send picture and sound on one clock.
     /// P1's camera then sends 25 pictures a second, not 15, so density does not take it.
     #[arg(long, requires = "rtp_participants", conflicts_with = "density")]
