@@ -4,8 +4,9 @@
  *
  * Load it after sdk/janus-session.js (the session and handles), janus-room.js
  * (start-up requests, their error codes), janus-levels.js (speaking levels),
- * janus-tracks.js (tracks, RTP arrival, data channels) and janus-subscriber.js
- * (the subscriber handle and its PeerConnection); it sets
+ * janus-tracks.js (tracks, RTP arrival, data channels), janus-sync.js
+ * (participants' lip-sync) and janus-subscriber.js (the subscriber handle and
+ * its PeerConnection); it sets
  * `window.WallflowerJanus.connect`. Only talks to the
  * Janus server it is given (Janus JSON API over WebSocket, subprotocol
  * "janus-protocol"); no other network use.
@@ -176,6 +177,7 @@
           return { mid: mid, participantId: e.participantId, kind: e.kind, muted: e.track.muted };
         }),
         levels: levels.snapshot(),
+        lipSyncHolds: subscriber.holds(),
         pc: pc() && pc().connectionState,
         sctp: pc() && pc().sctp ? pc().sctp.state : null,
         dataChannels: tracks.channels()

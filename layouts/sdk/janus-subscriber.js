@@ -1,8 +1,8 @@
 /*
  * janus-subscriber.js — the connector's subscriber: one VideoRoom handle joined
  * as `ptype: "subscriber"` (multistream, `use_msid`) and its PeerConnection
- * (plain script, no module). Load it after sdk/janus-session.js and
- * janus-room.js, before sdk/janus-connector.js; it adds
+ * (plain script, no module). Load it after sdk/janus-session.js,
+ * janus-room.js and janus-sync.js, before sdk/janus-connector.js; it adds
  * WallflowerJanus.subscriber.
  *
  *   var s = WallflowerJanus.subscriber(ctx);
@@ -20,6 +20,8 @@
  *                        and what was subscribed; s.resetQueues() after a
  *                        lost session
  *   s.pc(), s.streams()  the PeerConnection; Janus' streams by mid
+ *   s.holds()            diagnostics: each participant's picture hold for
+ *                        lip-sync (sdk/janus-sync.js), in ms
  *
  * Janus' offers (`attached`, `updated`) are answered in arrival order with
  * `start`. Requests go one at a time; a failed one is retried on the next
@@ -43,6 +45,7 @@
     var opChain = Promise.resolve();     // subscription requests, one at a time
     var offerChain = Promise.resolve();  // Janus events for the subscriber, in order
     var resubscribeAt = 0;
+    var sync = J.lipSync({ pc: function () { return pc; }, streams: function () { return streams; }, isClosed: ctx.isClosed });   // one per PeerConnection
 
     function current(myGen) { return myGen === ctx.gen() && !ctx.isClosed(); }
 
@@ -148,6 +151,7 @@
       };
       pc.ondatachannel = function (ev) { ctx.tracks.wireDataChannel(ev.channel); };
       ctx.tracks.watchFlow();
+      sync.start();
       pc.onconnectionstatechange = function () {
         if (myPc !== pc || ctx.isClosed()) return;
         log('debug', 'subscriber PeerConnection ' + myPc.connectionState);
@@ -168,6 +172,7 @@
 
     function teardownSubscriber(detach) {
       ctx.tracks.reset();
+      sync.stop();
       if (pc) { try { pc.close(); } catch (e) { /* ignore */ } pc = null; }
       ownChannel = null;
       if (sub && detach) sub.detach();
@@ -183,7 +188,8 @@
       teardown: teardownSubscriber,
       resetQueues: function () { opChain = Promise.resolve(); offerChain = Promise.resolve(); },
       pc: function () { return pc; },
-      streams: function () { return streams; }
+      streams: function () { return streams; },
+      holds: function () { return sync.snapshot(); }
     };
   }
 
