@@ -57,9 +57,10 @@ fn a_participants_picture_and_sound_stay_together_in_the_recording() {
         let r = offsets_in(ffmpeg, &file, Sampling::Screen, Some(middle(p1_tile))).unwrap();
         let offsets: Vec<i64> = r.markers.iter().map(|m| m.offset_ms.round() as i64).collect();
         eprintln!("P1's lip-sync: median {:+.1} ms (p10 {:+.1}, p90 {:+.1}), {offsets:?}", r.median_ms, r.p10_ms, r.p90_ms);
-        // A marker whose sound is more than 0.1 s off the file's common shift does not pair: the
-        // first seconds' late sound left 4 of them unpaired. The picture is held once the sound
-        // plays, so a marker in the file's first second may still go unpaired (+0.7 s seen).
+        // A marker whose sound is more than 0.1 s off the file's common shift does not pair:
+        // without the picture hold, the first seconds' late sound left 4 of them unpaired. The
+        // hold comes once the sound plays, so a marker in the file's first second may still go
+        // unpaired (+0.7 s seen).
         assert!(r.unpaired_flashes <= 1 && r.count >= 12, "every flash pairs with its beep: {r:?}");
         let (first, last) = (r.markers[0].offset_ms, r.markers[r.count - 1].offset_ms);
         eprintln!("first marker at {:.1} s: {first:+.1} ms; last {last:+.1} ms", r.markers[0].video_s);
