@@ -1,8 +1,8 @@
 /*
  * janus-sync.js — holds each participant's picture back for as long as their sound
- * takes to be heard, so the two meet from a recording's first seconds (plain script,
- * no module). Load it after sdk/janus-session.js and before sdk/janus-subscriber.js,
- * which runs one per subscriber PeerConnection; it adds WallflowerJanus.lipSync(ctx).
+ * takes to be heard (plain script, no module). Load it after sdk/janus-session.js and
+ * before sdk/janus-subscriber.js, which runs one per subscriber PeerConnection; it
+ * adds WallflowerJanus.lipSync(ctx).
  *
  *   var s = WallflowerJanus.lipSync(ctx);
  *     ctx.pc()        the subscriber PeerConnection, or null
@@ -14,18 +14,25 @@
  *
  * Why: WebRTC's own A/V sync only starts once both of a participant's streams have
  * had an RTCP sender report (a few seconds in), then moves the picture's delay a
- * little each second. A participant's sound was late in the recording's first
- * 10-15 s: by 0.5-0.7 s at the start (Chromium starts the page's sound output
- * ~0.75 s after the first <audio> plays, and NetEQ plays what waited ~10 % fast),
- * by ~150 ms for someone who joins later (BENCHMARKS.md, "Lip-sync of a participant").
+ * little each second: a participant joining a recording had their sound ~150 ms late
+ * for 10-15 s (BENCHMARKS.md, "Lip-sync of a participant").
  *
  * How: a participant's sound waits in NetEQ (inbound-rtp jitterBufferDelay per sample
  * emitted, over the last read), then in the sound output (media-playout
  * totalPlayoutDelay per sample). Each of their video receivers gets that sum as its
  * jitterBufferTarget, so the picture leaves its jitter buffer when the sound leaves
  * the output. The rest of each way (decoder and compositor; the sound server) was
- * measured with the benchmark's lip-sync markers: nothing to add (the median
- * came out at +2 to +10 ms, sound late). WebRTC's sync then has little left to do.
+ * measured with the benchmark's lip-sync markers: nothing to add. WebRTC's sync then
+ * has little left to do.
+ *
+ * Not followed: a backlog. At a recording's start Chromium's sound output starts
+ * ~0.75 s after the first <audio> plays and NetEQ then plays what waited ~10 % fast.
+ * Holding the picture that long put the first markers in sync, but each step down as
+ * the backlog drained made WebRTC drop a picture to catch up: with two recordings at
+ * once the tiles lost 13-25 % of their pictures. So NetEQ's wait counts up to
+ * BACKLOG_MS over its own target (jitterBufferTargetDelay), and the start's sound is
+ * late until the backlog is played (5-7 s).
+ *
  * A hold is never raised while WebRTC's own estimate (estimatedPlayoutTimestamp)
  * finds the picture already behind the sound: its sync answers that by delaying the
  * sound, and a hold raised after it would chase it.
@@ -39,6 +46,7 @@
   var STEP_MS = 20;             // smaller changes are left alone (each one jolts the picture)
   var MAX_HOLD_MS = 4000;       // what Chromium takes
   var BEHIND_MS = 25;           // the picture this far behind the sound: no higher hold
+  var BACKLOG_MS = 60;          // NetEQ's wait ran 20-45 ms over its target in steady play
 
   var J = global.WallflowerJanus;   // sdk/janus-session.js, loaded first
   var log = J.util.log;
@@ -71,12 +79,15 @@
       return feeds;
     }
 
-    // How long a sample of audio (an inbound-rtp) takes from arrival to the output, or null.
+    // How long a sample of audio (an inbound-rtp) takes from arrival to the output, or null;
+    // without a backlog (see above).
     function soundDelay(report, audio) {
       var playout = audio.playoutId && report.get(audio.playoutId);
       var waited = perSample(audio, 'jitterBufferDelay', 'jitterBufferEmittedCount');
+      var target = perSample(audio, 'jitterBufferTargetDelay', 'jitterBufferEmittedCount');
       var output = playout ? perSample(playout, 'totalPlayoutDelay', 'totalSamplesCount') : null;
-      return waited === null || output === null ? null : waited + output;
+      if (waited === null || output === null) return null;
+      return Math.min(waited, (target === null ? waited : target) + BACKLOG_MS) + output;
     }
 
     function hold(receivers, feed, audio, video, want) {
