@@ -92,6 +92,10 @@ struct Args {
     /// Copy each run's recording into this folder (they are deleted otherwise), to look at.
     #[arg(long)]
     keep_files: Option<std::path::PathBuf>,
+    /// The layouts and their SDK to record with, and the participants' page (default: ./layouts
+    /// if there, else the source tree's): a changed copy compares a page change.
+    #[arg(long, env = "WALLFLOWER_LAYOUTS_DIR")]
+    layouts_dir: Option<std::path::PathBuf>,
     /// Where to write the JSON results.
     #[arg(long, default_value = "bench-results.json")]
     json: std::path::PathBuf,
@@ -269,7 +273,7 @@ async fn start_call(args: &Args) -> anyhow::Result<Option<CallHarness>> {
     if args.lip_sync {
         specs[0] = specs[0].clone().with_markers();
     }
-    let layouts = wallflower::layouts::default_dir();
+    let layouts = args.layouts_dir.clone().unwrap_or_else(wallflower::layouts::default_dir);
     Ok(Some(CallHarness::start_with(&layouts, specs).await?))
 }
 
@@ -294,6 +298,7 @@ fn service_args(args: &Args) -> ServeArgs {
     serve.common.sound_shift_ms = args.sound_shift_ms;
     serve.common.display_server = args.display_server;
     serve.common.chromium = args.chromium.clone();
+    serve.common.layouts_dir = args.layouts_dir.clone();
     serve
 }
 
