@@ -58,10 +58,11 @@
     var holds = {};      // video mid -> {feed, ms}
     var movedAt = 0;
 
-    // What grew in a counter pair since the last read of stat: d(sum) / d(count), or null.
+    // What grew in a counter pair since the last read of stat: d(sum) / d(count), or null
+    // (nothing grew, or a browser without that statistic).
     function perSample(stat, sum, count) {
       var prev = last[stat.id];
-      if (!prev || !(stat[count] > prev[count])) return null;
+      if (!prev || typeof stat[sum] !== 'number' || !(stat[count] > prev[count])) return null;
       return 1000 * (stat[sum] - prev[sum]) / (stat[count] - prev[count]);
     }
 
