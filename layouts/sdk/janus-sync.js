@@ -26,12 +26,13 @@
  * has little left to do.
  *
  * Not followed: a backlog. At a recording's start Chromium's sound output starts
- * ~0.75 s after the first <audio> plays and NetEQ then plays what waited ~10 % fast.
+ * ~0.75 s after the first <audio> plays, and NetEQ would play what waited ~10 % fast.
  * Holding the picture that long put the first markers in sync, but each step down as
  * the backlog drained made WebRTC drop a picture to catch up: with two recordings at
  * once the tiles lost 13-25 % of their pictures. So NetEQ's wait counts up to
- * BACKLOG_MS over its own target (jitterBufferTargetDelay), and the start's sound is
- * late until the backlog is played (5-7 s).
+ * BACKLOG_MS over its own target (jitterBufferTargetDelay); the recorder's Chromium
+ * has NetEQ drop a backlog over 300 ms instead (src/recorder/launch.rs), and what is
+ * left of one plays out within a second or two.
  *
  * A hold is never raised while WebRTC's own estimate (estimatedPlayoutTimestamp)
  * finds the picture already behind the sound: its sync answers that by delaying the

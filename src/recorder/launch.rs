@@ -33,8 +33,23 @@ const AUDIO_BUFFER_FRAMES: u32 = 2048;
 /// every picture kept (BENCHMARKS.md, "The smoothing flag taken"). A participant's picture and
 /// sound stay as close with it as without (`--lip-sync`: +1.0 against −15.5 ms over 120 s).
 fn recorder_flags() -> Vec<String> {
-    vec![format!("--audio-buffer-size={AUDIO_BUFFER_FRAMES}"), "--disable-rtc-smoothness-algorithm".into()]
+    vec![
+        format!("--audio-buffer-size={AUDIO_BUFFER_FRAMES}"),
+        "--disable-rtc-smoothness-algorithm".into(),
+        format!("--force-fieldtrials={NETEQ_SMART_FLUSHING}"),
+    ]
 }
+
+/// WebRTC's field trial for NetEQ (each participant's sound jitter buffer): once the sound
+/// waiting there spans twice 150 ms (or twice NetEQ's own target, if higher), drop the oldest
+/// down to that level. Without it NetEQ plays a backlog ~10 % fast until it is gone, and a
+/// recording's start has one: Chromium's sound output starts ~0.75 s after the first sound
+/// arrives, so each participant's sound was ~0.5 s late for the first 5–7 s of every recording
+/// (on a loaded machine, after any stall too). With it every marker of the benchmark's
+/// participant pairs from the first, 0.8–2.0 s into the file (−23…+76 ms), beside a busy core
+/// too (BENCHMARKS.md, "The start's sound backlog flushed"). What is dropped is sound that
+/// would have been heard late.
+const NETEQ_SMART_FLUSHING: &str = "WebRTC-Audio-NetEqSmartFlushing/enabled:true,target_level_threshold_ms:150,target_level_multiplier:2/";
 
 /// Launches a recorder Chromium (kiosk, `about:blank`) on `display`, playing into `sink`.
 #[allow(clippy::too_many_arguments)]
