@@ -30,8 +30,8 @@
  * Holding the picture that long put the first markers in sync, but each step down as
  * the backlog drained made WebRTC drop a picture to catch up: with two recordings at
  * once the tiles lost 13-25 % of their pictures. So NetEQ's wait counts up to
- * BACKLOG_MS over its own target (jitterBufferTargetDelay); the recorder's Chromium
- * has NetEQ drop a backlog over 300 ms instead (src/recorder/launch.rs), and what is
+ * BACKLOG_MS over its own target (jitterBufferTargetDelay). The recorder's Chromium
+ * also has NetEQ drop any backlog over 300 ms (src/recorder/launch.rs), so what is
  * left of one plays out within a second or two.
  *
  * A hold is never raised while WebRTC's own estimate (estimatedPlayoutTimestamp)
