@@ -133,20 +133,30 @@
     v.playsInline = true;
     v.srcObject = t.stream;
     elMonitor.appendChild(v);
-    var m = { video: v, lastFrame: 0, key: p.key, source: slot };
+    var m = { video: v, lastFrame: 0, key: p.key, source: slot, watching: false };
     monitors[t.mid] = m;
-    var onFrame = function () {
+    m.onFrame = function () {
+      m.watching = false;
       if (monitors[t.mid] !== m) return;
       var first = !m.lastFrame;
       m.lastFrame = performance.now();
       if (first) firstFrame(m);
-      if (v.requestVideoFrameCallback) v.requestVideoFrameCallback(onFrame);
     };
-    if (v.requestVideoFrameCallback) v.requestVideoFrameCallback(onFrame);
-    else { v.addEventListener('loadeddata', onFrame); v.addEventListener('timeupdate', onFrame); }
+    if (!v.requestVideoFrameCallback) { v.addEventListener('loadeddata', m.onFrame); v.addEventListener('timeupdate', m.onFrame); }
+    watchMonitor(m);
     var pr = v.play();
     if (pr && pr.catch) pr.catch(function () { /* the recorder runs with the autoplay flag */ });
   }
+
+  // Asked for again once a second (watchMonitors), not from every callback: each callback asks
+  // for a rendering update of the page (see FRAME_WATCH_MS in layout-tiles.js).
+  function watchMonitor(m) {
+    if (m.watching || !m.video.requestVideoFrameCallback) return;
+    m.watching = true;
+    m.video.requestVideoFrameCallback(m.onFrame);
+  }
+
+  function watchMonitors() { Object.keys(monitors).forEach(function (mid) { watchMonitor(monitors[mid]); }); }
 
   function firstFrame(m) {
     if (!firstMonitorFrameAt) {
@@ -347,6 +357,7 @@
     clearRoom: clearRoom,
     removeAllAudio: removeAllAudio,
     refreshVideo: refreshVideo,
+    watchMonitors: watchMonitors,
     videosStarted: videosStarted,
     speakerTick: speakerTick,
     changed: changed,                      // changed({flag: true, ...}): batched, delivered on a 0 ms timer

@@ -353,6 +353,7 @@
 
   setInterval(H.frames.videoTick, 250);     // stalled videos; body.dataset.videos
   setInterval(H.room.speakerTick, 100);     // levels, speaking, active speaker
+  setInterval(H.room.watchMonitors, 1000);  // each video monitor's next frame
 
   var roomLabel = src.room != null && src.room !== '' ? 'Room ' + src.room : (simulated ? 'Preview' : '');
   elRoom.textContent = roomLabel;

@@ -17,6 +17,7 @@
   var L = I.L;
   var doc = global.document;
   var STALL_MS = 3000;          // no new frame for this long: the tile shows initials
+  var FRAME_WATCH_MS = 1000;    // how often each tile asks to see its next frame
 
   var tiles = {};               // 'key|source' -> tile element
 
@@ -228,10 +229,17 @@
     return t;
   };
 
+  // A tile's frames are watched with requestVideoFrameCallback, asked for again once a second
+  // (FRAME_WATCH_MS) instead of from every callback: each callback asks for a rendering update
+  // of the page, and four 15 fps cameras (with the host's monitors) asked for 60-120 a second,
+  // ~0.02 cores of the renderer's main thread (BENCHMARKS.md). A tile's first frame is still seen
+  // at once: a new stream asks right away. A frame seen up to a second late only makes a stall
+  // count from a little earlier.
   function wireFrames(t) {
     var v = t._wf.video;
     var onFrame = function () {
       var w = t._wf;
+      w.watching = false;
       if (w.stream && v.srcObject === w.stream) {
         w.lastFrame = performance.now();
         if (!t.classList.contains('wf-has-video')) t.classList.add('wf-has-video');
@@ -239,14 +247,23 @@
           w.reported = true;
           if (I.host) I.safe(function () { I.host._videoFrame(global, w.pkey, w.source); }, 'host._videoFrame');
         }
+      } else {
+        watchFrames(t);
       }
-      if (v.requestVideoFrameCallback) v.requestVideoFrameCallback(onFrame);
     };
-    if (v.requestVideoFrameCallback) v.requestVideoFrameCallback(onFrame);
-    else {
+    t._wf.onFrame = onFrame;
+    if (!v.requestVideoFrameCallback) {
       v.addEventListener('loadeddata', onFrame);
       v.addEventListener('timeupdate', onFrame);
     }
+    watchFrames(t);
+  }
+
+  function watchFrames(t) {
+    var w = t._wf, v = w.video;
+    if (w.watching || !v.requestVideoFrameCallback) return;
+    w.watching = true;
+    v.requestVideoFrameCallback(w.onFrame);
   }
 
   function setStream(video, stream) {
@@ -275,6 +292,7 @@
       w.lastFrame = 0;
       w.reported = false;
       t.classList.remove('wf-has-video');
+      watchFrames(t);
     }
     setStream(w.video, stream);
     t.classList.toggle('wf-no-video', !stream);
@@ -368,6 +386,7 @@
       if (t.classList.contains('wf-has-video') && now - t._wf.lastFrame > STALL_MS) t.classList.remove('wf-has-video');
     });
   }, 250);
+  setInterval(function () { Object.keys(tiles).forEach(function (k) { watchFrames(tiles[k]); }); }, FRAME_WATCH_MS);
 
   // a tile on show still waits for the first frame of a video the host has seen frames of
   // (a stalled track would never come)
