@@ -372,3 +372,39 @@ fn a_killed_recorder_browser_is_relaunched_and_rejoins_the_call() {
         finish(app, call).await;
     });
 }
+
+/// Simulcast publishers (three layers: 160x90, 320x180, 640x360, each with its own colour band
+/// along its foot) are received in the smallest layer that still covers their tile: Janus starts
+/// with the largest; in a 640x360 grid of two (tiles ~312x176) both drop to 320x180; when Bob
+/// alone fills the picture his goes back up to 640x360.
+#[test]
+fn simulcast_participants_are_received_in_the_layer_that_fits_their_tile() {
+    use wallflower::harness::SIMULCAST_BANDS;
+    let [_, half, whole] = SIMULCAST_BANDS;
+    in_namespace(|| async {
+        let mut call = CallHarness::start(&layouts_dir()).await.unwrap();
+        call.join(alice().with_simulcast(640, 360)).await.unwrap();
+        call.join(bob().with_simulcast(640, 360)).await.unwrap();
+        let app = spawn_app().await;
+        let id = app.start(call_source(json!({}))).await;
+        app.wait_for(&id, &["recording"], START).await;
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        let path = format!("/v1/recordings/{id}");
+        let (status, body) = app.patch(&path, json!({"layout": "single", "layout_params": {"participant": "bob"}})).await;
+        assert_eq!(status, 200, "{body}");
+        let applied = app.wait_until(&id, START, |r| r["changes"][0]["applied_at"].is_string()).await;
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        app.post(&format!("{path}/stop"), json!({})).await;
+        let done = app.wait_for(&id, &["completed", "failed"], FINISH).await;
+        assert_eq!(done["state"], "completed", "{done}");
+        let file = file_of(&done);
+        let t = applied["changes"][0]["t_ms"].as_f64().expect("t_ms") / 1000.0;
+        let grid = (colour_share(&file, t - 0.5, half, 40), colour_share(&file, t - 0.5, whole, 40));
+        eprintln!("grid at {:.2}s: 320x180 band {:.3}, 640x360 band {:.3}", t - 0.5, grid.0, grid.1);
+        assert!(grid.0 > 0.02 && grid.1 < 0.003, "both tiles in the 320x180 layer: {grid:?}");
+        let single = (colour_share(&file, t + 4.0, half, 40), colour_share(&file, t + 4.0, whole, 40));
+        eprintln!("Bob alone at {:.2}s: 320x180 band {:.3}, 640x360 band {:.3}", t + 4.0, single.0, single.1);
+        assert!(single.1 > 0.05 && single.0 < 0.003, "Bob's picture in the 640x360 layer: {single:?}");
+        finish(app, call).await;
+    });
+}

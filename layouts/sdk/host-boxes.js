@@ -2,7 +2,8 @@
  * host-boxes.js — the host page's geometry test hook (sdk/host.html):
  * window.wfHost.boxes() reports, in host-viewport CSS pixels, the visible
  * layout's tiles (with their name labels), its branding elements and the
- * call-event overlays (chat cards, floating reactions, the slide image).
+ * call-event overlays (chat cards, floating reactions, the slide image);
+ * H.boxes.videoSizes() where each video is shown, for its simulcast layer.
  * Plain script, loaded after host-frames.js (which defines window.wfHost and
  * calls boxes(job) here) and before host.js.
  *
@@ -106,5 +107,27 @@
     return out;
   }
 
-  H.boxes = { boxes: boxes };
+  // Where the layouts on screen (and one being loaded) show each video: mid -> {width, height}
+  // of its biggest <video>, in device pixels. The connector picks the simulcast layer that
+  // fits (conn.fitVideo); a video shown nowhere is left out.
+  function videoSizes() {
+    var out = {}, byStream = new Map(), dpr = window.devicePixelRatio || 1;
+    H.room.videoStreams().forEach(function (v) { byStream.set(v.stream, v.mid); });
+    [H.frames.current, H.frames.pending].forEach(function (job) {
+      if (!job || !job.iframe || job.dead) return;
+      var d;
+      try { d = job.iframe.contentDocument; } catch (e) { return; }
+      if (!d) return;
+      Array.prototype.forEach.call(d.querySelectorAll('video'), function (el) {
+        var mid = byStream.get(el.srcObject);
+        if (mid == null) return;
+        var r = el.getBoundingClientRect(), w = Math.round(r.width * dpr), h = Math.round(r.height * dpr);
+        var o = out[mid] || (out[mid] = { width: 0, height: 0 });
+        if (w * h > o.width * o.height) { o.width = w; o.height = h; }
+      });
+    });
+    return out;
+  }
+
+  H.boxes = { boxes: boxes, videoSizes: videoSizes };
 })();

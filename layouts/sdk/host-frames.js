@@ -387,6 +387,7 @@
     // job's first frame on screen has passed (its swap began a frame ago or more)
     isVisible: function (job) { return !!job && job === current && !!job.visibleAt && !job.dead; },
     get current() { return current; },
+    get pending() { return pending; },
     get requestedName() { return requested.name; },
     eachHandler: eachHandler,
     videoTick: videoTick,

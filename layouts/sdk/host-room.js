@@ -363,6 +363,14 @@
     changed: changed,                      // changed({flag: true, ...}): batched, delivered on a 0 ms timer
     afterNextFlush: function (fn) { afterFlush.push(fn); },
     snapshot: snapshot,
+    // [{mid, stream}] of every camera and screen
+    videoStreams: function () {
+      var out = [];
+      parts.forEach(function (p) {
+        ['camera', 'screen'].forEach(function (slot) { if (p[slot]) out.push({ mid: p[slot].mid, stream: p[slot].stream }); });
+      });
+      return out;
+    },
     get firstMonitorFrameAt() { return firstMonitorFrameAt; }
   };
 })();

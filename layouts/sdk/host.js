@@ -354,6 +354,9 @@
   setInterval(H.frames.videoTick, 250);     // stalled videos; body.dataset.videos
   setInterval(H.room.speakerTick, 100);     // levels, speaking, active speaker
   setInterval(H.room.watchMonitors, 1000);  // each video monitor's next frame
+  setInterval(function () {                  // each video's simulcast layer
+    if (conn && conn.fitVideo) safe(function () { conn.fitVideo(H.boxes.videoSizes()); }, 'fitVideo');
+  }, 1000);
 
   var roomLabel = src.room != null && src.room !== '' ? 'Room ' + src.room : (simulated ? 'Preview' : '');
   elRoom.textContent = roomLabel;

@@ -5,8 +5,8 @@
  * Load it after sdk/janus-session.js (the session and handles), janus-room.js
  * (start-up requests, their error codes), janus-levels.js (speaking levels),
  * janus-tracks.js (tracks, RTP arrival, data channels), janus-sync.js
- * (participants' lip-sync) and janus-subscriber.js (the subscriber handle and
- * its PeerConnection); it sets
+ * (participants' lip-sync), janus-layers.js (simulcast layers) and
+ * janus-subscriber.js (the subscriber handle and its PeerConnection); it sets
  * `window.WallflowerJanus.connect`. Only talks to the
  * Janus server it is given (Janus JSON API over WebSocket, subprotocol
  * "janus-protocol"); no other network use.
@@ -20,6 +20,10 @@
  *   conn.off(event, fn)
  *   conn.close()         // leave: no further events
  *   conn.participants()  // [{id, display}] currently known
+ *   conn.fitVideo(sizes) // optional: mid -> {width, height}, where the page
+ *                        // shows each video (device pixels; a mid left out is
+ *                        // not shown), about once a second; a connector may
+ *                        // pick the simulcast layer that fits (sdk/janus-layers.js)
  *
  * Events
  *   participant-joined {id, display}
@@ -106,7 +110,8 @@
       pc: pc,
       parts: function () { return parts; },
       streams: function () { return subscriber.streams(); },
-      levels: function () { return levels; }
+      levels: function () { return levels; },
+      onReport: function (report) { subscriber.noteReport(report); }
     });
     levels = J.speakingLevels({
       tracks: tracks.emitted,
@@ -167,6 +172,7 @@
 
     conn.close = function () { if (!closed) shutdown(); };
     conn.participants = publisherList;
+    conn.fitVideo = function (sizes) { if (!closed) subscriber.fit(sizes || {}); };
     // Diagnostics only (no stable format): Janus' streams and the tracks handed out.
     conn.debugState = function () {
       return {
@@ -178,6 +184,7 @@
         }),
         levels: levels.snapshot(),
         lipSyncHolds: subscriber.holds(),
+        layers: subscriber.layers(),
         pc: pc() && pc().connectionState,
         sctp: pc() && pc().sctp ? pc().sctp.state : null,
         dataChannels: tracks.channels()

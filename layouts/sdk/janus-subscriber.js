@@ -2,7 +2,8 @@
  * janus-subscriber.js — the connector's subscriber: one VideoRoom handle joined
  * as `ptype: "subscriber"` (multistream, `use_msid`) and its PeerConnection
  * (plain script, no module). Load it after sdk/janus-session.js,
- * janus-room.js and janus-sync.js, before sdk/janus-connector.js; it adds
+ * janus-room.js, janus-sync.js and janus-layers.js, before
+ * sdk/janus-connector.js; it adds
  * WallflowerJanus.subscriber.
  *
  *   var s = WallflowerJanus.subscriber(ctx);
@@ -22,6 +23,8 @@
  *   s.pc(), s.streams()  the PeerConnection; Janus' streams by mid
  *   s.holds()            diagnostics: each participant's picture hold for
  *                        lip-sync (sdk/janus-sync.js), in ms
+ *   s.fit(sizes), s.noteReport(report), s.layers()   the simulcast layer each
+ *                        video is received in (sdk/janus-layers.js)
  *
  * Janus' offers (`attached`, `updated`) are answered in arrival order with
  * `start`. Requests go one at a time; a failed one is retried on the next
@@ -46,6 +49,7 @@
     var offerChain = Promise.resolve();  // Janus events for the subscriber, in order
     var resubscribeAt = 0;
     var sync = J.lipSync({ pc: function () { return pc; }, streams: function () { return streams; }, isClosed: ctx.isClosed });   // one per PeerConnection
+    var layers = J.simulcastLayers({ configure: configure });
 
     function current(myGen) { return myGen === ctx.gen() && !ctx.isClosed(); }
 
@@ -96,11 +100,22 @@
       });
     }
 
+    // Asks Janus to relay one simulcast layer of a video (sdk/janus-layers.js).
+    function configure(mid, substream) {
+      var myGen = ctx.gen();
+      enqueueOp(async function () {
+        if (!current(myGen) || !sub || !subJoined) return;
+        await sub.send({ request: 'configure', streams: [{ mid: mid, substream: substream }] });
+        log('debug', 'asked for simulcast layer ' + substream + ' of mid ' + mid);
+      });
+    }
+
     function wireSubscriber(h, myGen) {
       h.on('message', function (data, jsep) {
         if (!current(myGen)) return;
         if (data.videoroom === 'destroyed') { ctx.roomDestroyed('destroyed event'); return; }
         if (data.error_code) return;   // answered to the request that caused it
+        if (data.mid != null && data.substream != null) { layers.noteSubstream(data.mid, data.substream); return; }
         offerChain = offerChain.then(function () { return onSubscriberEvent(h, myGen, data, jsep); })
           .catch(function (e) { log('warn', 'negotiation failed: ' + (e && e.message || e)); });
       });
@@ -180,6 +195,7 @@
       subJoined = false;
       subscribed = {};
       streams = {};
+      layers.reset();
     }
 
     return {
@@ -189,7 +205,10 @@
       resetQueues: function () { opChain = Promise.resolve(); offerChain = Promise.resolve(); },
       pc: function () { return pc; },
       streams: function () { return streams; },
-      holds: function () { return sync.snapshot(); }
+      holds: function () { return sync.snapshot(); },
+      fit: layers.fit,
+      noteReport: layers.noteReport,
+      layers: layers.snapshot
     };
   }
 

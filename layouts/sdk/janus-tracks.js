@@ -11,6 +11,7 @@
  *     ctx.parts()                publishers: id -> {id, display, present}
  *     ctx.streams()              Janus' streams of the last offer: mid -> info
  *     ctx.levels()               the speaking levels (sdk/janus-levels.js)
+ *     ctx.onReport(report)       every getStats() report seen here (optional)
  *   t.reconcile()        emitted tracks := live transceivers with an active
  *                        stream of a known publisher, RTP arriving
  *   t.removeParticipant(id), t.removeAll()
@@ -109,6 +110,7 @@
 
     function noteFlow(report) {
       var now = Date.now(), streams = ctx.streams();
+      if (ctx.onReport) ctx.onReport(report);
       report.forEach(function (r) {
         if (r.type !== 'inbound-rtp' || r.mid == null) return;
         var mid = String(r.mid);

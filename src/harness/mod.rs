@@ -16,7 +16,7 @@ pub mod participant;
 pub mod rtp;
 
 pub use janus::Janus;
-pub use participant::{Participant, ParticipantSpec};
+pub use participant::{Participant, ParticipantSpec, SIMULCAST_BANDS};
 
 /// Errors of the harness.
 #[derive(Debug, thiserror::Error)]

@@ -50,7 +50,15 @@ pub struct ParticipantSpec {
     /// arrive. Only an RTP participant sends both from one clip with one clock; a browser's fake
     /// camera and microphone loop their files independently.
     pub markers: bool,
+    /// Published as three simulcast layers, a quarter, half and all of this size (width,
+    /// height), as a browser's 720p camera is; each layer has a band of its own colour
+    /// ([`SIMULCAST_BANDS`]) along its foot, so a recording shows which layer it received.
+    /// RTP participants only.
+    pub simulcast: Option<(u32, u32)>,
 }
+
+/// The colour band along the foot of simulcast layer 0, 1 and 2 (yellow, cyan, magenta).
+pub const SIMULCAST_BANDS: [[u8; 3]; 3] = [[0xff, 0xff, 0x00], [0x00, 0xff, 0xff], [0xff, 0x00, 0xff]];
 
 /// A participant in the call.
 pub struct Participant {
@@ -66,12 +74,20 @@ enum Publisher {
 impl ParticipantSpec {
     /// A participant in the open harness room.
     pub fn new(name: &str, color: &str, tone_hz: u32) -> Self {
-        Self { name: name.into(), color: color.into(), tone_hz, room: super::janus::ROOM, pin: None, clock: true, rtp: false, markers: false }
+        Self { name: name.into(), color: color.into(), tone_hz, room: super::janus::ROOM, pin: None, clock: true, rtp: false, markers: false, simulcast: None }
     }
 
     /// The same participant published by ffmpeg over plain RTP (see [`super::rtp`]).
     pub fn over_rtp(mut self) -> Self {
         self.rtp = true;
+        self
+    }
+
+    /// The same participant published over RTP as three simulcast layers up to `width`x`height`
+    /// (see [`Self::simulcast`]).
+    pub fn with_simulcast(mut self, width: u32, height: u32) -> Self {
+        self.rtp = true;
+        self.simulcast = Some((width, height));
         self
     }
 
@@ -115,17 +131,21 @@ impl ParticipantSpec {
         if self.markers { MARKED_CLIP_S } else { CLIP_S }
     }
 
-    /// The camera picture as an ffmpeg lavfi source: 320x180 at [`Self::camera_fps`].
+    /// The camera picture as an ffmpeg lavfi source at [`Self::camera_fps`]: 320x180, or a
+    /// simulcast participant's largest size.
     pub(super) fn video_source(&self) -> String {
         let (fps, seconds) = (self.camera_fps(), self.clip_seconds());
-        let text = "drawtext=fontsize=28:fontcolor=white:x=(w-tw)/2:y=(h-th)/2";
-        let clock = "drawtext=fontsize=24:fontcolor=white:x=w-tw-8:y=8:text='%{pts\\:hms}'";
+        let (width, height) = self.simulcast.unwrap_or((320, 180));
+        // The name and clock keep their share of the picture at any size.
+        let (name_px, clock_px, margin) = (28 * height / 180, 24 * height / 180, 8 * height / 180);
+        let text = format!("drawtext=fontsize={name_px}:fontcolor=white:x=(w-tw)/2:y=(h-th)/2");
+        let clock = format!("drawtext=fontsize={clock_px}:fontcolor=white:x=w-tw-{margin}:y={margin}:text='%{{pts\\:hms}}'");
         let clock = if self.clock { format!(",{clock}") } else { String::new() };
         let flash = match self.markers {
             true => format!(",drawbox=c=white:t=fill:enable='{}'", markers::flash_enable(MARKER_PERIOD_S)),
             false => String::new(),
         };
-        format!("color=c={}:s=320x180:r={fps}:d={seconds},{text}:text='{}'{clock}{flash}", self.color, self.name)
+        format!("color=c={}:s={width}x{height}:r={fps}:d={seconds},{text}:text='{}'{clock}{flash}", self.color, self.name)
     }
 
     /// The microphone's tone (and the markers' beeps) as an ffmpeg lavfi source.

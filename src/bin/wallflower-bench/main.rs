@@ -66,6 +66,11 @@ struct Args {
     /// P1's camera then sends 25 pictures a second, not 15, so density does not take it.
     #[arg(long, requires = "rtp_participants", conflicts_with = "density")]
     lip_sync: bool,
+    /// With `--rtp-participants`: each participant sends three simulcast layers (320x180,
+    /// 640x360, 1280x720, as a browser's 720p camera does), each with a colour band of its own
+    /// along its foot; the recorder asks Janus for the layer that fits each tile.
+    #[arg(long, requires = "rtp_participants")]
+    simulcast: bool,
     /// After each run, record the same page (the test pattern, or the same call) with the
     /// classic recipe (Jibri's ffmpeg line) and report Wallflower / baseline ratios.
     #[arg(long)]
@@ -158,7 +163,7 @@ async fn bench(args: Args) -> anyhow::Result<()> {
         false => None,
     };
     let out = json!({"size": args.size, "fps": args.fps, "preset": args.preset, "seconds": args.seconds,
-                     "participants": args.participants, "rtp_participants": args.rtp_participants, "warm": args.warm, "runs": runs, "quality": quality});
+                     "participants": args.participants, "rtp_participants": args.rtp_participants, "simulcast": args.simulcast, "warm": args.warm, "runs": runs, "quality": quality});
     std::fs::write(&args.json, serde_json::to_string_pretty(&out)?)?;
     println!("results: {}", args.json.display());
     let title = format!("CPU of one recording, {w}x{h}@{} {} ({} {}participants)", args.fps, args.preset, args.participants, kind(&args));
@@ -258,7 +263,11 @@ fn print_baseline(b: &Baseline) {
 
 /// How the participants publish, as the report names it.
 fn kind(args: &Args) -> &'static str {
-    if args.rtp_participants { "RTP " } else { "" }
+    match (args.rtp_participants, args.simulcast) {
+        (true, true) => "RTP simulcast ",
+        (true, false) => "RTP ",
+        _ => "",
+    }
 }
 
 /// Janus and `args.participants` synthetic participants in its open room (none without).
@@ -269,6 +278,9 @@ async fn start_call(args: &Args) -> anyhow::Result<Option<CallHarness>> {
     let mut specs = ParticipantSpec::numbered(args.participants);
     if args.rtp_participants {
         specs = specs.into_iter().map(ParticipantSpec::over_rtp).collect();
+    }
+    if args.simulcast {
+        specs = specs.into_iter().map(|s| s.with_simulcast(1280, 720)).collect();
     }
     if args.lip_sync {
         specs[0] = specs[0].clone().with_markers();
