@@ -6,12 +6,15 @@
  *
  *   var l = WallflowerJanus.simulcastLayers(ctx);
  *     ctx.configure(mid, substream)  ask Janus to relay that layer of the mid
+ *     ctx.active(mid)                the mid carries a publisher's stream now
  *   l.noteSubstream(mid, substream)  Janus relays this layer now (it says so
  *                                    only of simulcast streams)
  *   l.noteReport(report)             a getStats() report: each mid's decoded size
  *   l.fit(sizes)                     mid -> {width, height}: the biggest place the
  *                                    page shows that video, device pixels; a mid
  *                                    left out is not shown
+ *   l.newFeed(mid)                   the mid now carries another publisher's
+ *                                    stream: the layers' sizes are theirs to learn
  *   l.reset()                        a new PeerConnection: everything forgotten
  *   l.snapshot()                     mid -> {substream, target, frame, sizes}
  *
@@ -48,6 +51,17 @@
     function noteSubstream(mid, substream) {
       var st = entry(String(mid));
       if (st.substream !== substream) { st.substream = substream; st.since = Date.now(); }
+    }
+
+    // (Janus tells the layer only when it changes: the one relayed now is kept)
+    function newFeed(mid) {
+      var st = state[String(mid)];
+      if (!st) return;
+      st.since = Date.now();
+      st.frame = null;
+      st.sizes = {};
+      st.target = null;
+      st.hiddenSince = 0;
     }
 
     function noteReport(report) {
@@ -89,7 +103,7 @@
       var now = Date.now();
       Object.keys(state).forEach(function (mid) {
         var st = state[mid];
-        if (st.substream == null) return;
+        if (st.substream == null || !ctx.active(mid)) return;
         var want = sizes[mid];
         if (!want || !(want.width > 0 && want.height > 0)) {
           if (!st.hiddenSince) st.hiddenSince = now;
@@ -104,6 +118,7 @@
     return {
       noteSubstream: noteSubstream,
       noteReport: noteReport,
+      newFeed: newFeed,
       fit: fit,
       reset: function () { state = {}; },
       snapshot: function () { return JSON.parse(JSON.stringify(state)); }

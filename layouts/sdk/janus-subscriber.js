@@ -49,7 +49,10 @@
     var offerChain = Promise.resolve();  // Janus events for the subscriber, in order
     var resubscribeAt = 0;
     var sync = J.lipSync({ pc: function () { return pc; }, streams: function () { return streams; }, isClosed: ctx.isClosed });   // one per PeerConnection
-    var layers = J.simulcastLayers({ configure: configure });
+    var layers = J.simulcastLayers({
+      configure: configure,
+      active: function (mid) { var s = streams[mid]; return !!(s && s.active !== false && s.feed_id != null); }
+    });
 
     function current(myGen) { return myGen === ctx.gen() && !ctx.isClosed(); }
 
@@ -132,6 +135,9 @@
       if (Array.isArray(data.streams)) {
         var next = {};
         data.streams.forEach(function (s) { if (s && s.mid != null) next[String(s.mid)] = s; });
+        Object.keys(next).forEach(function (mid) {   // an m-line Janus reused for someone else
+          if (streams[mid] && streams[mid].feed_id !== next[mid].feed_id) layers.newFeed(mid);
+        });
         streams = next;
       }
       if (jsep && jsep.type === 'offer') {
