@@ -108,23 +108,27 @@
   }
 
   // Where the layouts on screen (and one being loaded) show each video: mid -> {width, height}
-  // of its biggest <video>, in device pixels. The connector picks the simulcast layer that
-  // fits (conn.fitVideo); a video shown nowhere is left out.
+  // of its biggest <video> (found by its track, whatever stream holds it), in device pixels.
+  // The connector picks the simulcast layer that fits (conn.fitVideo); a video shown nowhere is
+  // left out. null when no <video> shows any of the call's videos (a layout drawing them some
+  // other way, or none yet): then nothing can be said.
   function videoSizes() {
-    var out = {}, byStream = new Map(), dpr = window.devicePixelRatio || 1;
-    H.room.videoStreams().forEach(function (v) { byStream.set(v.stream, v.mid); });
+    var out = null, byTrack = new Map(), dpr = window.devicePixelRatio || 1;
+    H.room.videoTracks().forEach(function (v) { byTrack.set(v.track, v.mid); });
+    function note(el) {
+      var src = el.srcObject, tracks = src && src.getVideoTracks ? src.getVideoTracks() : [];
+      var mid = tracks.length ? byTrack.get(tracks[0]) : null;
+      if (mid == null) return;
+      var r = el.getBoundingClientRect(), w = Math.round(r.width * dpr), h = Math.round(r.height * dpr);
+      out = out || {};
+      var o = out[mid] || (out[mid] = { width: 0, height: 0 });
+      if (w * h > o.width * o.height) { o.width = w; o.height = h; }
+    }
     [H.frames.current, H.frames.pending].forEach(function (job) {
       if (!job || !job.iframe || job.dead) return;
       var d;
       try { d = job.iframe.contentDocument; } catch (e) { return; }
-      if (!d) return;
-      Array.prototype.forEach.call(d.querySelectorAll('video'), function (el) {
-        var mid = byStream.get(el.srcObject);
-        if (mid == null) return;
-        var r = el.getBoundingClientRect(), w = Math.round(r.width * dpr), h = Math.round(r.height * dpr);
-        var o = out[mid] || (out[mid] = { width: 0, height: 0 });
-        if (w * h > o.width * o.height) { o.width = w; o.height = h; }
-      });
+      if (d) Array.prototype.forEach.call(d.querySelectorAll('video'), note);
     });
     return out;
   }

@@ -363,11 +363,11 @@
     changed: changed,                      // changed({flag: true, ...}): batched, delivered on a 0 ms timer
     afterNextFlush: function (fn) { afterFlush.push(fn); },
     snapshot: snapshot,
-    // [{mid, stream}] of every camera and screen
-    videoStreams: function () {
+    // [{mid, track}] of every camera and screen
+    videoTracks: function () {
       var out = [];
       parts.forEach(function (p) {
-        ['camera', 'screen'].forEach(function (slot) { if (p[slot]) out.push({ mid: p[slot].mid, stream: p[slot].stream }); });
+        ['camera', 'screen'].forEach(function (slot) { if (p[slot]) out.push({ mid: p[slot].mid, track: p[slot].track }); });
       });
       return out;
     },

@@ -355,7 +355,8 @@
   setInterval(H.room.speakerTick, 100);     // levels, speaking, active speaker
   setInterval(H.room.watchMonitors, 1000);  // each video monitor's next frame
   setInterval(function () {                  // each video's simulcast layer
-    if (conn && conn.fitVideo) safe(function () { conn.fitVideo(H.boxes.videoSizes()); }, 'fitVideo');
+    if (!conn || !conn.fitVideo) return;
+    safe(function () { var sizes = H.boxes.videoSizes(); if (sizes) conn.fitVideo(sizes); }, 'fitVideo');
   }, 1000);
 
   var roomLabel = src.room != null && src.room !== '' ? 'Room ' + src.room : (simulated ? 'Preview' : '');
