@@ -51,7 +51,7 @@
     var sync = J.lipSync({ pc: function () { return pc; }, streams: function () { return streams; }, isClosed: ctx.isClosed });   // one per PeerConnection
     var layers = J.simulcastLayers({
       configure: configure,
-      active: function (mid) { var s = streams[mid]; return !!(s && s.active !== false && s.feed_id != null); }
+      active: function (mid) { return !!ctx.tracks.emitted()[mid]; }   // handed out: live, RTP arriving
     });
 
     function current(myGen) { return myGen === ctx.gen() && !ctx.isClosed(); }
